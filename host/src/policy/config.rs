@@ -1,0 +1,154 @@
+//! The policy configuration file (`RRS_POLICIES`, default
+//! `policies/default.toml`): one table per kind naming the plugin (a path
+//! relative to the file, or `builtin:<name>` for a default plugin embedded
+//! in the binary), its pinned sha256 and its settings. Parsing is strict
+//! (unknown keys are errors) so a typo cannot silently drop a setting.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::failure::PolicyLoadError;
+use super::kind::PolicyKind;
+
+/// The repository's `policies/default.toml`, embedded so the binary can run
+/// its defaults from anywhere.
+pub const DEFAULT_POLICIES_TOML: &str = include_str!("../../../policies/default.toml");
+
+/// What `file` is called in messages when the configuration is embedded.
+pub const EMBEDDED_DEFAULT_NAME: &str = "<embedded policies/default.toml>";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    gate: PolicyEntry,
+    capability: PolicyEntry,
+    media_caps: PolicyEntry,
+}
+
+/// One kind's entry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyEntry {
+    /// `builtin:<name>` or a path to a component (relative to the file).
+    pub plugin: String,
+    /// The lowercase hex sha256 the plugin's bytes must have.
+    pub sha256: String,
+    /// Passed to the plugin as JSON (`validate-settings`, then every call).
+    #[serde(default = "empty_settings")]
+    pub settings: serde_json::Value,
+}
+
+fn empty_settings() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+/// Where a plugin's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginLocation {
+    /// Embedded in the binary by build.rs.
+    Builtin(String),
+    File(PathBuf),
+}
+
+/// A parsed policy file.
+#[derive(Debug, Clone)]
+pub struct PolicyConfig {
+    /// The file, for messages (or [`EMBEDDED_DEFAULT_NAME`]).
+    pub file: PathBuf,
+    /// Relative plugin paths are resolved against this directory.
+    pub base_dir: PathBuf,
+    pub gate: PolicyEntry,
+    pub capability: PolicyEntry,
+    pub media_caps: PolicyEntry,
+}
+
+impl PolicyConfig {
+    /// Reads and parses a policy file.
+    pub fn from_file(path: &Path) -> Result<Self, PolicyLoadError> {
+        let text = fs::read_to_string(path).map_err(|e| PolicyLoadError {
+            file: path.to_path_buf(),
+            kind: None,
+            plugin: None,
+            reason: format!("cannot read it: {e}"),
+        })?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::from_toml(&text, path, &base_dir)
+    }
+
+    /// The embedded copy of `policies/default.toml` (builtin plugins only).
+    pub fn embedded_default() -> Result<Self, PolicyLoadError> {
+        Self::from_toml(
+            DEFAULT_POLICIES_TOML,
+            Path::new(EMBEDDED_DEFAULT_NAME),
+            Path::new("."),
+        )
+    }
+
+    /// Parses policy TOML; `file` names it in messages.
+    pub fn from_toml(text: &str, file: &Path, base_dir: &Path) -> Result<Self, PolicyLoadError> {
+        let error = |kind, reason| PolicyLoadError {
+            file: file.to_path_buf(),
+            kind,
+            plugin: None,
+            reason,
+        };
+        let parsed: PolicyFile =
+            toml::from_str(text).map_err(|e| error(None, format!("invalid policy file: {e}")))?;
+        let config = Self {
+            file: file.to_path_buf(),
+            base_dir: base_dir.to_path_buf(),
+            gate: parsed.gate,
+            capability: parsed.capability,
+            media_caps: parsed.media_caps,
+        };
+        for kind in PolicyKind::ALL {
+            let entry = config.entry(kind);
+            if !entry.settings.is_object() {
+                return Err(error(Some(kind), "`settings` must be a table".into()));
+            }
+            if !is_sha256_hex(&entry.sha256) {
+                return Err(error(
+                    Some(kind),
+                    format!(
+                        "`sha256` must be 64 lowercase hex digits, not `{}`",
+                        entry.sha256
+                    ),
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn entry(&self, kind: PolicyKind) -> &PolicyEntry {
+        match kind {
+            PolicyKind::Gate => &self.gate,
+            PolicyKind::Capability => &self.capability,
+            PolicyKind::MediaCaps => &self.media_caps,
+        }
+    }
+
+    pub fn entry_mut(&mut self, kind: PolicyKind) -> &mut PolicyEntry {
+        match kind {
+            PolicyKind::Gate => &mut self.gate,
+            PolicyKind::Capability => &mut self.capability,
+            PolicyKind::MediaCaps => &mut self.media_caps,
+        }
+    }
+
+    /// Where a kind's plugin comes from.
+    pub fn location(&self, kind: PolicyKind) -> PluginLocation {
+        let plugin = &self.entry(kind).plugin;
+        match plugin.strip_prefix("builtin:") {
+            Some(name) => PluginLocation::Builtin(name.to_string()),
+            None => PluginLocation::File(self.base_dir.join(plugin)),
+        }
+    }
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}

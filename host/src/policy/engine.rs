@@ -1,0 +1,124 @@
+//! The one wasmtime `Engine` of the policy host and its limits: the pooling
+//! allocator with a capped memory reservation (the default reserves 4 GiB
+//! of address space per memory), epoch interruption driven by a ticker
+//! thread that holds only a weak handle (so dropping the host stops it), and
+//! no WASI or any other import (plugins import nothing).
+
+use std::hash::Hasher;
+use std::path::PathBuf;
+use std::thread;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Per-decision limits.
+#[derive(Debug, Clone)]
+pub struct PolicyLimits {
+    /// The most linear memory one instance may use (default 16 MiB).
+    pub memory_bytes: usize,
+    /// How long one call may run (default 100 ms; a decision takes µs).
+    pub timeout: Duration,
+    /// The epoch tick; the timeout is enforced to within one tick.
+    pub epoch_tick: Duration,
+    /// Instances alive at once (the pool's size; default 256).
+    pub max_instances: u32,
+}
+
+impl Default for PolicyLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 16 << 20,
+            timeout: Duration::from_millis(100),
+            epoch_tick: Duration::from_millis(10),
+            max_instances: 256,
+        }
+    }
+}
+
+/// How to run the policy host.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyHostOptions {
+    pub limits: PolicyLimits,
+    /// A host-owned directory for compiled plugins (e.g.
+    /// `<data dir>/policy-cache`); `None` compiles in memory every load.
+    pub cache_dir: Option<PathBuf>,
+}
+
+pub(crate) struct PolicyEngine {
+    pub(crate) engine: Engine,
+    pub(crate) limits: PolicyLimits,
+    /// `set_epoch_deadline` for every store.
+    pub(crate) deadline_ticks: u64,
+    /// Hex sha256 of the engine's precompile compatibility hash.
+    pub(crate) compat_key: String,
+}
+
+impl PolicyEngine {
+    pub(crate) fn new(limits: PolicyLimits) -> Result<Self, String> {
+        let mut pool = PoolingAllocationConfig::default();
+        let n = limits.max_instances.max(1);
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(4))
+            .max_core_instances_per_component(4)
+            .total_memories(n)
+            .max_memories_per_component(1)
+            .total_tables(n.saturating_mul(2))
+            .max_tables_per_component(2)
+            .max_memory_size(limits.memory_bytes);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .memory_reservation(limits.memory_bytes as u64)
+            .memory_reservation_for_growth(0)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| format!("wasmtime engine: {e:#}"))?;
+        let tick = limits.epoch_tick.max(Duration::from_millis(1));
+        let deadline_ticks = (limits.timeout.as_nanos() / tick.as_nanos()).max(1) as u64 + 1;
+        spawn_ticker(&engine, tick)?;
+        let compat_key = compat_key(&engine);
+        Ok(Self {
+            engine,
+            limits,
+            deadline_ticks,
+            compat_key,
+        })
+    }
+}
+
+/// Increments the epoch every `tick` until the engine is dropped.
+fn spawn_ticker(engine: &Engine, tick: Duration) -> Result<(), String> {
+    let weak = engine.weak();
+    thread::Builder::new()
+        .name("rrs-policy-epoch".into())
+        .spawn(move || loop {
+            thread::sleep(tick);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| format!("starting the policy epoch ticker: {e}"))
+}
+
+/// Feeds `Hash` output into sha256, for a cache key stable across runs.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+fn compat_key(engine: &Engine) -> String {
+    use std::hash::Hash;
+    let mut hasher = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hex::encode(hasher.0.finalize())
+}

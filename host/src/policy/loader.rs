@@ -1,0 +1,250 @@
+//! Loading one policy: read the plugin, verify its pinned sha256, compile it
+//! (through the cache), refuse imports, check it exports its kind's world
+//! (typed: the export signatures must match), pre-instantiate it once, then
+//! test-instantiate it to read its metadata and have it validate its
+//! settings. Any failure names the policy file, the kind, the plugin and the
+//! reason.
+
+use std::fs;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+
+use super::bindings::{capability::CapabilityPre, gate::GatePre, media_caps::MediaCapsPre};
+use super::builtin::{builtin_plugin, BUILTIN_PLUGINS};
+use super::cache::ComponentCache;
+use super::config::{PluginLocation, PolicyConfig};
+use super::engine::PolicyEngine;
+use super::failure::{PolicyFailure, PolicyLoadError};
+use super::kind::PolicyKind;
+use super::sandbox::{self, HostState};
+
+/// A loaded policy, as `GET /v1/policies` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyInfo {
+    /// From the plugin's `metadata()`.
+    pub name: String,
+    pub kind: PolicyKind,
+    pub version: String,
+    /// Lowercase hex sha256 of the plugin's wasm.
+    pub digest: String,
+    pub settings: serde_json::Value,
+    /// As configured: `builtin:<name>` or the path.
+    pub plugin: String,
+}
+
+/// The pre-instantiated component, typed by world.
+pub(crate) enum Pre {
+    Gate(GatePre<HostState>),
+    Capability(CapabilityPre<HostState>),
+    MediaCaps(MediaCapsPre<HostState>),
+}
+
+pub(crate) struct LoadedPolicy {
+    pub(crate) info: PolicyInfo,
+    pub(crate) settings_json: String,
+    pub(crate) pre: Pre,
+}
+
+struct Metadata {
+    name: String,
+    version: String,
+}
+
+pub(crate) fn load_policy(
+    engine: &PolicyEngine,
+    cache: &ComponentCache,
+    config: &PolicyConfig,
+    kind: PolicyKind,
+) -> Result<LoadedPolicy, PolicyLoadError> {
+    let entry = config.entry(kind);
+    let fail = |reason: String| PolicyLoadError {
+        file: config.file.clone(),
+        kind: Some(kind),
+        plugin: Some(entry.plugin.clone()),
+        reason,
+    };
+    let wasm = read_plugin(config, kind).map_err(fail)?;
+    let digest = hex::encode(Sha256::digest(&wasm));
+    if digest != entry.sha256 {
+        return Err(fail(format!(
+            "digest mismatch: the policy file pins sha256 {} but the plugin's is {digest}",
+            entry.sha256
+        )));
+    }
+    let component = cache.get(engine, &digest, &wasm).map_err(fail)?;
+    refuse_imports(engine, &component).map_err(fail)?;
+    let pre = pre_instantiate(engine, &component, kind).map_err(fail)?;
+    let settings_json = entry.settings.to_string();
+    let metadata = metadata(engine, &pre).map_err(|e| fail(format!("metadata() failed: {e}")))?;
+    validate_settings(engine, &pre, &settings_json).map_err(fail)?;
+    Ok(LoadedPolicy {
+        info: PolicyInfo {
+            name: metadata.name,
+            kind,
+            version: metadata.version,
+            digest,
+            settings: entry.settings.clone(),
+            plugin: entry.plugin.clone(),
+        },
+        settings_json,
+        pre,
+    })
+}
+
+fn read_plugin(config: &PolicyConfig, kind: PolicyKind) -> Result<Vec<u8>, String> {
+    match config.location(kind) {
+        PluginLocation::Builtin(name) => {
+            builtin_plugin(&name).map(<[u8]>::to_vec).ok_or_else(|| {
+                format!(
+                    "no builtin plugin `{name}` (builtins: {})",
+                    BUILTIN_PLUGINS.join(", ")
+                )
+            })
+        }
+        PluginLocation::File(path) => {
+            fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        }
+    }
+}
+
+/// Plugins import nothing: no WASI, no host functions.
+fn refuse_imports(engine: &PolicyEngine, component: &Component) -> Result<(), String> {
+    let ty = component.component_type();
+    let imports: Vec<String> = ty
+        .imports(&engine.engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    if imports.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the plugin imports {}; policy plugins must import nothing (build for \
+             wasm32-unknown-unknown and encode with wit-component)",
+            imports.join(", ")
+        ))
+    }
+}
+
+fn pre_instantiate(
+    engine: &PolicyEngine,
+    component: &Component,
+    kind: PolicyKind,
+) -> Result<Pre, String> {
+    let linker: Linker<HostState> = Linker::new(&engine.engine);
+    let instance_pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| format!("cannot pre-instantiate: {e:#}"))?;
+    let wrong_world = |e: wasmtime::Error| {
+        format!(
+            "the plugin does not export the `rrs:policy/{world}@1.0.0` world a {kind} policy \
+             needs (interface `rrs:policy/{world}-policy@1.0.0`): {e:#}",
+            world = kind.world()
+        )
+    };
+    Ok(match kind {
+        PolicyKind::Gate => Pre::Gate(GatePre::new(instance_pre).map_err(wrong_world)?),
+        PolicyKind::Capability => {
+            Pre::Capability(CapabilityPre::new(instance_pre).map_err(wrong_world)?)
+        }
+        PolicyKind::MediaCaps => {
+            Pre::MediaCaps(MediaCapsPre::new(instance_pre).map_err(wrong_world)?)
+        }
+    })
+}
+
+fn metadata(engine: &PolicyEngine, pre: &Pre) -> Result<Metadata, PolicyFailure> {
+    let meta = match pre {
+        Pre::Gate(p) => sandbox::run(
+            engine,
+            |s| p.instantiate(s),
+            |i, s| {
+                i.rrs_policy_gate_policy()
+                    .call_metadata(s)
+                    .map(|m| Metadata {
+                        name: m.name,
+                        version: m.version,
+                    })
+            },
+        ),
+        Pre::Capability(p) => sandbox::run(
+            engine,
+            |s| p.instantiate(s),
+            |i, s| {
+                i.rrs_policy_capability_policy()
+                    .call_metadata(s)
+                    .map(|m| Metadata {
+                        name: m.name,
+                        version: m.version,
+                    })
+            },
+        ),
+        Pre::MediaCaps(p) => sandbox::run(
+            engine,
+            |s| p.instantiate(s),
+            |i, s| {
+                i.rrs_policy_media_caps_policy()
+                    .call_metadata(s)
+                    .map(|m| Metadata {
+                        name: m.name,
+                        version: m.version,
+                    })
+            },
+        ),
+    }?;
+    let meta: Metadata = meta;
+    let sane = |s: &str| !s.trim().is_empty() && s.len() <= 128 && !s.chars().any(char::is_control);
+    if !sane(&meta.name) || !sane(&meta.version) {
+        return Err(PolicyFailure::bad_output(format!(
+            "metadata name {:?} / version {:?} must be non-empty printable text of at most \
+             128 bytes",
+            meta.name, meta.version
+        )));
+    }
+    Ok(Metadata {
+        name: meta.name,
+        version: meta.version,
+    })
+}
+
+/// The plugin's own verdict on `settings_json`.
+pub(crate) fn validate_settings(
+    engine: &PolicyEngine,
+    pre: &Pre,
+    settings_json: &str,
+) -> Result<(), String> {
+    let verdict = match pre {
+        Pre::Gate(p) => sandbox::run(
+            engine,
+            |s| p.instantiate(s),
+            |i, s| {
+                i.rrs_policy_gate_policy()
+                    .call_validate_settings(s, settings_json)
+            },
+        ),
+        Pre::Capability(p) => sandbox::run(
+            engine,
+            |s| p.instantiate(s),
+            |i, s| {
+                i.rrs_policy_capability_policy()
+                    .call_validate_settings(s, settings_json)
+            },
+        ),
+        Pre::MediaCaps(p) => sandbox::run(
+            engine,
+            |s| p.instantiate(s),
+            |i, s| {
+                i.rrs_policy_media_caps_policy()
+                    .call_validate_settings(s, settings_json)
+            },
+        ),
+    };
+    match verdict {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(message)) => Err(format!(
+            "the plugin refused its settings {settings_json}: {message}"
+        )),
+        Err(failure) => Err(format!("validate-settings failed: {failure}")),
+    }
+}

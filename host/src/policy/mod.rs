@@ -1,0 +1,53 @@
+//! The WebAssembly policy host. Gate, capability and media-cap decisions are
+//! made by sandboxed plugins (WIT package `rrs:policy@1.0.0` in
+//! `plugins/wit/`) named by a policy file (`policies/default.toml`); this
+//! module loads them (verifying pinned digests, compiling once into a
+//! host-owned cache, checking the exported world and the settings), runs
+//! each decision in a fresh, import-free, memory- and time-capped instance,
+//! turns every failure into a typed denial, records each decision, and
+//! reloads the whole set atomically.
+//!
+//! The rest of the service sees only plain serde types: build a
+//! [`GateInput`], [`CapabilityInput`] or [`MediaCapsInput`], call the
+//! [`PolicyRegistry`], persist the [`DecisionRecord`] and map a
+//! [`PolicyFailure`] to `blocked_policy_error`.
+
+mod bindings;
+mod builtin;
+mod cache;
+mod capability;
+pub mod cli;
+mod config;
+mod engine;
+mod failure;
+mod gate;
+mod kind;
+mod loader;
+mod media_caps;
+mod record;
+mod registry;
+mod sandbox;
+mod timestamp;
+
+#[cfg(test)]
+mod tests;
+
+pub use builtin::{builtin_plugin, BUILTIN_PLUGINS};
+pub use capability::{
+    Capability, CapabilityDecision, CapabilityInput, Denial, DenialReason, ElevatedConfirmation,
+    ScopeFacts,
+};
+pub use config::{
+    PluginLocation, PolicyConfig, PolicyEntry, DEFAULT_POLICIES_TOML, EMBEDDED_DEFAULT_NAME,
+};
+pub use engine::{PolicyHostOptions, PolicyLimits};
+pub use failure::{PolicyFailure, PolicyFailureKind, PolicyLoadError, POLICY_ERROR_REASON_CODE};
+pub use gate::{
+    DeleteCandidate, DeleteDecision, Executability, Freshness, GateInput, GateOutput, GateReason,
+    PartitionFact, ReferenceConflict,
+};
+pub use kind::PolicyKind;
+pub use loader::PolicyInfo;
+pub use media_caps::{MediaCaps, MediaCapsInput, MediaCapsOutput};
+pub use record::{Decision, DecisionOutcome, DecisionRecord, PolicyRef};
+pub use registry::PolicyRegistry;

@@ -1,0 +1,94 @@
+//! What a decision leaves behind: a [`DecisionRecord`] that the caller
+//! persists in the decision log (plans, jobs and evidence refer to its id),
+//! and the outcome label used by logs and metrics.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::kind::PolicyKind;
+
+/// How a decision came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    /// Gate: executable.
+    Executable,
+    /// Gate: preview only.
+    PreviewOnly,
+    /// Gate: blocked.
+    Blocked,
+    /// Capability or media caps: allowed.
+    Allow,
+    /// Capability or media caps: denied by the policy.
+    Deny,
+    /// The plugin failed (timeout, trap, bad output): denied, fail closed.
+    PolicyError,
+}
+
+impl DecisionOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Executable => "executable",
+            Self::PreviewOnly => "preview_only",
+            Self::Blocked => "blocked",
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+            Self::PolicyError => "policy_error",
+        }
+    }
+}
+
+impl fmt::Display for DecisionOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of the decision log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub decision_id: Uuid,
+    pub kind: PolicyKind,
+    pub policy_name: String,
+    pub policy_version: String,
+    /// sha256 of the plugin's wasm.
+    pub policy_digest: String,
+    /// sha256 of the canonical JSON (RFC 8785) of the input.
+    pub input_sha256: String,
+    /// The output as JSON, or `{"policy_error": kind, "message"}`.
+    pub output: serde_json::Value,
+    pub outcome: DecisionOutcome,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// Which policy decided (a plan's `gate.policy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+}
+
+/// The result of one decision and its record.
+#[derive(Debug, Clone)]
+pub struct Decision<T> {
+    /// The policy's output, or the typed failure to answer with
+    /// `blocked_policy_error` (see [`super::PolicyFailure::details`]).
+    pub result: Result<T, super::PolicyFailure>,
+    pub policy: PolicyRef,
+    pub record: DecisionRecord,
+}
+
+/// Lowercase hex sha256 of the canonical JSON of `input`.
+pub(crate) fn input_sha256<I: Serialize>(input: &I) -> String {
+    match serde_json_canonicalizer::to_vec(input) {
+        Ok(bytes) => hex::encode(Sha256::digest(bytes)),
+        // Our input types always serialise; hash the debug-free fallback
+        // rather than panic if that ever changes.
+        Err(e) => hex::encode(Sha256::digest(format!("unserialisable input: {e}"))),
+    }
+}

@@ -1,0 +1,421 @@
+//! The policy set the service decides with. [`PolicyRegistry`] loads a set
+//! from a policy file, serves decisions from it, and reloads it atomically:
+//! the new set is loaded, compiled, validated and test-instantiated in full
+//! before it replaces the old one (an `ArcSwap`, so decisions in flight keep
+//! the set they started with and never wait on a lock); on any failure the
+//! old set keeps serving.
+//!
+//! Decisions are synchronous. A decision is a fresh instance and one call,
+//! ~10-30 µs, bounded by the epoch deadline (100 ms by default) even for a
+//! hostile plugin, so async callers may call directly from a task; moving it
+//! to `spawn_blocking` would cost more than the call. A caller that runs
+//! plugins with a long timeout should wrap the call in `spawn_blocking`
+//! (the registry is `Clone + Send + Sync`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use chrono::Utc;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::cache::ComponentCache;
+use super::capability::{self, CapabilityDecision, CapabilityInput};
+use super::config::PolicyConfig;
+use super::engine::{PolicyEngine, PolicyHostOptions};
+use super::failure::{PolicyFailure, PolicyLoadError};
+use super::gate::{self, GateInput, GateOutput};
+use super::kind::PolicyKind;
+use super::loader::{self, load_policy, LoadedPolicy, PolicyInfo, Pre};
+use super::media_caps::{self, MediaCapsInput, MediaCapsOutput};
+use super::record::{input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
+use super::sandbox;
+
+/// Where the registry (re)loads its configuration from.
+#[derive(Debug, Clone)]
+enum Source {
+    File(PathBuf),
+    Config(Box<PolicyConfig>),
+}
+
+pub(crate) struct PolicySet {
+    policies: Vec<LoadedPolicy>,
+}
+
+impl PolicySet {
+    fn get(&self, kind: PolicyKind) -> Option<&LoadedPolicy> {
+        self.policies.iter().find(|p| p.info.kind == kind)
+    }
+}
+
+struct Inner {
+    engine: PolicyEngine,
+    cache: ComponentCache,
+    source: Mutex<Source>,
+    current: ArcSwap<PolicySet>,
+}
+
+/// The loaded policies; cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct PolicyRegistry {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PolicyRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyRegistry")
+            .field("policies", &self.list())
+            .finish()
+    }
+}
+
+impl PolicyRegistry {
+    /// Loads the policy file at `path` (e.g. `RRS_POLICIES`); an error means
+    /// the service must refuse to start, with that message.
+    pub fn load(path: &Path, options: PolicyHostOptions) -> Result<Self, PolicyLoadError> {
+        Self::with_source(Source::File(path.to_path_buf()), options)
+    }
+
+    /// Loads an already parsed configuration (e.g. the embedded default).
+    pub fn from_config(
+        config: PolicyConfig,
+        options: PolicyHostOptions,
+    ) -> Result<Self, PolicyLoadError> {
+        Self::with_source(Source::Config(Box::new(config)), options)
+    }
+
+    fn with_source(source: Source, options: PolicyHostOptions) -> Result<Self, PolicyLoadError> {
+        let host_error = |reason: String| PolicyLoadError {
+            file: source_file(&source),
+            kind: None,
+            plugin: None,
+            reason,
+        };
+        let engine = PolicyEngine::new(options.limits).map_err(host_error)?;
+        let cache = ComponentCache::new(options.cache_dir).map_err(host_error)?;
+        let set = load_set(&engine, &cache, &read_source(&source)?)?;
+        let inner = Inner {
+            engine,
+            cache,
+            source: Mutex::new(source),
+            current: ArcSwap::from_pointee(set),
+        };
+        let registry = Self {
+            inner: Arc::new(inner),
+        };
+        for info in registry.list() {
+            tracing::info!(kind = %info.kind, name = %info.name, version = %info.version,
+                digest = %info.digest, "policy loaded");
+        }
+        Ok(registry)
+    }
+
+    /// Re-reads the configuration this registry was loaded from and swaps
+    /// the new set in; on error the old set stays and keeps serving.
+    pub fn reload(&self) -> Result<Vec<PolicyInfo>, PolicyLoadError> {
+        let source = self.lock_source().clone();
+        self.reload_from(source)
+    }
+
+    /// Like [`Self::reload`], from a new policy file that later reloads reuse.
+    pub fn reload_file(&self, path: &Path) -> Result<Vec<PolicyInfo>, PolicyLoadError> {
+        self.reload_from(Source::File(path.to_path_buf()))
+    }
+
+    fn reload_from(&self, source: Source) -> Result<Vec<PolicyInfo>, PolicyLoadError> {
+        let mut current_source = self.lock_source();
+        let loaded = read_source(&source)
+            .and_then(|config| load_set(&self.inner.engine, &self.inner.cache, &config));
+        match loaded {
+            Ok(set) => {
+                self.inner.current.store(Arc::new(set));
+                *current_source = source;
+                metrics::counter!("rrs_policy_reloads_total", "outcome" => "ok").increment(1);
+                tracing::info!("policy set reloaded");
+                Ok(self.list())
+            }
+            Err(e) => {
+                metrics::counter!("rrs_policy_reloads_total", "outcome" => "error").increment(1);
+                tracing::error!(error = %e, "policy reload failed; the old set stays");
+                Err(e)
+            }
+        }
+    }
+
+    fn lock_source(&self) -> std::sync::MutexGuard<'_, Source> {
+        // A panic while holding this lock cannot leave `Source` half-written.
+        self.inner
+            .source
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The loaded policies (`GET /v1/policies`), in kind order.
+    pub fn list(&self) -> Vec<PolicyInfo> {
+        self.inner
+            .current
+            .load()
+            .policies
+            .iter()
+            .map(|p| p.info.clone())
+            .collect()
+    }
+
+    /// Which policy currently decides `kind`.
+    pub fn policy(&self, kind: PolicyKind) -> Option<PolicyInfo> {
+        self.inner.current.load().get(kind).map(|p| p.info.clone())
+    }
+
+    /// The gate of a dry-run plan.
+    pub fn decide_gate(&self, input: &GateInput) -> Decision<GateOutput> {
+        self.decide_gate_with(input, None)
+    }
+
+    /// Whether an execute or resume call may proceed.
+    pub fn decide_capability(&self, input: &CapabilityInput) -> Decision<CapabilityDecision> {
+        self.decide_capability_with(input, None)
+    }
+
+    /// Whether an execute or resume call may restore these attachments.
+    pub fn decide_media_caps(&self, input: &MediaCapsInput) -> Decision<MediaCapsOutput> {
+        self.decide_media_caps_with(input, None)
+    }
+
+    pub(crate) fn decide_gate_with(
+        &self,
+        input: &GateInput,
+        settings: Option<&str>,
+    ) -> Decision<GateOutput> {
+        self.decide(
+            PolicyKind::Gate,
+            input,
+            settings,
+            gate_outcome,
+            |engine, pre, settings| {
+                let Pre::Gate(pre) = pre else {
+                    return Err(wrong_pre());
+                };
+                let wit_input = gate::to_wit(input);
+                let out = sandbox::run(
+                    engine,
+                    |s| pre.instantiate(s),
+                    |i, s| {
+                        i.rrs_policy_gate_policy()
+                            .call_decide(s, settings, &wit_input)
+                    },
+                )?;
+                gate::from_wit(input, out)
+            },
+        )
+    }
+
+    pub(crate) fn decide_capability_with(
+        &self,
+        input: &CapabilityInput,
+        settings: Option<&str>,
+    ) -> Decision<CapabilityDecision> {
+        self.decide(
+            PolicyKind::Capability,
+            input,
+            settings,
+            allow_outcome,
+            |engine, pre, settings| {
+                let Pre::Capability(pre) = pre else {
+                    return Err(wrong_pre());
+                };
+                let wit_input = capability::to_wit(input);
+                let out = sandbox::run(
+                    engine,
+                    |s| pre.instantiate(s),
+                    |i, s| {
+                        i.rrs_policy_capability_policy()
+                            .call_decide(s, settings, &wit_input)
+                    },
+                )?;
+                capability::for_capability::decision_from_wit(&input.exercised_capabilities, out)
+            },
+        )
+    }
+
+    pub(crate) fn decide_media_caps_with(
+        &self,
+        input: &MediaCapsInput,
+        settings: Option<&str>,
+    ) -> Decision<MediaCapsOutput> {
+        let outcome = |o: &MediaCapsOutput| allow_outcome(&o.decision);
+        self.decide(
+            PolicyKind::MediaCaps,
+            input,
+            settings,
+            outcome,
+            |engine, pre, settings| {
+                let Pre::MediaCaps(pre) = pre else {
+                    return Err(wrong_pre());
+                };
+                let wit_input = media_caps::to_wit(input);
+                let out = sandbox::run(
+                    engine,
+                    |s| pre.instantiate(s),
+                    |i, s| {
+                        i.rrs_policy_media_caps_policy()
+                            .call_decide(s, settings, &wit_input)
+                    },
+                )?;
+                media_caps::from_wit(input, out)
+            },
+        )
+    }
+
+    /// Asks the current `kind` plugin to validate `settings_json`.
+    pub(crate) fn validate_settings(
+        &self,
+        kind: PolicyKind,
+        settings_json: &str,
+    ) -> Result<(), String> {
+        let set = self.inner.current.load_full();
+        let policy = set
+            .get(kind)
+            .ok_or_else(|| format!("no {kind} policy loaded"))?;
+        loader::validate_settings(&self.inner.engine, &policy.pre, settings_json)
+    }
+
+    /// One decision: span, metrics and record around `call`.
+    fn decide<I: Serialize, T: Serialize>(
+        &self,
+        kind: PolicyKind,
+        input: &I,
+        settings: Option<&str>,
+        outcome_of: impl Fn(&T) -> DecisionOutcome,
+        call: impl FnOnce(&PolicyEngine, &Pre, &str) -> Result<T, PolicyFailure>,
+    ) -> Decision<T> {
+        let set = self.inner.current.load_full();
+        let decision_id = Uuid::new_v4();
+        let started = Instant::now();
+        let (info, result) = match set.get(kind) {
+            Some(policy) => {
+                let span = tracing::info_span!("policy_decision", %decision_id, kind = %kind,
+                    policy = %policy.info.name, digest = %policy.info.digest,
+                    outcome = tracing::field::Empty);
+                let _entered = span.enter();
+                let settings = settings.unwrap_or(&policy.settings_json);
+                let result = call(&self.inner.engine, &policy.pre, settings);
+                let outcome = result
+                    .as_ref()
+                    .map_or(DecisionOutcome::PolicyError, &outcome_of);
+                span.record("outcome", outcome.as_str());
+                if let Err(failure) = &result {
+                    tracing::warn!(policy = %policy.info.name, digest = %policy.info.digest,
+                        policy_error = %failure.kind, message = %failure.message,
+                        "policy failed; denying (fail closed)");
+                }
+                (policy.info.clone(), result)
+            }
+            None => (missing_info(kind), Err(wrong_pre())),
+        };
+        let outcome = result
+            .as_ref()
+            .map_or(DecisionOutcome::PolicyError, &outcome_of);
+        observe(&info, outcome, started);
+        let output = match &result {
+            Ok(out) => serde_json::to_value(out).unwrap_or(serde_json::Value::Null),
+            Err(failure) => failure.details(),
+        };
+        let record = DecisionRecord {
+            decision_id,
+            kind,
+            policy_name: info.name.clone(),
+            policy_version: info.version.clone(),
+            policy_digest: info.digest.clone(),
+            input_sha256: input_sha256(input),
+            output,
+            outcome,
+            decided_at: Utc::now(),
+        };
+        let policy = PolicyRef {
+            name: info.name,
+            version: info.version,
+            digest: info.digest,
+        };
+        Decision {
+            result,
+            policy,
+            record,
+        }
+    }
+}
+
+fn observe(info: &PolicyInfo, outcome: DecisionOutcome, started: Instant) {
+    let labels = [
+        ("policy", info.name.clone()),
+        ("digest", info.digest.clone()),
+        ("kind", info.kind.as_str().to_string()),
+        ("outcome", outcome.as_str().to_string()),
+    ];
+    metrics::counter!("rrs_policy_decisions_total", &labels).increment(1);
+    metrics::histogram!("rrs_policy_decision_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+}
+
+fn gate_outcome(out: &GateOutput) -> DecisionOutcome {
+    match out.executability {
+        gate::Executability::Executable => DecisionOutcome::Executable,
+        gate::Executability::PreviewOnly => DecisionOutcome::PreviewOnly,
+        gate::Executability::Blocked => DecisionOutcome::Blocked,
+    }
+}
+
+fn allow_outcome(decision: &CapabilityDecision) -> DecisionOutcome {
+    if decision.is_allowed() {
+        DecisionOutcome::Allow
+    } else {
+        DecisionOutcome::Deny
+    }
+}
+
+/// Cannot happen: a set always holds each kind with its world's bindings.
+fn wrong_pre() -> PolicyFailure {
+    PolicyFailure::new(
+        super::PolicyFailureKind::PolicyTrap,
+        "no policy of this kind is loaded",
+    )
+}
+
+fn missing_info(kind: PolicyKind) -> PolicyInfo {
+    PolicyInfo {
+        name: "<none>".into(),
+        kind,
+        version: String::new(),
+        digest: String::new(),
+        settings: serde_json::Value::Null,
+        plugin: String::new(),
+    }
+}
+
+fn source_file(source: &Source) -> PathBuf {
+    match source {
+        Source::File(path) => path.clone(),
+        Source::Config(config) => config.file.clone(),
+    }
+}
+
+fn read_source(source: &Source) -> Result<PolicyConfig, PolicyLoadError> {
+    match source {
+        Source::File(path) => PolicyConfig::from_file(path),
+        Source::Config(config) => Ok((**config).clone()),
+    }
+}
+
+/// Loads every kind; the first failure refuses the whole set.
+fn load_set(
+    engine: &PolicyEngine,
+    cache: &ComponentCache,
+    config: &PolicyConfig,
+) -> Result<PolicySet, PolicyLoadError> {
+    let policies = PolicyKind::ALL
+        .into_iter()
+        .map(|kind| load_policy(engine, cache, config, kind))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PolicySet { policies })
+}
