@@ -1,0 +1,206 @@
+//! Table-driven tests of each default plugin through the real wasm host.
+//! The tables are `plugins/<plugin>/cases.json` (also what
+//! `rrs policy test` runs); these tests also check that together they cover
+//! every reason code each plugin can return.
+
+use std::collections::BTreeSet;
+use std::fs;
+
+use serde_json::Value;
+
+use super::support::{default_policy_file, default_registry, repo_root};
+use crate::policy::cli::{self, PolicyCase};
+use crate::policy::{
+    CapabilityDecision, CapabilityInput, DecisionOutcome, Executability, GateInput, GateReason,
+    PolicyKind, ScopeFacts,
+};
+
+fn cases(plugin: &str) -> Vec<PolicyCase> {
+    let path = repo_root().join("plugins").join(plugin).join("cases.json");
+    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn run(kind: PolicyKind, plugin: &str) -> Vec<PolicyCase> {
+    let cases = cases(plugin);
+    let report = cli::run_cases(default_registry(), kind, &cases).unwrap();
+    assert!(report.failed.is_empty(), "{}", report.summary());
+    assert_eq!(report.passed.len(), cases.len());
+    cases
+}
+
+fn strings_at(cases: &[PolicyCase], key: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for case in cases {
+        match &case.expect[key] {
+            Value::String(s) => {
+                seen.insert(s.clone());
+            }
+            Value::Array(items) => {
+                seen.extend(items.iter().filter_map(|v| v.as_str().map(String::from)))
+            }
+            _ => {}
+        }
+    }
+    seen
+}
+
+#[test]
+fn gate_table_covers_every_reason() {
+    let cases = run(PolicyKind::Gate, "gate");
+    let reasons = strings_at(&cases, "reasons");
+    let plugin_reasons = [
+        GateReason::BlockedFreshnessUnknown,
+        GateReason::BlockedUnresolvedDeleteCandidates,
+        GateReason::BlockedReferenceConflict,
+        GateReason::BlockedFreshnessStale,
+    ];
+    for reason in plugin_reasons {
+        assert!(
+            reasons.contains(reason.as_str()),
+            "no case returns {}",
+            reason.as_str()
+        );
+    }
+    let executability = strings_at(&cases, "executability");
+    assert_eq!(executability.len(), 3, "{executability:?}");
+}
+
+#[test]
+fn capability_table_covers_allow_and_deny() {
+    let cases = run(PolicyKind::Capability, "capability");
+    assert_eq!(
+        strings_at(&cases, "decision"),
+        ["allow", "deny"].map(String::from).into()
+    );
+    assert_eq!(
+        strings_at(&cases, "reason_code"),
+        ["blocked_missing_capability".to_string()].into()
+    );
+}
+
+#[test]
+fn media_caps_table_covers_allow_and_deny() {
+    let cases = run(PolicyKind::MediaCaps, "media-caps");
+    assert_eq!(
+        strings_at(&cases, "decision"),
+        ["allow", "deny"].map(String::from).into()
+    );
+    assert_eq!(
+        strings_at(&cases, "reason_code"),
+        ["blocked_missing_capability".to_string()].into()
+    );
+}
+
+#[test]
+fn a_failing_case_is_reported_not_hidden() {
+    let mut case = cases("gate").remove(0);
+    case.expect = serde_json::json!({ "executability": "blocked" });
+    let report = cli::run_cases(default_registry(), PolicyKind::Gate, &[case]).unwrap();
+    assert_eq!(report.failed.len(), 1);
+    assert!(
+        report.summary().contains("0 passed, 1 failed"),
+        "{}",
+        report.summary()
+    );
+}
+
+fn gate_input() -> GateInput {
+    serde_json::from_value(cases("gate").remove(0).input).unwrap()
+}
+
+#[test]
+fn typed_gate_decision_and_its_record() {
+    let registry = default_registry();
+    let input = gate_input();
+    let first = registry.decide_gate(&input);
+    let second = registry.decide_gate(&input);
+    let output = first.result.unwrap();
+    assert_eq!(output.executability, Executability::Executable);
+    assert_eq!(first.record.outcome, DecisionOutcome::Executable);
+    assert_eq!(first.record.kind, PolicyKind::Gate);
+    assert_eq!(first.record.policy_name, "rrs-default-gate");
+    assert_eq!(first.record.policy_version, "1.0.0");
+    assert_eq!(first.policy.digest, first.record.policy_digest);
+    assert_eq!(first.record.input_sha256, second.record.input_sha256);
+    assert_ne!(first.record.decision_id, second.record.decision_id);
+    assert_eq!(first.record.output, serde_json::to_value(&output).unwrap());
+    assert_eq!(first.record.output["reason_code"], Value::Null);
+}
+
+#[test]
+fn typed_capability_denial() {
+    let input = CapabilityInput {
+        tenant_id: "acme".into(),
+        instance_id: "prod".into(),
+        required_capabilities: vec![],
+        exercised_capabilities: vec![],
+        scope: ScopeFacts {
+            rows: 3,
+            deletes: 3,
+            tables: vec!["incident".into()],
+        },
+        elevated_confirmation: None,
+    };
+    let decision = default_registry().decide_capability(&input);
+    let CapabilityDecision::Deny(denial) = decision.result.unwrap() else {
+        panic!("allowed")
+    };
+    assert_eq!(denial.reason_code.as_str(), "blocked_missing_capability");
+    assert_eq!(decision.record.outcome, DecisionOutcome::Deny);
+    assert_eq!(
+        decision.record.output["missing_capabilities"],
+        serde_json::json!(["restore_delete"])
+    );
+}
+
+#[test]
+fn cli_check_and_eval() {
+    let summary = cli::check(&default_policy_file()).unwrap();
+    for name in [
+        "rrs-default-gate",
+        "rrs-default-capability",
+        "rrs-default-media-caps",
+    ] {
+        assert!(summary.contains(name), "{summary}");
+    }
+    let examples = repo_root().join("plugins/examples");
+    let out = cli::eval(
+        &default_policy_file(),
+        PolicyKind::Gate,
+        &examples.join("gate-input.json"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(out["outcome"], "executable");
+    assert_eq!(out["policy"]["name"], "rrs-default-gate");
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("settings.json");
+    fs::write(&settings, r#"{"max_lag_seconds": 60}"#).unwrap();
+    let input = examples.join("gate-input.json");
+    let out = cli::eval(
+        &default_policy_file(),
+        PolicyKind::Gate,
+        &input,
+        Some(&settings),
+    )
+    .unwrap();
+    assert_eq!(
+        out["output"]["reasons"],
+        serde_json::json!(["blocked_freshness_stale"])
+    );
+
+    fs::write(&settings, r#"{"max_lag": 60}"#).unwrap();
+    let err = cli::eval(
+        &default_policy_file(),
+        PolicyKind::Gate,
+        &input,
+        Some(&settings),
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+
+    let cases = repo_root().join("plugins/media-caps/cases.json");
+    let report = cli::test_cases(&default_policy_file(), PolicyKind::MediaCaps, &cases).unwrap();
+    cli::assert_all_passed(&report).unwrap();
+}

@@ -1,0 +1,189 @@
+//! Hostile plugins (built from `plugins/fixtures/`): each is contained and
+//! fails closed with its typed reason, at load or per decision, and never
+//! affects the other policies of the set.
+
+use std::time::{Duration, Instant};
+
+use super::support::{default_registry, fixture, load, policy_dir, PolicyDir, Replace};
+use crate::policy::{
+    DecisionOutcome, GateInput, GateOutput, GateReason, PolicyFailureKind, PolicyKind,
+    PolicyLoadError,
+};
+
+fn gate_with(name: &str) -> PolicyDir {
+    policy_dir(Some(Replace {
+        kind: PolicyKind::Gate,
+        wasm: &fixture(name),
+        sha256: None,
+        settings: "",
+    }))
+}
+
+fn input() -> GateInput {
+    serde_json::from_value(serde_json::json!({
+        "tenant_id": "acme", "instance_id": "prod",
+        "pit": "2026-11-20T10:00:00Z", "now": "2026-11-20T10:30:00Z",
+        "partitions": [{"topic": "t", "partition": 0, "watermark_time": "2026-11-20T10:25:00Z"}],
+    }))
+    .unwrap()
+}
+
+/// Loads the fixture as the gate and expects `kind` from a decision.
+fn assert_fails_closed(name: &str, kind: PolicyFailureKind) -> String {
+    let dir = gate_with(name);
+    let registry = load(&dir).unwrap();
+    let decision = registry.decide_gate(&input());
+    let failure = decision.result.unwrap_err();
+    assert_eq!(failure.kind, kind, "{failure}");
+    assert_eq!(failure.reason_code(), "blocked_policy_error");
+    assert_eq!(failure.details()["policy_error"], kind.as_str());
+    assert_eq!(decision.record.outcome, DecisionOutcome::PolicyError);
+    assert_eq!(decision.record.output["policy_error"], kind.as_str());
+    assert_eq!(decision.record.policy_digest, registry.list()[0].digest);
+    // The other policies of the same set are unaffected.
+    let capability = default_registry().list()[1].clone();
+    assert_eq!(registry.list()[1], capability);
+    failure.message
+}
+
+#[test]
+fn infinite_loop_times_out() {
+    let started = Instant::now();
+    let message = assert_fails_closed("loop", PolicyFailureKind::PolicyTimeout);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(message.contains("deadline"), "{message}");
+}
+
+#[test]
+fn unbounded_memory_growth_hits_the_cap() {
+    let message = assert_fails_closed("memory", PolicyFailureKind::PolicyTrap);
+    assert!(message.contains("memory cap"), "{message}");
+}
+
+#[test]
+fn a_panic_traps_and_the_next_decision_gets_a_fresh_instance() {
+    let message = assert_fails_closed("trap", PolicyFailureKind::PolicyTrap);
+    assert!(message.contains("unreachable"), "{message}");
+    let dir = gate_with("trap");
+    let registry = load(&dir).unwrap();
+    for _ in 0..3 {
+        let failure = registry.decide_gate(&input()).result.unwrap_err();
+        assert_eq!(failure.kind, PolicyFailureKind::PolicyTrap, "{failure}");
+    }
+    let capability = serde_json::from_value(serde_json::json!({
+        "tenant_id": "acme", "instance_id": "prod", "exercised_capabilities": ["restore_execute"],
+        "scope": {"rows": 1, "deletes": 0},
+    }))
+    .unwrap();
+    assert!(registry
+        .decide_capability(&capability)
+        .result
+        .unwrap()
+        .is_allowed());
+}
+
+#[test]
+fn bad_output_is_denied() {
+    let message = assert_fails_closed("bad-output", PolicyFailureKind::PolicyBadOutput);
+    assert!(
+        message.contains("contradicts") || message.contains("reason_code"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_failed_gate_is_blocked_with_policy_error() {
+    let gate = GateOutput::policy_error(2);
+    assert_eq!(gate.reason_code, Some(GateReason::BlockedPolicyError));
+    assert_eq!(gate.partition_freshness.len(), 2);
+    let json = serde_json::to_value(&gate).unwrap();
+    assert_eq!(json["reasons"], serde_json::json!(["blocked_policy_error"]));
+    assert_eq!(json["executability"], "blocked");
+}
+
+fn load_error(dir: &PolicyDir) -> PolicyLoadError {
+    let error = load(dir).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains(&dir.file.display().to_string()),
+        "names no file: {text}"
+    );
+    error
+}
+
+#[test]
+fn wrong_world_is_refused_at_load() {
+    let error = load_error(&gate_with("wrong-world"));
+    assert_eq!(error.kind, Some(PolicyKind::Gate));
+    assert!(
+        error
+            .reason
+            .contains("does not export the `rrs:policy/gate@1.0.0` world"),
+        "{error}"
+    );
+}
+
+#[test]
+fn digest_mismatch_is_refused_at_load() {
+    let dir = policy_dir(Some(Replace {
+        kind: PolicyKind::Capability,
+        wasm: &fixture("wrong-world"),
+        sha256: Some(&"0".repeat(64)),
+        settings: "",
+    }));
+    let error = load_error(&dir);
+    assert_eq!(error.kind, Some(PolicyKind::Capability));
+    assert!(error.reason.contains("digest mismatch"), "{error}");
+    assert!(error.to_string().contains("plugin.wasm"), "{error}");
+}
+
+#[test]
+fn settings_refused_by_the_plugin_are_refused_at_load() {
+    let error = load_error(&gate_with("invalid-settings"));
+    assert!(
+        error.reason.contains("fixture-invalid-settings refuses"),
+        "{error}"
+    );
+}
+
+#[test]
+fn invalid_settings_of_the_default_plugins_are_refused_at_load() {
+    let refused = |from: &str, to: &str| {
+        let text = crate::policy::DEFAULT_POLICIES_TOML.replace(from, to);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::write(&file, text).unwrap();
+        crate::policy::PolicyRegistry::load(&file, Default::default()).unwrap_err()
+    };
+    let e = refused("max_lag_seconds = 900", "max_lag_secs = 900");
+    assert_eq!(e.kind, Some(PolicyKind::Gate));
+    assert!(e.reason.contains("unknown field `max_lag_secs`"), "{e}");
+    let e = refused("high_risk_deletes = 100", "high_risk_deletes = -1");
+    assert_eq!(e.kind, Some(PolicyKind::Capability));
+    assert!(
+        e.reason.contains("refused its settings") && e.reason.contains("-1"),
+        "{e}"
+    );
+    let e = refused("mediaMaxItems = 100", "mediaMaxItems = \"lots\"");
+    assert_eq!(e.kind, Some(PolicyKind::MediaCaps));
+    assert!(e.reason.contains("invalid type"), "{e}");
+}
+
+#[test]
+fn a_core_module_is_not_a_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("core.wasm");
+    std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+    let dir = policy_dir(Some(Replace {
+        kind: PolicyKind::MediaCaps,
+        wasm: &module,
+        sha256: None,
+        settings: "",
+    }));
+    let error = load_error(&dir);
+    assert!(error.reason.contains("not a valid component"), "{error}");
+}

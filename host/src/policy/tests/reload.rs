@@ -1,0 +1,107 @@
+//! Reload: a new set is swapped in whole; a broken one leaves the old set
+//! serving; decisions in flight during reloads are never disturbed.
+
+use std::fs;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+use super::support::{fixture, load, policy_dir, Replace};
+use crate::policy::{Executability, GateInput, PolicyKind};
+
+fn input() -> GateInput {
+    // Lag 300 s: fresh with the default 900, stale with 60.
+    serde_json::from_value(serde_json::json!({
+        "tenant_id": "acme", "instance_id": "prod",
+        "pit": "2026-11-20T10:00:00Z", "now": "2026-11-20T10:30:00Z",
+        "partitions": [{"topic": "t", "partition": 0, "watermark_time": "2026-11-20T10:25:00Z"}],
+    }))
+    .unwrap()
+}
+
+#[test]
+fn reload_swaps_in_a_new_set() {
+    let dir = policy_dir(None);
+    let registry = load(&dir).unwrap();
+    assert_eq!(
+        registry.decide_gate(&input()).result.unwrap().executability,
+        Executability::Executable
+    );
+    let text = fs::read_to_string(&dir.file)
+        .unwrap()
+        .replace("max_lag_seconds = 900", "max_lag_seconds = 60");
+    fs::write(&dir.file, text).unwrap();
+    let listed = registry.reload().unwrap();
+    assert_eq!(listed[0].settings["max_lag_seconds"], 60);
+    assert_eq!(registry.list(), listed);
+    let gate = registry.decide_gate(&input()).result.unwrap();
+    assert_eq!(gate.executability, Executability::PreviewOnly);
+}
+
+#[test]
+fn a_broken_set_leaves_the_old_one_serving() {
+    let good = policy_dir(None);
+    let registry = load(&good).unwrap();
+    let before = registry.list();
+    let broken = [
+        policy_dir(Some(Replace {
+            kind: PolicyKind::MediaCaps,
+            wasm: &fixture("trap"),
+            sha256: Some(&"1".repeat(64)),
+            settings: "",
+        })),
+        policy_dir(Some(Replace {
+            kind: PolicyKind::MediaCaps,
+            wasm: &fixture("wrong-world"),
+            sha256: None,
+            settings: "",
+        })),
+        policy_dir(Some(Replace {
+            kind: PolicyKind::Gate,
+            wasm: &fixture("invalid-settings"),
+            sha256: None,
+            settings: "",
+        })),
+    ];
+    for set in &broken {
+        let error = registry.reload_file(&set.file).unwrap_err();
+        assert!(
+            error.to_string().contains(&set.file.display().to_string()),
+            "{error}"
+        );
+        assert_eq!(registry.list(), before);
+        let gate = registry.decide_gate(&input()).result.unwrap();
+        assert_eq!(gate.executability, Executability::Executable);
+    }
+    // A broken edit of the file itself: the old set stays too.
+    fs::write(&good.file, "gate = 1").unwrap();
+    assert!(registry.reload().is_err());
+    assert_eq!(registry.list(), before);
+}
+
+#[test]
+fn decisions_during_reloads_are_undisturbed() {
+    let dir = policy_dir(None);
+    let registry = load(&dir).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let deciders: Vec<_> = (0..2)
+        .map(|_| {
+            let (registry, stop) = (registry.clone(), stop.clone());
+            thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    registry.decide_gate(&input()).result.unwrap();
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        registry.reload().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for decider in deciders {
+        assert!(decider.join().unwrap() > 0);
+    }
+}
