@@ -1,0 +1,361 @@
+//! Service configuration, layered with figment: built-in defaults, then
+//! `rrs.toml` (or `--config PATH`), then `RRS_*` environment variables.
+//!
+//! Each module owns its section as a struct with defaults, so a new setting
+//! is added next to the code that reads it. The contract's flat environment
+//! names (`RRS_DATABASE_URL`, `RRS_LISTEN_ADDR`, ...) are mapped onto those
+//! sections; any other setting is reachable as `RRS_SECTION__KEY`.
+//! Unknown keys in a file are refused, so a typo stops start-up with a
+//! message naming the key instead of being silently ignored.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration of one service process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Directory for the embedded database, media store, caches and dev keys.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub policies: PoliciesConfig,
+    pub auth: AuthConfig,
+    pub evidence: EvidenceConfig,
+    pub log: LogConfig,
+}
+
+/// HTTP listener settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on; port 0 picks any free port.
+    pub listen_addr: SocketAddr,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// How long a graceful shutdown waits for in-flight requests.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit_bytes: 10 * 1024 * 1024,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+/// Database connection and pool settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://...` or `postgres://...`; empty means the SQLite file
+    /// `rrs.db` in the data directory.
+    pub url: Option<String>,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// Connections kept open when idle.
+    pub min_connections: u32,
+    /// How long a request waits for a pooled connection before it answers
+    /// `503 database_unavailable`.
+    pub acquire_timeout_ms: u64,
+    /// How long opening a new connection may take.
+    pub connect_timeout_ms: u64,
+    /// PostgreSQL only: longest a statement may run before it is cancelled
+    /// and answered `503 database_unavailable`.
+    pub statement_timeout_ms: u64,
+    /// `Retry-After` seconds sent with `503 database_unavailable`.
+    pub retry_after_seconds: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+            min_connections: 1,
+            acquire_timeout_ms: 3000,
+            connect_timeout_ms: 3000,
+            statement_timeout_ms: 30_000,
+            retry_after_seconds: 2,
+        }
+    }
+}
+
+/// Where the policy configuration lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoliciesConfig {
+    /// The policy configuration file; relative wasm paths in it are resolved
+    /// against its directory.
+    pub path: PathBuf,
+}
+
+impl Default for PoliciesConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../policies/default.toml"
+            )),
+        }
+    }
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// An admin token with every capability and tenant; stored only hashed.
+    /// When absent, the first start creates one and prints it once.
+    pub bootstrap_token: Option<String>,
+}
+
+/// Evidence signing and retention settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceConfig {
+    /// Identifier of the current signing key.
+    pub signer_key_id: Option<String>,
+    /// The current ed25519 private key, PKCS#8 PEM.
+    pub signing_private_key_pem: Option<String>,
+    /// Its public key, SPKI PEM; must match the private key when given.
+    pub signing_public_key_pem: Option<String>,
+    /// Retention class written into every evidence package.
+    pub retention_class: String,
+    /// Days an evidence package and its journal are retained.
+    pub retention_days: u32,
+    /// Whether the evidence store is write-once.
+    pub worm_enabled: bool,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        Self {
+            signer_key_id: None,
+            signing_private_key_pem: None,
+            signing_public_key_pem: None,
+            retention_class: "standard".to_owned(),
+            retention_days: 365,
+            worm_enabled: true,
+        }
+    }
+}
+
+/// Log output settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (default) or `json`.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `rrs=debug,info`.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            policies: PoliciesConfig::default(),
+            auth: AuthConfig::default(),
+            evidence: EvidenceConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// The contract's flat environment names and the keys they set.
+const FLAT_ENV: &[(&str, &str)] = &[
+    ("LISTEN_ADDR", "server.listen_addr"),
+    ("DATA_DIR", "data_dir"),
+    ("DATABASE_URL", "database.url"),
+    ("POLICIES", "policies.path"),
+    ("AUTH_BOOTSTRAP_TOKEN", "auth.bootstrap_token"),
+    ("EVIDENCE_SIGNER_KEY_ID", "evidence.signer_key_id"),
+    (
+        "EVIDENCE_SIGNING_PRIVATE_KEY_PEM",
+        "evidence.signing_private_key_pem",
+    ),
+    (
+        "EVIDENCE_SIGNING_PUBLIC_KEY_PEM",
+        "evidence.signing_public_key_pem",
+    ),
+    ("LOG_FORMAT", "log.format"),
+    ("LOG", "log.filter"),
+];
+
+/// A configuration that could not be loaded; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads defaults, then the file (explicit `--config` must exist;
+    /// `./rrs.toml` is optional), then the environment.
+    pub fn load(explicit_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match explicit_file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )))
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("rrs.toml")),
+        }
+        Self::extract(figment.merge(environment()))
+    }
+
+    /// Loads defaults overlaid with a TOML document (used by tests and tools).
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        Self::from_toml_layers(&[text])
+    }
+
+    /// Loads defaults overlaid with several TOML documents, later ones
+    /// winning key by key.
+    pub fn from_toml_layers(layers: &[&str]) -> Result<Self, ConfigError> {
+        let figment = layers.iter().fold(
+            Figment::from(Serialized::defaults(Config::default())),
+            |f, text| f.merge(Toml::string(text)),
+        );
+        Self::extract(figment)
+    }
+
+    fn extract(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment
+            .extract()
+            .map_err(|error| ConfigError(describe(error)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.database.url {
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(ConfigError(format!(
+                    "database.url (RRS_DATABASE_URL) must start with sqlite: or postgres://, got {url:?}"
+                )));
+            }
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError(
+                "database.max_connections must be at least 1".to_owned(),
+            ));
+        }
+        if self.server.body_limit_bytes == 0 {
+            return Err(ConfigError(
+                "server.body_limit_bytes must be at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one, or the embedded
+    /// SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("rrs.db").display()
+            ),
+        }
+    }
+}
+
+/// `RRS_*` variables: the contract's flat names, plus `RRS_SECTION__KEY`.
+fn environment() -> Env {
+    Env::prefixed("RRS_")
+        .filter(|key| {
+            let key = key.as_str().to_ascii_uppercase();
+            FLAT_ENV.iter().any(|(name, _)| *name == key) || key.contains("__")
+        })
+        .map(|key| {
+            let upper = key.as_str().to_ascii_uppercase();
+            match FLAT_ENV.iter().find(|(name, _)| *name == upper) {
+                Some((_, path)) => (*path).into(),
+                None => upper.to_ascii_lowercase().replace("__", ".").into(),
+            }
+        })
+        .split(".")
+}
+
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                String::new()
+            } else {
+                format!("key `{}`: ", e.path.join("."))
+            };
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            format!("{key}{}{source}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_service() {
+        let config = Config::from_toml_str("").unwrap();
+        assert_eq!(config.server.listen_addr.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url().starts_with("sqlite://./data/rrs.db"));
+        assert_eq!(config.server.body_limit_bytes, 10 * 1024 * 1024);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let error = Config::from_toml_str("[database]\nmax_conections = 3\n").unwrap_err();
+        assert!(error.to_string().contains("max_conections"), "{error}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let error = Config::from_toml_str("[server]\nlisten_addr = \"nowhere\"\n").unwrap_err();
+        assert!(error.to_string().contains("listen_addr"), "{error}");
+    }
+
+    #[test]
+    fn bad_database_url_is_refused() {
+        let error = Config::from_toml_str("[database]\nurl = \"mysql://x\"\n").unwrap_err();
+        assert!(error.to_string().contains("database.url"), "{error}");
+    }
+}

@@ -1,0 +1,87 @@
+//! The domain's error: every refusal the service can give, named by what
+//! happened rather than by an HTTP status. `api::error` maps each variant
+//! once, exhaustively, to a status and the stable `reason_code`.
+
+use serde_json::Value;
+
+use super::capability::Capability;
+use crate::store::StoreError;
+
+/// A refusal or failure of a domain operation.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// No credentials, or an unknown or revoked token.
+    #[error("authentication required: {0}")]
+    Unauthenticated(&'static str),
+    /// The token's `expires_at` has passed.
+    #[error("the token expired")]
+    TokenExpired,
+    /// The principal lacks capabilities this call exercises.
+    #[error("missing capabilities: {}", Capability::join(missing))]
+    MissingCapability {
+        missing: Vec<Capability>,
+        details: serde_json::Map<String, Value>,
+    },
+    /// The principal may not act on this tenant.
+    #[error("tenant {tenant_id} is outside this token's scope")]
+    TenantOutOfScope { tenant_id: String },
+    /// Something the caller named does not exist (for this caller).
+    #[error("{message}")]
+    NotFound {
+        reason_code: &'static str,
+        message: String,
+    },
+    /// The request conflicts with the state of a resource.
+    #[error("{message}")]
+    Conflict {
+        reason_code: String,
+        message: String,
+        details: Option<Value>,
+    },
+    /// A policy or rule forbids the request.
+    #[error("{message}")]
+    Forbidden {
+        reason_code: String,
+        message: String,
+        details: Option<Value>,
+    },
+    /// The request is well-formed JSON but its values are not acceptable.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        details: Option<Value>,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An invariant broke; a bug, never the caller's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    /// A `404` for an unknown or out-of-scope resource.
+    pub fn not_found(reason_code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound {
+            reason_code,
+            message: message.into(),
+        }
+    }
+
+    /// A `409` with a reason code and no details.
+    pub fn conflict(reason_code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            reason_code: reason_code.into(),
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// A `400 invalid_request` naming what is wrong.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid {
+            message: message.into(),
+            details: None,
+        }
+    }
+}

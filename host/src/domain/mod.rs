@@ -1,0 +1,9 @@
+//! The restore logic. Nothing here knows about HTTP or SQL: handlers call
+//! in with plain values, and the domain calls out to storage, the target,
+//! the media store and the policy host.
+
+pub mod auth;
+pub mod capability;
+pub mod error;
+
+pub use error::DomainError;

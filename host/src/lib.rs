@@ -1,0 +1,150 @@
+//! The restore service: `build_app` assembles the real router from a
+//! configuration, so tests and the binary run exactly the same thing.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod store;
+pub mod telemetry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{Endpoint, EndpointExt, Route, Server};
+
+use api::state::AppState;
+use config::Config;
+use store::Store;
+
+/// A ready-to-serve application: the endpoint and the state behind it.
+pub struct App {
+    pub state: AppState,
+    /// A token generated at this start, to be shown once.
+    pub new_bootstrap_token: Option<String>,
+}
+
+/// Connects the database and applies pending migrations.
+pub async fn migrate(config: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let store = Store::connect(&config.database_url(), &config.database)
+        .await
+        .context("cannot connect to the database")?;
+    store.migrate().await.context("cannot apply migrations")?;
+    Ok(store)
+}
+
+/// Connects the database, applies migrations and prepares the state.
+pub async fn prepare(config: Config) -> anyhow::Result<App> {
+    let store = migrate(&config).await?;
+    let new_bootstrap_token = domain::auth::ensure_bootstrap(
+        &store,
+        config.auth.bootstrap_token.as_deref(),
+        chrono::Utc::now(),
+    )
+    .await
+    .context("cannot set up the bootstrap token")?;
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+        metrics: telemetry::metrics::handle(),
+    };
+    Ok(App {
+        state,
+        new_bootstrap_token,
+    })
+}
+
+/// The full HTTP app: API, Swagger UI, the document, errors and middleware.
+pub fn build_app(state: AppState, server_url: &str) -> impl Endpoint {
+    let service = api::service(server_url);
+    let document = api::spec_json_for(server_url);
+    let routes = Arc::new(api::allow::RouteMethods::from_document(&document));
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::IntoResponse::with_content_type(document.clone(), "application/json")
+    });
+    let docs = service.swagger_ui();
+    let body_limit = state.config.server.body_limit_bytes;
+    let retry_after_seconds = state.config.database.retry_after_seconds;
+    Route::new()
+        .nest("/", service)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .data(state)
+        .with(telemetry::request::RequestContext {
+            body_limit,
+            retry_after_seconds,
+            routes,
+        })
+}
+
+/// A listener bound to its address, not yet serving.
+pub struct Bound {
+    acceptor: poem::listener::TcpAcceptor,
+    /// The real address (port 0 resolved).
+    pub addr: std::net::SocketAddr,
+}
+
+/// Binds the configured address (port 0 picks a free port).
+pub async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<Bound> {
+    let acceptor = TcpListener::bind(addr)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("the listener has no address")?;
+    Ok(Bound { acceptor, addr })
+}
+
+/// Serves on a bound listener until `shutdown` completes, then drains
+/// in-flight requests for at most the configured grace period.
+pub async fn serve_on(
+    app: App,
+    bound: Bound,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(app.state.config.server.shutdown_grace_seconds);
+    let endpoint = build_app(app.state.clone(), &format!("http://{}", bound.addr));
+    tracing::info!("listening on http://{}", bound.addr);
+    Server::new_with_acceptor(bound.acceptor)
+        .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
+        .await
+        .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves until SIGINT/SIGTERM, printing a newly generated bootstrap
+/// token once.
+pub async fn serve(app: App) -> anyhow::Result<()> {
+    let bound = bind(app.state.config.server.listen_addr).await?;
+    if let Some(token) = &app.new_bootstrap_token {
+        println!("bootstrap admin token (shown once, stored only as a hash): {token}");
+    }
+    serve_on(app, bound, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutdown requested; draining");
+}

@@ -1,0 +1,15 @@
+//! Storage: sea-orm over SQLite (the embedded default) or PostgreSQL.
+//!
+//! Everything a replica knows lives here, so several replicas can share one
+//! PostgreSQL. This layer stores and queries; it never decides. Its error
+//! type says only what a caller must distinguish: the database is
+//! unavailable (retry later), a uniqueness rule was hit, or something else
+//! failed.
+
+pub mod connection;
+pub mod entities;
+pub mod error;
+pub mod tokens;
+
+pub use connection::Store;
+pub use error::StoreError;
