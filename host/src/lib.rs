@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod policy;
 pub mod store;
 pub mod telemetry;
 

@@ -8,6 +8,14 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_auth_tokens;
+mod m20261126_000002_create_index_records;
+mod m20261126_000003_create_index_watermarks;
+mod m20261126_000004_create_index_media;
+mod m20261126_000005_create_target_tables;
+mod m20261126_000006_create_target_records;
+mod m20261126_000007_create_target_media;
+mod m20261126_000008_create_plans;
+mod m20261126_000009_create_plan_rows;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -16,6 +24,16 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_create_auth_tokens::Migration)]
+        vec![
+            Box::new(m20261126_000001_create_auth_tokens::Migration),
+            Box::new(m20261126_000002_create_index_records::Migration),
+            Box::new(m20261126_000003_create_index_watermarks::Migration),
+            Box::new(m20261126_000004_create_index_media::Migration),
+            Box::new(m20261126_000005_create_target_tables::Migration),
+            Box::new(m20261126_000006_create_target_records::Migration),
+            Box::new(m20261126_000007_create_target_media::Migration),
+            Box::new(m20261126_000008_create_plans::Migration),
+            Box::new(m20261126_000009_create_plan_rows::Migration),
+        ]
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod health;
+pub mod paging;
 pub mod security;
 pub mod state;
 pub mod types;

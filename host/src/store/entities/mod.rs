@@ -1,3 +1,4 @@
 //! sea-orm entities, one file per table.
 
 pub mod auth_token;
+pub mod plan;
