@@ -94,7 +94,7 @@ fn main() -> BuildResult<()> {
     let with_fixtures = env::var_os("CARGO_FEATURE_POLICY_FIXTURES").is_some();
 
     println!("cargo:rerun-if-changed=build.rs");
-    for file in ["Cargo.toml", "Cargo.lock", "wit"] {
+    for file in ["Cargo.toml", "Cargo.lock", "wit", "arena"] {
         println!(
             "cargo:rerun-if-changed={}",
             plugins_dir.join(file).display()

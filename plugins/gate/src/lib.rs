@@ -35,6 +35,8 @@ fn parse_settings(json: &str) -> Result<Settings, String> {
     serde_json::from_str(json).map_err(|e| format!("gate settings: {e}"))
 }
 
+rrs_plugin_arena::install!();
+
 struct Plugin;
 
 impl Guest for Plugin {
