@@ -89,23 +89,16 @@ impl Default for DatabaseConfig {
 }
 
 /// Where the policy configuration lives.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoliciesConfig {
-    /// The policy configuration file; relative wasm paths in it are resolved
-    /// against its directory.
-    pub path: PathBuf,
-}
-
-impl Default for PoliciesConfig {
-    fn default() -> Self {
-        Self {
-            path: PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../policies/default.toml"
-            )),
-        }
-    }
+    /// The policy configuration file; relative wasm paths in it are
+    /// resolved against its directory. Unset: the repository's
+    /// `policies/default.toml`, embedded in the binary with its plugins.
+    pub path: Option<PathBuf>,
+    /// Where compiled plugins are cached (keyed by wasm digest and engine);
+    /// unset: `policy-cache` in the data directory.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Authentication settings.

@@ -2,6 +2,7 @@
 //! configuration, so tests and the binary run exactly the same thing.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod policy;
@@ -47,8 +48,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     )
     .await
     .context("cannot set up the bootstrap token")?;
+    let policies = load_policies(&config)?;
     let state = AppState {
         store,
+        policies,
         config: Arc::new(config),
         metrics: telemetry::metrics::handle(),
     };
@@ -56,6 +59,27 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         state,
         new_bootstrap_token,
     })
+}
+
+/// Loads the configured policy set (or the embedded default); a broken
+/// policy refuses start-up with a message naming the file and the reason.
+pub fn load_policies(config: &Config) -> anyhow::Result<policy::PolicyRegistry> {
+    let options = policy::PolicyHostOptions {
+        limits: policy::PolicyLimits::default(),
+        cache_dir: Some(
+            config
+                .policies
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("policy-cache")),
+        ),
+    };
+    let loaded = match &config.policies.path {
+        Some(path) => policy::PolicyRegistry::load(path, options),
+        None => policy::PolicyConfig::embedded_default()
+            .and_then(|embedded| policy::PolicyRegistry::from_config(embedded, options)),
+    };
+    loaded.map_err(|error| anyhow::anyhow!("cannot load policies: {error}"))
 }
 
 /// The full HTTP app: API, Swagger UI, the document, errors and middleware.

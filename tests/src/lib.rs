@@ -72,7 +72,8 @@ impl TestContext {
     /// The configuration this context's server runs with.
     pub fn config(&self) -> rrs::config::Config {
         let base = format!(
-            "data_dir = {data:?}\n[database]\nurl = {url:?}\nmax_connections = 5\n[auth]\nbootstrap_token = {token:?}\n",
+            "data_dir = {data:?}\n[database]\nurl = {url:?}\nmax_connections = 5\n[auth]\nbootstrap_token = {token:?}\n[policies]\ncache_dir = {cache:?}\n",
+            cache = policy_cache_dir().display().to_string(),
             data = self.data_dir.path().display().to_string(),
             url = self.database.url,
             token = self.admin_token,
@@ -187,6 +188,12 @@ impl TestContext {
     pub fn data_path(&self, name: &str) -> PathBuf {
         self.data_dir.path().join(name)
     }
+}
+
+/// Compiled plugins are cached by digest and engine, so every test of a
+/// run can share one cache instead of compiling the defaults each time.
+pub fn policy_cache_dir() -> PathBuf {
+    std::env::temp_dir().join("rrs-test-policy-cache")
 }
 
 impl Drop for TestContext {

@@ -11,6 +11,7 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub policies: crate::policy::PolicyRegistry,
     pub config: Arc<Config>,
     pub metrics: crate::telemetry::metrics::MetricsHandle,
 }

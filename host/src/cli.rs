@@ -1,0 +1,153 @@
+//! The `rrs` command line: `serve`, `migrate`, `openapi`, `policy check`
+//! and `policy eval`. It lives in the library so the test suite's server
+//! binary runs exactly the same code as the shipped one.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::policy::{self, PolicyKind};
+
+/// Restore service for SaaS record backups.
+#[derive(Parser)]
+#[command(name = "rrs", version, about)]
+struct Cli {
+    /// Configuration file (default: ./rrs.toml if it exists).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Policy author tooling.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Load and validate every configured policy (digest, world, settings).
+    Check {
+        /// Policy file (default: the configured one, `RRS_POLICIES`).
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Run one decision and print it as JSON.
+    Eval {
+        /// Which decision.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// JSON input of the decision.
+        #[arg(long)]
+        input: PathBuf,
+        /// JSON settings to use instead of the configured ones.
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Policy file (default: the configured one, `RRS_POLICIES`).
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Gate,
+    Capability,
+    MediaCaps,
+}
+
+impl From<KindArg> for PolicyKind {
+    fn from(kind: KindArg) -> Self {
+        match kind {
+            KindArg::Gate => PolicyKind::Gate,
+            KindArg::Capability => PolicyKind::Capability,
+            KindArg::MediaCaps => PolicyKind::MediaCaps,
+        }
+    }
+}
+
+/// Runs the command line; the binary's `main` is just this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Openapi = cli.command {
+        println!("{}", crate::api::spec_json());
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    crate::telemetry::logging::init(&config.log);
+    match cli.command {
+        Command::Serve => crate::serve(crate::prepare(config).await?).await,
+        Command::Migrate => {
+            crate::migrate(&config).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Policy(command) => run_policy(&config, command),
+        Command::Openapi => Ok(()),
+    }
+}
+
+fn run_policy(config: &Config, command: PolicyCommand) -> anyhow::Result<()> {
+    match command {
+        PolicyCommand::Check { policies } => {
+            let path = policy_file(config, policies)?;
+            print!("{}", policy::cli::check(&path)?);
+        }
+        PolicyCommand::Eval {
+            kind,
+            input,
+            settings,
+            policies,
+        } => {
+            let path = policy_file(config, policies)?;
+            let output = policy::cli::eval(&path, kind.into(), &input, settings.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&output)?);
+        }
+    }
+    Ok(())
+}
+
+/// The policy file to use: explicit, configured, or the embedded default
+/// written to a temporary file.
+fn policy_file(config: &Config, explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit.or_else(|| config.policies.path.clone()) {
+        return Ok(path);
+    }
+    let dir = std::env::temp_dir().join(format!("rrs-default-policies-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("default.toml");
+    std::fs::write(&path, policy::DEFAULT_POLICIES_TOML)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
