@@ -1,0 +1,209 @@
+//! Per-decision latency of the policy host: the default gate plugin run
+//! through `PolicyRegistry::decide_gate` (a fresh instance per decision,
+//! output checks, decision record, span and metrics) beside the same rule
+//! in native Rust, bare and wrapped in the same record-keeping, in the same
+//! run. Prints p50/p99 and the ratios. Goal: wasm p99 < 50 µs and < 20x
+//! native.
+//!
+//! Run: `cargo bench -p rrs --bench policy_decisions` (release), or with
+//! the dev profile's optimisation for a quick look:
+//! `CARGO_PROFILE_DEV_OPT_LEVEL=2 cargo bench -p rrs --profile dev --bench policy_decisions`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rrs::policy::{
+    DecisionOutcome, DecisionRecord, DeleteCandidate, DeleteDecision, Executability, Freshness,
+    GateInput, GateOutput, GateReason, PartitionFact, PolicyHostOptions, PolicyKind,
+    PolicyRegistry, ReferenceConflict,
+};
+use sha2::{Digest, Sha256};
+
+const WARMUP: usize = 2_000;
+const SAMPLES: usize = 20_000;
+
+fn main() -> anyhow::Result<()> {
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/default.toml");
+    let registry = PolicyRegistry::load(&policies, PolicyHostOptions::default())?;
+    for (name, input) in [("small plan", input(1, 0)), ("typical plan", input(4, 20))] {
+        println!();
+        println!(
+            "gate, {name}: {} partitions, {} decided delete candidates; {SAMPLES} samples after \
+             {WARMUP} warm-up",
+            input.partitions.len(),
+            input.delete_candidates.len()
+        );
+        bench(&registry, &input)?;
+    }
+    Ok(())
+}
+
+fn bench(registry: &PolicyRegistry, input: &GateInput) -> anyhow::Result<()> {
+    let wasm = registry.decide_gate(input).result?;
+    let native = native_rule(input, 900);
+    anyhow::ensure!(
+        wasm == native,
+        "native and wasm disagree: {native:?} vs {wasm:?}"
+    );
+
+    let wasm = measure(|| {
+        black_box(registry.decide_gate(black_box(input)));
+    });
+    let bare = measure(|| {
+        black_box(native_rule(black_box(input), 900));
+    });
+    let recorded = measure(|| {
+        black_box(native_recorded(black_box(input)));
+    });
+    let hashing = measure(|| {
+        black_box(Sha256::digest(
+            serde_json::to_vec(black_box(input)).unwrap_or_default(),
+        ));
+    });
+    println!("{:<44} {:>10} {:>10}", "", "p50", "p99");
+    report("wasm: registry.decide_gate", &wasm);
+    report("native rule", &bare);
+    report("native rule + the same record/metrics", &recorded);
+    report("  of which: input JSON + sha256", &hashing);
+    println!(
+        "ratio wasm/native p50 {:.0}x p99 {:.0}x; wasm/(native+record) p50 {:.1}x p99 {:.1}x",
+        ratio(&wasm, &bare, 50),
+        ratio(&wasm, &bare, 99),
+        ratio(&wasm, &recorded, 50),
+        ratio(&wasm, &recorded, 99),
+    );
+    let p99 = percentile(&wasm, 99);
+    let met = if p99 < Duration::from_micros(50) {
+        "met"
+    } else {
+        "NOT met"
+    };
+    println!("goal p99 < 50 µs: {met}");
+    Ok(())
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// A fresh plan with `partitions` partitions and `candidates` decided
+/// delete candidates.
+fn input(partitions: i32, candidates: usize) -> GateInput {
+    GateInput {
+        tenant_id: "acme".into(),
+        instance_id: "prod".into(),
+        pit: at("2026-11-20T10:00:00Z"),
+        now: at("2026-11-20T10:30:00Z"),
+        partitions: (0..partitions)
+            .map(|p| PartitionFact {
+                topic: "sn.acme.prod.incident".into(),
+                partition: p,
+                watermark_time: Some(at("2026-11-20T10:25:00Z")),
+            })
+            .collect(),
+        delete_candidates: (0..candidates)
+            .map(|i| DeleteCandidate {
+                candidate_id: format!("cand-{i}"),
+                table: "incident".into(),
+                sys_id: format!("sys-{i}"),
+                decision: Some(DeleteDecision::SkipDeletion),
+            })
+            .collect(),
+        reference_conflicts: Vec::<ReferenceConflict>::new(),
+    }
+}
+
+/// plugins/gate's rule, natively.
+fn native_rule(input: &GateInput, max_lag: i64) -> GateOutput {
+    let freshness: Vec<Freshness> = input
+        .partitions
+        .iter()
+        .map(|p| match p.watermark_time {
+            None => Freshness::Unknown,
+            Some(w) if w < input.pit || (input.now - w).num_seconds() > max_lag => Freshness::Stale,
+            Some(_) => Freshness::Fresh,
+        })
+        .collect();
+    let mut reasons = Vec::new();
+    if freshness.is_empty() || freshness.contains(&Freshness::Unknown) {
+        reasons.push(GateReason::BlockedFreshnessUnknown);
+    }
+    if input.delete_candidates.iter().any(|c| c.decision.is_none()) {
+        reasons.push(GateReason::BlockedUnresolvedDeleteCandidates);
+    }
+    if !input.reference_conflicts.is_empty() {
+        reasons.push(GateReason::BlockedReferenceConflict);
+    }
+    if freshness.contains(&Freshness::Stale) {
+        reasons.push(GateReason::BlockedFreshnessStale);
+    }
+    let executability = match reasons.as_slice() {
+        [] => Executability::Executable,
+        [GateReason::BlockedFreshnessStale] => Executability::PreviewOnly,
+        _ => Executability::Blocked,
+    };
+    GateOutput {
+        executability,
+        reason_code: reasons.first().copied(),
+        reasons,
+        partition_freshness: freshness,
+    }
+}
+
+/// The native rule plus what the registry does around every decision: a
+/// decision id, the input's canonical hash, the output as JSON, metrics.
+fn native_recorded(input: &GateInput) -> DecisionRecord {
+    let output = native_rule(input, 900);
+    let labels = [
+        ("policy", "native".to_string()),
+        ("outcome", "executable".to_string()),
+    ];
+    metrics::counter!("bench_native_decisions_total", &labels).increment(1);
+    let canonical = serde_json::to_vec(input).unwrap_or_default();
+    DecisionRecord {
+        decision_id: uuid::Uuid::new_v4(),
+        kind: PolicyKind::Gate,
+        policy_name: "native".into(),
+        policy_version: "1".into(),
+        policy_digest: String::new(),
+        input_sha256: hex::encode(Sha256::digest(canonical)),
+        output: serde_json::to_value(&output).unwrap_or_default(),
+        outcome: DecisionOutcome::Executable,
+        decided_at: Utc::now(),
+    }
+}
+
+fn measure(mut f: impl FnMut()) -> Vec<Duration> {
+    for _ in 0..WARMUP {
+        f();
+    }
+    let mut samples: Vec<Duration> = (0..SAMPLES)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+fn ratio(a: &[Duration], b: &[Duration], p: usize) -> f64 {
+    percentile(a, p).as_secs_f64() / percentile(b, p).as_secs_f64().max(1e-9)
+}
+
+fn report(name: &str, sorted: &[Duration]) {
+    println!(
+        "{name:<44} {:>8.2}µs {:>8.2}µs",
+        percentile(sorted, 50).as_secs_f64() * 1e6,
+        percentile(sorted, 99).as_secs_f64() * 1e6
+    );
+}
