@@ -16,6 +16,9 @@ mod m20261126_000006_create_target_records;
 mod m20261126_000007_create_target_media;
 mod m20261126_000008_create_plans;
 mod m20261126_000009_create_plan_rows;
+mod m20261126_000010_create_policy_decisions;
+mod m20261126_000011_create_index_table_partitions;
+mod m20261126_000012_create_plan_refs;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -34,6 +37,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_create_target_media::Migration),
             Box::new(m20261126_000008_create_plans::Migration),
             Box::new(m20261126_000009_create_plan_rows::Migration),
+            Box::new(m20261126_000010_create_policy_decisions::Migration),
+            Box::new(m20261126_000011_create_index_table_partitions::Migration),
+            Box::new(m20261126_000012_create_plan_refs::Migration),
         ]
     }
 }
