@@ -9,6 +9,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
@@ -89,13 +90,20 @@ fn load(engine: &PolicyEngine, path: &Path) -> Option<Component> {
     }
 }
 
+/// A temporary file name no other writer (process or thread) uses.
+fn temporary(path: &Path, what: &str) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    path.with_extension(format!("{what}.tmp{}-{n}", std::process::id()))
+}
+
 fn store(component: &Component, path: &Path) -> Result<(), String> {
     let bytes = component.serialize().map_err(|e| format!("{e:#}"))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = temporary(path, "cwasm");
     fs::write(&tmp, &bytes).map_err(|e| e.to_string())?;
     fs::rename(&tmp, path).map_err(|e| e.to_string())?;
     let checksum = hex::encode(Sha256::digest(&bytes));
-    let tmp = path.with_extension(format!("sha256.tmp{}", std::process::id()));
+    let tmp = temporary(path, "sha256");
     fs::write(&tmp, checksum).map_err(|e| e.to_string())?;
     fs::rename(&tmp, checksum_path(path)).map_err(|e| e.to_string())
 }

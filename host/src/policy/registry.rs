@@ -295,21 +295,10 @@ impl PolicyRegistry {
         let started = Instant::now();
         let (info, result) = match set.get(kind) {
             Some(policy) => {
-                let span = tracing::info_span!("policy_decision", %decision_id, kind = %kind,
-                    policy = %policy.info.name, digest = %policy.info.digest,
-                    outcome = tracing::field::Empty);
-                let _entered = span.enter();
                 let settings = settings.unwrap_or(&policy.settings_json);
-                let result = call(&self.inner.engine, &policy.pre, settings);
-                let outcome = result
-                    .as_ref()
-                    .map_or(DecisionOutcome::PolicyError, &outcome_of);
-                span.record("outcome", outcome.as_str());
-                if let Err(failure) = &result {
-                    tracing::warn!(policy = %policy.info.name, digest = %policy.info.digest,
-                        policy_error = %failure.kind, message = %failure.message,
-                        "policy failed; denying (fail closed)");
-                }
+                let result = traced(decision_id, &policy.info, &outcome_of, || {
+                    call(&self.inner.engine, &policy.pre, settings)
+                });
                 (policy.info.clone(), result)
             }
             None => (missing_info(kind), Err(wrong_pre())),
@@ -344,6 +333,30 @@ impl PolicyRegistry {
             record,
         }
     }
+}
+
+/// Runs `call` in a `policy_decision` span; a failure is logged with the
+/// policy's name and digest.
+fn traced<T>(
+    decision_id: Uuid,
+    info: &PolicyInfo,
+    outcome_of: impl Fn(&T) -> DecisionOutcome,
+    call: impl FnOnce() -> Result<T, PolicyFailure>,
+) -> Result<T, PolicyFailure> {
+    let span = tracing::info_span!("policy_decision", %decision_id, kind = %info.kind,
+        policy = %info.name, digest = %info.digest, outcome = tracing::field::Empty);
+    let _entered = span.enter();
+    let result = call();
+    let outcome = result
+        .as_ref()
+        .map_or(DecisionOutcome::PolicyError, outcome_of);
+    span.record("outcome", outcome.as_str());
+    if let Err(failure) = &result {
+        tracing::warn!(policy = %info.name, digest = %info.digest,
+            policy_error = %failure.kind, message = %failure.message,
+            "policy failed; denying (fail closed)");
+    }
+    result
 }
 
 fn observe(info: &PolicyInfo, outcome: DecisionOutcome, started: Instant) {
