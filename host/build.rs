@@ -53,6 +53,11 @@ const FIXTURE_PLUGINS: &[(&str, &str, &str)] = &[
         "rrs-fixture-invalid-settings",
         "fixtures/invalid-settings",
     ),
+    (
+        "unknown-reason",
+        "rrs-fixture-unknown-reason",
+        "fixtures/unknown-reason",
+    ),
 ];
 
 /// Outer-build variables that would change what the nested build produces.
@@ -105,9 +110,13 @@ fn main() -> BuildResult<()> {
         members.extend_from_slice(FIXTURE_PLUGINS);
     }
     for (_, _, dir) in &members {
-        for file in ["Cargo.toml", "src"] {
+        // A fixture may carry its own WIT copy; a path that does not exist
+        // would make cargo rerun this script on every build.
+        for file in ["Cargo.toml", "src", "wit"] {
             let path = plugins_dir.join(dir).join(file);
-            println!("cargo:rerun-if-changed={}", path.display());
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
         }
     }
 

@@ -143,7 +143,7 @@ fn pre_instantiate(
             world = kind.world()
         )
     };
-    Ok(match kind {
+    let pre = match kind {
         PolicyKind::Gate => Pre::Gate(GatePre::new(instance_pre).map_err(wrong_world)?),
         PolicyKind::Capability => {
             Pre::Capability(CapabilityPre::new(instance_pre).map_err(wrong_world)?)
@@ -151,7 +151,18 @@ fn pre_instantiate(
         PolicyKind::MediaCaps => {
             Pre::MediaCaps(MediaCapsPre::new(instance_pre).map_err(wrong_world)?)
         }
-    })
+    };
+    // The exports' names are checked above; their signatures (every record
+    // field and enum case) when the typed functions are looked up on
+    // instantiation.
+    let mut store = sandbox::new_store(engine);
+    let instantiated = match &pre {
+        Pre::Gate(p) => p.instantiate(&mut store).map(drop),
+        Pre::Capability(p) => p.instantiate(&mut store).map(drop),
+        Pre::MediaCaps(p) => p.instantiate(&mut store).map(drop),
+    };
+    instantiated.map_err(wrong_world)?;
+    Ok(pre)
 }
 
 fn metadata(engine: &PolicyEngine, pre: &Pre) -> Result<Metadata, PolicyFailure> {

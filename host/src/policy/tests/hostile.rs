@@ -128,6 +128,20 @@ fn wrong_world_is_refused_at_load() {
 }
 
 #[test]
+fn a_reason_code_outside_the_contract_is_refused_at_load() {
+    // Built against a WIT copy whose gate-reason has an extra case: the
+    // typed boundary refuses it before it can ever return that code.
+    let error = load_error(&gate_with("unknown-reason"));
+    assert_eq!(error.kind, Some(PolicyKind::Gate));
+    assert!(
+        error
+            .reason
+            .contains("does not export the `rrs:policy/gate@1.0.0` world"),
+        "{error}"
+    );
+}
+
+#[test]
 fn digest_mismatch_is_refused_at_load() {
     let dir = policy_dir(Some(Replace {
         kind: PolicyKind::Capability,
