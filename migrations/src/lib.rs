@@ -19,6 +19,11 @@ mod m20261126_000009_create_plan_rows;
 mod m20261126_000010_create_policy_decisions;
 mod m20261126_000011_create_index_table_partitions;
 mod m20261126_000012_create_plan_refs;
+mod m20261126_000040_create_evidence_packages;
+mod m20261126_000041_create_evidence_signer_keys;
+mod m20261126_000042_create_evidence_verification_failures;
+mod m20261126_000043_create_evidence_insert_only_triggers;
+mod m20261126_000044_create_journal_prune_runs;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -40,6 +45,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_create_policy_decisions::Migration),
             Box::new(m20261126_000011_create_index_table_partitions::Migration),
             Box::new(m20261126_000012_create_plan_refs::Migration),
+            Box::new(m20261126_000040_create_evidence_packages::Migration),
+            Box::new(m20261126_000041_create_evidence_signer_keys::Migration),
+            Box::new(m20261126_000042_create_evidence_verification_failures::Migration),
+            Box::new(m20261126_000043_create_evidence_insert_only_triggers::Migration),
+            Box::new(m20261126_000044_create_journal_prune_runs::Migration),
         ]
     }
 }

@@ -5,5 +5,6 @@
 pub mod auth;
 pub mod capability;
 pub mod error;
+pub mod evidence;
 
 pub use error::DomainError;

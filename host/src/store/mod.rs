@@ -9,6 +9,7 @@
 pub mod connection;
 pub mod entities;
 pub mod error;
+pub mod evidence;
 pub mod plans;
 pub mod tokens;
 
