@@ -1,6 +1,6 @@
-//! The `rrs` command line: `serve`, `migrate`, `openapi`, `policy check`
-//! and `policy eval`. It lives in the library so the test suite's server
-//! binary runs exactly the same code as the shipped one.
+//! The `rrs` command line: `serve`, `migrate`, `openapi`, `policy check`,
+//! `policy eval` and `evidence verify`. It lives in the library so the
+//! test suite's server binary runs exactly the same code as the shipped one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +33,9 @@ enum Command {
     /// Policy author tooling.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Evidence package tools for auditors.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
 }
 
 #[derive(Subcommand)]
@@ -57,6 +60,23 @@ enum PolicyCommand {
         /// Policy file (default: the configured one, `RRS_POLICIES`).
         #[arg(long)]
         policies: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Verify an exported evidence package offline (no service, no
+    /// database): every artifact hash, the report hash, the manifest hash
+    /// and its ed25519 signature. Prints the result as JSON; exits non-zero
+    /// unless the package verifies.
+    Verify {
+        /// The package file (`GET /v1/jobs/{job_id}/evidence/package`).
+        file: PathBuf,
+        /// The signer's public key, SPKI PEM (`GET /v1/evidence/keys`).
+        /// Without it the key embedded in the package is used, which proves
+        /// integrity but not who signed.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
     },
 }
 
@@ -114,6 +134,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Policy(command) => run_policy(&config, command),
+        Command::Evidence(EvidenceCommand::Verify { file, public_key }) => {
+            crate::domain::evidence::offline::run_verify(&file, public_key.as_deref())
+        }
         Command::Openapi => Ok(()),
     }
 }

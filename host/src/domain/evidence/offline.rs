@@ -221,3 +221,25 @@ pub fn verify_package_file(
         .transpose()?;
     verify_package_bytes(&bytes, key.as_deref(), Utc::now())
 }
+
+/// `rrs evidence verify FILE [--public-key PEM]`: prints the outcome as
+/// JSON and fails unless the package verifies.
+pub fn run_verify(file: &Path, public_key: Option<&Path>) -> anyhow::Result<()> {
+    let report = verify_package_file(file, public_key).map_err(anyhow::Error::msg)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    match report.key {
+        KeyOrigin::EmbeddedInPackage => eprintln!(
+            "warning: checked with the public key embedded in the package; pass --public-key \
+             with the signer's published key to know who signed it"
+        ),
+        KeyOrigin::None => eprintln!("warning: no public key: the signature was not checked"),
+        KeyOrigin::Supplied => {}
+    }
+    match report.verification.reason_code {
+        None => {
+            eprintln!("verified: {}", file.display());
+            Ok(())
+        }
+        Some(reason_code) => anyhow::bail!("evidence verification failed: {reason_code}"),
+    }
+}
