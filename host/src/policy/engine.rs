@@ -15,14 +15,28 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 /// Linear memory kept resident between instances (see `PolicyEngine::new`).
 const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
-/// Per-decision limits.
+/// Per-decision limits. A call's memory cap and deadline are a base plus
+/// an allowance per input item (partition, delete candidate, reference
+/// conflict, table), because passing the input itself costs memory and time
+/// in the guest (~1.5 µs and ~0.2 KiB per delete candidate): a plan with
+/// 100 000 candidates must not be denied for its size. Both stay bounded by
+/// the host-controlled input, and memory by `max_memory_bytes`.
 #[derive(Debug, Clone)]
 pub struct PolicyLimits {
-    /// The most linear memory one instance may use (default 16 MiB).
+    /// Linear memory one instance may use, plus the per-item allowance
+    /// (default 16 MiB).
     pub memory_bytes: usize,
-    /// How long one call may run (default 100 ms; a decision takes µs).
+    /// Memory allowance per input item (default 1 KiB).
+    pub memory_bytes_per_item: usize,
+    /// The hard cap whatever the input (and the pool's memory reservation
+    /// per slot; default 256 MiB).
+    pub max_memory_bytes: usize,
+    /// How long one call may run, plus the per-item allowance (default
+    /// 100 ms; a decision takes µs).
     pub timeout: Duration,
-    /// The epoch tick; the timeout is enforced to within one tick.
+    /// Time allowance per input item (default 20 µs).
+    pub timeout_per_item: Duration,
+    /// The epoch tick; the deadline is enforced to within one tick.
     pub epoch_tick: Duration,
     /// Instances alive at once (the pool's size; default 256).
     pub max_instances: u32,
@@ -32,11 +46,22 @@ impl Default for PolicyLimits {
     fn default() -> Self {
         Self {
             memory_bytes: 16 << 20,
+            memory_bytes_per_item: 1 << 10,
+            max_memory_bytes: 256 << 20,
             timeout: Duration::from_millis(100),
+            timeout_per_item: Duration::from_micros(20),
             epoch_tick: Duration::from_millis(10),
             max_instances: 256,
         }
     }
+}
+
+/// What one call may use, from the limits and the size of its input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub(crate) memory_bytes: usize,
+    pub(crate) timeout: Duration,
+    pub(crate) deadline_ticks: u64,
 }
 
 /// How to run the policy host.
@@ -51,8 +76,7 @@ pub struct PolicyHostOptions {
 pub(crate) struct PolicyEngine {
     pub(crate) engine: Engine,
     pub(crate) limits: PolicyLimits,
-    /// `set_epoch_deadline` for every store.
-    pub(crate) deadline_ticks: u64,
+    tick: Duration,
     /// Hex sha256 of the engine's precompile compatibility hash.
     pub(crate) compat_key: String,
 }
@@ -61,6 +85,7 @@ impl PolicyEngine {
     pub(crate) fn new(limits: PolicyLimits) -> Result<Self, String> {
         let mut pool = PoolingAllocationConfig::default();
         let n = limits.max_instances.max(1);
+        let max_memory = limits.max_memory_bytes.max(limits.memory_bytes);
         pool.total_component_instances(n)
             .total_core_instances(n.saturating_mul(4))
             .max_core_instances_per_component(4)
@@ -68,32 +93,52 @@ impl PolicyEngine {
             .max_memories_per_component(1)
             .total_tables(n.saturating_mul(2))
             .max_tables_per_component(2)
-            .max_memory_size(limits.memory_bytes)
+            .max_memory_size(max_memory)
             // A fresh instance per decision: reset the pages a decision
             // touched with memset (found with PAGEMAP_SCAN where the kernel
             // has it) instead of madvise, so the next instance takes no page
             // faults on them. Measured: ~20 µs less per decision.
-            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES.min(limits.memory_bytes))
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES.min(max_memory))
             .table_keep_resident(64 << 10)
             .pagemap_scan(Enabled::Auto);
         let mut config = Config::new();
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
-            .memory_reservation(limits.memory_bytes as u64)
+            .memory_reservation(max_memory as u64)
             .memory_reservation_for_growth(0)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| format!("wasmtime engine: {e:#}"))?;
         let tick = limits.epoch_tick.max(Duration::from_millis(1));
-        let deadline_ticks = (limits.timeout.as_nanos() / tick.as_nanos()).max(1) as u64 + 1;
         spawn_ticker(&engine, tick)?;
         let compat_key = compat_key(&engine);
         Ok(Self {
             engine,
             limits,
-            deadline_ticks,
+            tick,
             compat_key,
         })
+    }
+
+    /// The budget of a call whose input has `items` items.
+    pub(crate) fn budget(&self, items: usize) -> Budget {
+        let l = &self.limits;
+        let memory_bytes = l
+            .memory_bytes
+            .saturating_add(l.memory_bytes_per_item.saturating_mul(items))
+            .min(l.max_memory_bytes.max(l.memory_bytes));
+        let per_item = l
+            .timeout_per_item
+            .saturating_mul(u32::try_from(items).unwrap_or(u32::MAX));
+        let timeout = l.timeout.saturating_add(per_item);
+        // The deadline fires on the first tick at or past it: one extra
+        // tick so a call always gets at least `timeout`.
+        let ticks = u64::try_from(timeout.as_nanos() / self.tick.as_nanos()).unwrap_or(u64::MAX);
+        Budget {
+            memory_bytes,
+            timeout,
+            deadline_ticks: ticks.max(1).saturating_add(1),
+        }
     }
 }
 

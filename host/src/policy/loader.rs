@@ -155,7 +155,7 @@ fn pre_instantiate(
     // The exports' names are checked above; their signatures (every record
     // field and enum case) when the typed functions are looked up on
     // instantiation.
-    let mut store = sandbox::new_store(engine);
+    let mut store = sandbox::new_store(engine, 0);
     let instantiated = match &pre {
         Pre::Gate(p) => p.instantiate(&mut store).map(drop),
         Pre::Capability(p) => p.instantiate(&mut store).map(drop),
@@ -169,6 +169,7 @@ fn metadata(engine: &PolicyEngine, pre: &Pre) -> Result<Metadata, PolicyFailure>
     let meta = match pre {
         Pre::Gate(p) => sandbox::run(
             engine,
+            0,
             |s| p.instantiate(s),
             |i, s| {
                 i.rrs_policy_gate_policy()
@@ -181,6 +182,7 @@ fn metadata(engine: &PolicyEngine, pre: &Pre) -> Result<Metadata, PolicyFailure>
         ),
         Pre::Capability(p) => sandbox::run(
             engine,
+            0,
             |s| p.instantiate(s),
             |i, s| {
                 i.rrs_policy_capability_policy()
@@ -193,6 +195,7 @@ fn metadata(engine: &PolicyEngine, pre: &Pre) -> Result<Metadata, PolicyFailure>
         ),
         Pre::MediaCaps(p) => sandbox::run(
             engine,
+            0,
             |s| p.instantiate(s),
             |i, s| {
                 i.rrs_policy_media_caps_policy()
@@ -228,6 +231,7 @@ pub(crate) fn validate_settings(
     let verdict = match pre {
         Pre::Gate(p) => sandbox::run(
             engine,
+            0,
             |s| p.instantiate(s),
             |i, s| {
                 i.rrs_policy_gate_policy()
@@ -236,6 +240,7 @@ pub(crate) fn validate_settings(
         ),
         Pre::Capability(p) => sandbox::run(
             engine,
+            0,
             |s| p.instantiate(s),
             |i, s| {
                 i.rrs_policy_capability_policy()
@@ -244,6 +249,7 @@ pub(crate) fn validate_settings(
         ),
         Pre::MediaCaps(p) => sandbox::run(
             engine,
+            0,
             |s| p.instantiate(s),
             |i, s| {
                 i.rrs_policy_media_caps_policy()

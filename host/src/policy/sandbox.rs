@@ -7,12 +7,13 @@
 
 use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
-use super::engine::PolicyEngine;
+use super::engine::{Budget, PolicyEngine};
 use super::failure::{PolicyFailure, PolicyFailureKind};
 
 /// The store's data: its limits, and whether the memory cap was hit.
 pub(crate) struct HostState {
     limits: StoreLimits,
+    budget: Budget,
     memory_cap_hit: bool,
 }
 
@@ -61,10 +62,12 @@ impl ResourceLimiter for HostState {
     }
 }
 
-/// A fresh store with the host's limits and deadline.
-pub(crate) fn new_store(engine: &PolicyEngine) -> Store<HostState> {
+/// A fresh store with the host's limits and deadline for a call whose
+/// input has `items` items.
+pub(crate) fn new_store(engine: &PolicyEngine, items: usize) -> Store<HostState> {
+    let budget = engine.budget(items);
     let limits = StoreLimitsBuilder::new()
-        .memory_size(engine.limits.memory_bytes)
+        .memory_size(budget.memory_bytes)
         .instances(4)
         .memories(1)
         .tables(2)
@@ -74,48 +77,42 @@ pub(crate) fn new_store(engine: &PolicyEngine) -> Store<HostState> {
         &engine.engine,
         HostState {
             limits,
+            budget,
             memory_cap_hit: false,
         },
     );
     store.limiter(|state| state as &mut dyn ResourceLimiter);
-    store.set_epoch_deadline(engine.deadline_ticks);
+    store.set_epoch_deadline(budget.deadline_ticks);
     store
 }
 
-/// Instantiates with `instantiate`, then runs `call`, in a fresh store.
+/// Instantiates with `instantiate`, then runs `call`, in a fresh store
+/// sized for an input of `items` items.
 pub(crate) fn run<P, T>(
     engine: &PolicyEngine,
+    items: usize,
     instantiate: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<P>,
     call: impl FnOnce(&P, &mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, PolicyFailure> {
-    let mut store = new_store(engine);
+    let mut store = new_store(engine, items);
     let instance = instantiate(&mut store).map_err(|e| {
         PolicyFailure::new(
             PolicyFailureKind::PolicyTrap,
-            format!(
-                "instantiation failed: {}",
-                classify(e, &store, engine).message
-            ),
+            format!("instantiation failed: {}", classify(e, &store).message),
         )
     })?;
-    call(&instance, &mut store).map_err(|e| classify(e, &store, engine))
+    call(&instance, &mut store).map_err(|e| classify(e, &store))
 }
 
 /// Timeout, trap (the memory cap included) or, for any other error of a
 /// call (lifting an invalid enum, string or pointer), bad output.
-fn classify(
-    error: wasmtime::Error,
-    store: &Store<HostState>,
-    engine: &PolicyEngine,
-) -> PolicyFailure {
+fn classify(error: wasmtime::Error, store: &Store<HostState>) -> PolicyFailure {
+    let budget = store.data().budget;
     let trap = error.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) {
         return PolicyFailure::new(
             PolicyFailureKind::PolicyTimeout,
-            format!(
-                "the plugin ran past its {:?} deadline",
-                engine.limits.timeout
-            ),
+            format!("the plugin ran past its {:?} deadline", budget.timeout),
         );
     }
     if store.data().memory_cap_hit {
@@ -123,7 +120,7 @@ fn classify(
             PolicyFailureKind::PolicyTrap,
             format!(
                 "the plugin exceeded its memory cap of {} bytes: {error:#}",
-                engine.limits.memory_bytes
+                budget.memory_bytes
             ),
         );
     }

@@ -204,3 +204,28 @@ fn cli_check_and_eval() {
     let report = cli::test_cases(&default_policy_file(), PolicyKind::MediaCaps, &cases).unwrap();
     cli::assert_all_passed(&report).unwrap();
 }
+
+/// The deadline and memory cap grow with the input: passing 100 000 delete
+/// candidates takes longer than the base 100 ms on its own.
+#[test]
+fn a_plan_with_100k_delete_candidates_is_decided() {
+    let mut input = gate_input();
+    for i in 0..100_000 {
+        input
+            .delete_candidates
+            .push(crate::policy::DeleteCandidate {
+                candidate_id: format!("candidate-0123456789abcdef-{i}"),
+                table: "incident".into(),
+                sys_id: format!("sys-0123456789abcdef0123456789abcdef-{i}"),
+                decision: Some(crate::policy::DeleteDecision::AllowDeletion),
+            });
+    }
+    let output = default_registry().decide_gate(&input).result.unwrap();
+    assert_eq!(output.executability, Executability::Executable);
+    input.delete_candidates[99_999].decision = None;
+    let output = default_registry().decide_gate(&input).result.unwrap();
+    assert_eq!(
+        output.reasons,
+        [GateReason::BlockedUnresolvedDeleteCandidates]
+    );
+}
