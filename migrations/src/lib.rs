@@ -19,6 +19,11 @@ mod m20261126_000009_create_plan_rows;
 mod m20261126_000010_create_policy_decisions;
 mod m20261126_000011_create_index_table_partitions;
 mod m20261126_000012_create_plan_refs;
+mod m20261126_000020_create_jobs;
+mod m20261126_000021_create_job_tables;
+mod m20261126_000022_create_job_locks;
+mod m20261126_000023_create_job_queue_guards;
+mod m20261126_000024_create_job_events;
 mod m20261126_000040_create_evidence_packages;
 mod m20261126_000041_create_evidence_signer_keys;
 mod m20261126_000042_create_evidence_verification_failures;
@@ -45,6 +50,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_create_policy_decisions::Migration),
             Box::new(m20261126_000011_create_index_table_partitions::Migration),
             Box::new(m20261126_000012_create_plan_refs::Migration),
+            Box::new(m20261126_000020_create_jobs::Migration),
+            Box::new(m20261126_000021_create_job_tables::Migration),
+            Box::new(m20261126_000022_create_job_locks::Migration),
+            Box::new(m20261126_000023_create_job_queue_guards::Migration),
+            Box::new(m20261126_000024_create_job_events::Migration),
             Box::new(m20261126_000040_create_evidence_packages::Migration),
             Box::new(m20261126_000041_create_evidence_signer_keys::Migration),
             Box::new(m20261126_000042_create_evidence_verification_failures::Migration),
