@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod media_store;
 pub mod policy;
 pub mod store;
 pub mod telemetry;
@@ -49,9 +50,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     .await
     .context("cannot set up the bootstrap token")?;
     let policies = load_policies(&config)?;
+    let media = media_store::MediaStore::local(&config.data_dir.join("media"))
+        .map_err(|e| anyhow::anyhow!("cannot open the media store: {e}"))?;
     let state = AppState {
         store,
         policies,
+        media,
         config: Arc::new(config),
         metrics: telemetry::metrics::handle(),
     };

@@ -1,4 +1,5 @@
-//! Per-partition completeness claims of the sidecar; they never move back.
+//! Per-partition completeness claims of the sidecar; they never move back
+//! (times in integer microseconds so the monotonic upsert compares exactly).
 
 use sea_orm_migration::prelude::*;
 
@@ -29,8 +30,8 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(
-                        ColumnDef::new(IndexWatermarks::WatermarkTime)
-                            .timestamp_with_time_zone()
+                        ColumnDef::new(IndexWatermarks::WatermarkTimeUs)
+                            .big_integer()
                             .not_null(),
                     )
                     .col(
@@ -65,6 +66,6 @@ enum IndexWatermarks {
     InstanceId,
     Topic,
     Partition,
-    WatermarkTime,
+    WatermarkTimeUs,
     PublishedAt,
 }

@@ -5,5 +5,8 @@
 mod auth;
 mod errors;
 mod health;
+mod index;
 mod openapi;
 mod outage;
+mod plans;
+mod targets;

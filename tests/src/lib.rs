@@ -14,6 +14,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 pub mod database;
+pub mod fixtures;
+pub mod process;
+pub mod queue;
 
 pub use database::TestDatabase;
 
@@ -83,6 +86,13 @@ impl TestContext {
     }
 
     async fn boot(&mut self) {
+        // Server logs (errors by default, `RUST_LOG` to change)
+        // show up in a failing test's output.
+        let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "error".to_owned());
+        rrs::telemetry::logging::init(&rrs::config::LogConfig {
+            format: rrs::config::LogFormat::Text,
+            filter,
+        });
         let mut config = self.config();
         config.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         let app = rrs::prepare(config).await.expect("prepare app");

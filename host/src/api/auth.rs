@@ -1,6 +1,6 @@
 //! `/v1/auth`: issuing, inspecting and revoking bearer tokens.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -11,7 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::error::ApiResult;
 use super::security::{authorize, BearerAuth};
 use super::state::AppState;
-use super::types::CapabilityName;
+use super::types::{CapabilityName, Timestamp};
 use super::ApiTags;
 use crate::domain::auth::{self, TokenRequest, MAX_TTL_SECONDS};
 use crate::domain::capability::Capability;
@@ -51,7 +51,7 @@ pub struct IssuedTokenBody {
     /// The token's id, for revocation.
     pub token_id: String,
     /// When the token stops working; null when it has no TTL.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// Who the presented token is.
@@ -66,7 +66,7 @@ pub struct WhoAmI {
     /// Tenants it may touch (`"*"` for all).
     pub tenants: Vec<String>,
     /// When it expires; null for never.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<Timestamp>,
 }
 
 #[derive(ApiResponse)]
@@ -124,7 +124,7 @@ impl AuthApi {
         Ok(CreateTokenResponse::Created(Json(IssuedTokenBody {
             token: issued.token,
             token_id: issued.token_id,
-            expires_at: issued.expires_at,
+            expires_at: issued.expires_at.map(Timestamp),
         })))
     }
 
@@ -170,7 +170,7 @@ impl AuthApi {
                 .map(CapabilityName::from)
                 .collect(),
             tenants: principal.tenants.to_list(),
-            expires_at: principal.expires_at,
+            expires_at: principal.expires_at.map(Timestamp),
         })))
     }
 }

@@ -7,9 +7,13 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod health;
+pub mod index;
 pub mod paging;
+pub mod plan_types;
+pub mod plans;
 pub mod security;
 pub mod state;
+pub mod targets;
 pub mod types;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -21,15 +25,33 @@ pub enum ApiTags {
     Health,
     /// Bearer tokens.
     Auth,
+    /// The backup index fed by the CDC sidecar.
+    Index,
+    /// The embedded target instance restores write into.
+    Targets,
+    /// Dry-run plans.
+    Plans,
 }
 
 /// Every API of the service, in document order.
-pub type Apis = (health::HealthApi, auth::AuthApi);
+pub type Apis = (
+    health::HealthApi,
+    auth::AuthApi,
+    index::IndexApi,
+    targets::TargetsApi,
+    plans::PlansApi,
+);
 
 /// The OpenAPI service; `server_url` is where Swagger UI sends requests.
 pub fn service(server_url: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (health::HealthApi, auth::AuthApi),
+        (
+            health::HealthApi,
+            auth::AuthApi,
+            index::IndexApi,
+            targets::TargetsApi,
+            plans::PlansApi,
+        ),
         "Restore service API",
         env!("CARGO_PKG_VERSION"),
     )

@@ -12,6 +12,7 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Store,
     pub policies: crate::policy::PolicyRegistry,
+    pub media: crate::media_store::MediaStore,
     pub config: Arc<Config>,
     pub metrics: crate::telemetry::metrics::MetricsHandle,
 }

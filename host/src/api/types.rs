@@ -53,3 +53,102 @@ impl From<Capability> for CapabilityName {
         }
     }
 }
+
+/// An RFC 3339 UTC timestamp written with `Z` (`2026-11-20T10:00:00Z`),
+/// as the contract shows them; any RFC 3339 offset is accepted on input
+/// and converted to UTC. Use it for every timestamp on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub chrono::DateTime<chrono::Utc>);
+
+impl Timestamp {
+    /// The wire form.
+    pub fn to_wire(&self) -> String {
+        self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+}
+
+impl From<chrono::DateTime<chrono::Utc>> for Timestamp {
+    fn from(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Timestamp(at)
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_wire())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        chrono::DateTime::parse_from_rfc3339(&text)
+            .map(|at| Timestamp(at.with_timezone(&chrono::Utc)))
+            .map_err(|e| {
+                serde::de::Error::custom(format!("{text:?} is not an RFC 3339 timestamp: {e}"))
+            })
+    }
+}
+
+mod timestamp_openapi {
+    use std::borrow::Cow;
+
+    use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+    use poem_openapi::types::{
+        ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+    };
+    use serde_json::Value;
+
+    use super::Timestamp;
+
+    impl Type for Timestamp {
+        const IS_REQUIRED: bool = true;
+        type RawValueType = Self;
+        type RawElementValueType = Self;
+
+        fn name() -> Cow<'static, str> {
+            "string_date-time".into()
+        }
+
+        fn schema_ref() -> MetaSchemaRef {
+            MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
+        }
+
+        fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+            Some(self)
+        }
+
+        fn raw_element_iter<'a>(
+            &'a self,
+        ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+            Box::new(self.as_raw_value().into_iter())
+        }
+    }
+
+    fn parse(text: &str) -> ParseResult<Timestamp> {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|at| Timestamp(at.with_timezone(&chrono::Utc)))
+            .map_err(|e| ParseError::custom(format!("{text:?} is not an RFC 3339 timestamp: {e}")))
+    }
+
+    impl ParseFromJSON for Timestamp {
+        fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+            match value.unwrap_or_default() {
+                Value::String(text) => parse(&text),
+                other => Err(ParseError::expected_type(other)),
+            }
+        }
+    }
+
+    impl ParseFromParameter for Timestamp {
+        fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+            parse(value)
+        }
+    }
+
+    impl ToJSON for Timestamp {
+        fn to_json(&self) -> Option<Value> {
+            Some(Value::String(self.to_wire()))
+        }
+    }
+}

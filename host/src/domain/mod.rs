@@ -3,8 +3,12 @@
 //! the media store and the policy host.
 
 pub mod auth;
+pub mod canonical;
 pub mod capability;
 pub mod error;
 pub mod evidence;
+pub mod index;
+pub mod plan;
+pub mod target;
 
 pub use error::DomainError;

@@ -7,10 +7,16 @@
 //! failed.
 
 pub mod connection;
+pub mod decisions;
 pub mod entities;
 pub mod error;
 pub mod evidence;
+pub mod index;
+pub mod plan_scan;
+pub mod plan_writer;
 pub mod plans;
+pub mod sql;
+pub mod target;
 pub mod tokens;
 
 pub use connection::Store;

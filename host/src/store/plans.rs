@@ -57,3 +57,86 @@ impl Store {
             .transpose()
     }
 }
+
+/// A stored plan row as read back.
+#[derive(Debug, Clone)]
+pub struct PlanRowRead {
+    pub plan_row_id: i64,
+    pub chunk_index: Option<i64>,
+    pub table: String,
+    pub sys_id: String,
+    pub action: String,
+    pub before_sha256: Option<String>,
+    pub after_sha256: Option<String>,
+    pub after_payload: Option<serde_json::Value>,
+}
+
+fn plan_row_from(row: &sea_orm::QueryResult) -> Result<PlanRowRead, StoreError> {
+    Ok(PlanRowRead {
+        plan_row_id: row.try_get("", "plan_row_id")?,
+        chunk_index: row.try_get("", "chunk_index")?,
+        table: row.try_get("", "table_name")?,
+        sys_id: row.try_get("", "sys_id")?,
+        action: row.try_get("", "action")?,
+        before_sha256: row.try_get("", "before_sha256")?,
+        after_sha256: row.try_get("", "after_sha256")?,
+        after_payload: row.try_get("", "after_payload")?,
+    })
+}
+
+const ROW_COLUMNS: &str =
+    "plan_row_id, chunk_index, table_name, sys_id, action, before_sha256, after_sha256, after_payload";
+
+impl Store {
+    /// The stored plan document and its tenant, if the plan exists.
+    pub async fn plan_document(
+        &self,
+        plan_id: &str,
+    ) -> Result<Option<(PlanHeader, serde_json::Value)>, StoreError> {
+        let Some(model) = Plans::find_by_id(plan_id.to_owned()).one(self.db()).await? else {
+            return Ok(None);
+        };
+        let document = model.document.clone();
+        Ok(Some((PlanHeader::try_from(model)?, document)))
+    }
+
+    /// Up to `limit` rows after `after` (a `plan_row_id`), in plan order.
+    pub async fn plan_rows_page(
+        &self,
+        plan_id: &str,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<PlanRowRead>, StoreError> {
+        use sea_orm::ConnectionTrait;
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM plan_rows WHERE plan_id = ? AND plan_row_id > ? ORDER BY plan_row_id LIMIT ?"
+        );
+        let values: Vec<sea_orm::Value> = vec![
+            plan_id.into(),
+            after.unwrap_or(0).into(),
+            (limit as i64).into(),
+        ];
+        let rows = self
+            .db()
+            .query_all(super::sql::statement(self.backend(), &sql, values))
+            .await?;
+        rows.iter().map(plan_row_from).collect()
+    }
+
+    /// The executed rows of one chunk, in plan order.
+    pub async fn plan_chunk_rows(
+        &self,
+        plan_id: &str,
+        chunk_index: i64,
+    ) -> Result<Vec<PlanRowRead>, StoreError> {
+        use sea_orm::ConnectionTrait;
+        let sql =
+            format!("SELECT {ROW_COLUMNS} FROM plan_rows WHERE plan_id = ? AND chunk_index = ? ORDER BY plan_row_id");
+        let values: Vec<sea_orm::Value> = vec![plan_id.into(), chunk_index.into()];
+        let rows = self
+            .db()
+            .query_all(super::sql::statement(self.backend(), &sql, values))
+            .await?;
+        rows.iter().map(plan_row_from).collect()
+    }
+}

@@ -1,0 +1,329 @@
+//! Wire types of plans. They mirror `domain::plan::document` field for
+//! field and are filled from it through serde, so the document the domain
+//! stores is exactly what the API serves (a test checks the round trip).
+
+use poem_openapi::{Enum, Object};
+use serde::{Deserialize, Serialize};
+
+use super::types::Timestamp;
+
+/// A plan's executability: `executable` (a job may be created),
+/// `preview_only` (stale freshness alone; inspect, do not execute) or
+/// `blocked` (fail-closed reasons; replan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutabilityName {
+    Executable,
+    PreviewOnly,
+    Blocked,
+}
+
+/// A partition's freshness: `fresh`, `stale` (watermark behind the PIT or
+/// lagging past the policy's limit) or `unknown` (no watermark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum FreshnessName {
+    Fresh,
+    Stale,
+    Unknown,
+}
+
+/// A decision on a delete candidate: `allow_deletion` (the row is deleted)
+/// or `skip_deletion` (the row is kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteDecisionName {
+    AllowDeletion,
+    SkipDeletion,
+}
+
+/// What the plan does with a record: `create`, `update`, `unchanged`,
+/// `delete` (allowed delete candidate), `skip_delete` (skipped candidate)
+/// or `undecided_delete`. Only `create`, `update` and `delete` execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum RowActionName {
+    Create,
+    Update,
+    Unchanged,
+    Delete,
+    SkipDelete,
+    UndecidedDelete,
+}
+
+/// The policy plugin that decided.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct PolicyRefBody {
+    /// The plugin's name.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// Hex sha256 of the plugin's wasm.
+    pub digest: String,
+}
+
+/// A failed policy call (the gate failed closed).
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct PolicyErrorBody {
+    /// `policy_timeout`, `policy_trap` or `policy_bad_output`.
+    pub kind: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// The gate's verdict.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct GateBody {
+    /// Whether a job may be created from the plan.
+    pub executability: ExecutabilityName,
+    /// The first of `reasons`; null when executable.
+    pub reason_code: Option<String>,
+    /// Every reason that applies, ordered `blocked_policy_error`,
+    /// `blocked_freshness_unknown`, `blocked_unresolved_delete_candidates`,
+    /// `blocked_reference_conflict`, `blocked_freshness_stale`.
+    pub reasons: Vec<String>,
+    /// The gate policy that decided.
+    pub policy: PolicyRefBody,
+    /// Id of the decision in the decision log.
+    pub decision_id: String,
+    /// Set when the gate policy failed (then `reason_code` is `blocked_policy_error`).
+    pub policy_error: Option<PolicyErrorBody>,
+    /// Scoped tables with no index records: nothing is known of their history.
+    pub tables_without_history: Vec<String>,
+}
+
+/// A partition feeding the scope.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct PlanWatermarkBody {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Instance.
+    pub instance_id: String,
+    /// CDC topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// The partition is complete up to this time; null when no watermark was published.
+    pub watermark_time: Option<Timestamp>,
+    /// When the watermark was stored; null without one.
+    pub published_at: Option<Timestamp>,
+    /// Seconds between the watermark and the plan's creation; null without one.
+    pub lag_seconds: Option<i64>,
+    /// The gate policy's verdict on this partition.
+    pub freshness: FreshnessName,
+}
+
+/// Counts of rows by action.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct PlanSummaryBody {
+    /// Sum of the counts; the number of rows `/rows` pages through.
+    pub rows_total: i64,
+    /// Records to create.
+    pub creates: i64,
+    /// Records to update.
+    pub updates: i64,
+    /// Records already as at the PIT.
+    pub unchanged: i64,
+    /// Delete candidates allowed.
+    pub deletes: i64,
+    /// Delete candidates skipped.
+    pub skipped_deletes: i64,
+    /// Delete candidates without a decision.
+    pub undecided_deletes: i64,
+}
+
+/// A target row with no version at the PIT.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct DeleteCandidateBody {
+    /// Deterministic id: the same table and `sys_id` give the same id in every plan.
+    pub candidate_id: String,
+    /// Table.
+    pub table: String,
+    /// The row's `sys_id`.
+    pub sys_id: String,
+    /// The decision taken in the request; null when undecided.
+    pub decision: Option<DeleteDecisionName>,
+}
+
+/// A restored row referring to a record that will not exist after the restore.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct ReferenceConflictBody {
+    /// Table of the restored row.
+    pub table: String,
+    /// The restored row's `sys_id`.
+    pub sys_id: String,
+    /// The reference column.
+    pub field: String,
+    /// The table referred to.
+    pub referenced_table: String,
+    /// The `sys_id` referred to.
+    pub referenced_sys_id: String,
+}
+
+/// An attachment the plan restores (its version at the PIT).
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct MediaCandidateBody {
+    /// Deterministic id of this attachment version.
+    pub candidate_id: String,
+    /// The attachment's id.
+    pub media_id: String,
+    /// Table of the parent record.
+    pub parent_table: String,
+    /// `sys_id` of the parent record.
+    pub parent_sys_id: String,
+    /// File name.
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size of the bytes.
+    pub size_bytes: i64,
+    /// Hex sha256 of the bytes, checked when restored.
+    pub sha256_plain: String,
+}
+
+/// Count and bytes of the media candidates.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct MediaSummaryBody {
+    /// Number of media candidates.
+    pub count: i64,
+    /// Their total size.
+    pub total_bytes: i64,
+}
+
+/// How the executed rows are split.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct ChunkingBody {
+    /// Executed rows per chunk.
+    pub chunk_size: i64,
+    /// Number of chunks (only `create`, `update` and `delete` rows are chunked).
+    pub total_chunks: i64,
+}
+
+/// A scoped table's target state as planned; execution revalidates it.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct PlanTableBody {
+    /// Table.
+    pub table: String,
+    /// The target schema's hash at planning; null when the target has no such table.
+    pub schema_sha256: Option<String>,
+    /// Whether the target allowed writes at planning.
+    pub write_allowed: bool,
+}
+
+/// One table of a scope.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct ScopeTableBody {
+    /// Table name.
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub table: String,
+    /// Records to restore; absent means the whole table.
+    #[oai(validator(max_items = 100000, min_length = 1, max_length = 256))]
+    pub sys_ids: Option<Vec<String>>,
+}
+
+/// A decision on a delete candidate.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct DeleteDecisionBody {
+    /// A `candidate_id` from an earlier plan of the same scope.
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub candidate_id: String,
+    /// The decision.
+    pub decision: DeleteDecisionName,
+}
+
+/// The normalised inputs the plan hash covers.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct PlanInputsBody {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Instance.
+    pub instance_id: String,
+    /// The point in time.
+    pub pit: Timestamp,
+    /// Tables sorted by name, `sys_ids` sorted and de-duplicated.
+    pub scope: Vec<ScopeTableBody>,
+    /// Decisions sorted by candidate id.
+    pub delete_decisions: Vec<DeleteDecisionBody>,
+    /// Whether attachments are restored.
+    pub include_media: bool,
+    /// Executed rows per chunk.
+    pub chunk_size: u32,
+}
+
+/// An immutable dry-run plan.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+pub struct PlanBody {
+    /// The plan's id.
+    pub plan_id: String,
+    /// sha256 of the canonical (RFC 8785) inputs (everything but `plan_id`).
+    pub plan_hash: String,
+    /// sha256 over everything the plan decided, rows included; execution
+    /// and resume verify it.
+    pub plan_checksum: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Instance.
+    pub instance_id: String,
+    /// The point in time restored to.
+    pub pit: Timestamp,
+    /// When the plan was made.
+    pub created_at: Timestamp,
+    /// The PIT selection rule (`pit-v1`: the latest version with
+    /// `event_time <= pit`, ties broken by offset).
+    pub pit_algorithm_version: String,
+    /// The gate's verdict.
+    pub gate: GateBody,
+    /// Every partition feeding the scope.
+    pub watermarks: Vec<PlanWatermarkBody>,
+    /// Row counts by action.
+    pub summary: PlanSummaryBody,
+    /// Target rows with no version at the PIT.
+    pub delete_candidates: Vec<DeleteCandidateBody>,
+    /// References that would dangle after the restore.
+    pub reference_conflicts: Vec<ReferenceConflictBody>,
+    /// Attachments the plan restores.
+    pub media_candidates: Vec<MediaCandidateBody>,
+    /// Count and bytes of the media candidates.
+    pub media_summary: MediaSummaryBody,
+    /// Capabilities executing the plan exercises.
+    pub required_capabilities: Vec<String>,
+    /// How executed rows are split into chunks.
+    pub chunking: ChunkingBody,
+    /// The scoped tables' target state as planned.
+    pub tables: Vec<PlanTableBody>,
+    /// The normalised inputs.
+    pub inputs: PlanInputsBody,
+}
+
+/// One row of a plan.
+#[derive(Debug, Clone, Object)]
+pub struct PlanRowBody {
+    /// The row's id within the plan (1-based, in plan order).
+    pub plan_row_id: i64,
+    /// The chunk that executes it; null for rows that do not execute.
+    pub chunk_index: Option<i64>,
+    /// Table.
+    pub table: String,
+    /// The record's `sys_id`.
+    pub sys_id: String,
+    /// What the plan does with it.
+    pub action: RowActionName,
+    /// sha256 of the target row at planning (null when absent); execution
+    /// checks it before writing.
+    pub before_sha256: Option<String>,
+    /// sha256 of the payload written (null for deletes and non-executed rows without a version).
+    pub after_sha256: Option<String>,
+}
+
+/// A page of plan rows.
+#[derive(Debug, Clone, Object)]
+pub struct PlanRowsPage {
+    /// The rows, in plan order.
+    pub items: Vec<PlanRowBody>,
+    /// Pass as `cursor` for the next page; null at the end.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,245 @@
+//! `/v1/plans`: dry-runs and reading plans and their rows.
+
+use chrono::Utc;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
+
+use super::body::JsonBody;
+use super::error::{ApiError, ApiResult};
+use super::paging::{self, PageRequest};
+use super::plan_types::*;
+use super::security::{authorize, BearerAuth};
+use super::state::AppState;
+use super::types::Timestamp;
+use super::ApiTags;
+use crate::domain::capability::Capability;
+use crate::domain::plan::document::PlanDocument;
+use crate::domain::plan::request::{DecisionInput, PlanRequest, ScopeTable};
+use crate::domain::plan::{self as plans};
+use crate::policy::DeleteDecision;
+
+/// Plan endpoints.
+pub struct PlansApi;
+
+/// The records to restore.
+#[derive(Debug, Object, Deserialize)]
+pub struct ScopeBody {
+    /// Tables, each whole or narrowed to `sys_ids`.
+    #[oai(validator(min_items = 1, max_items = 1000))]
+    pub tables: Vec<ScopeTableBody>,
+}
+
+/// A dry-run request.
+#[derive(Debug, Object, Deserialize)]
+pub struct DryRunRequest {
+    /// Client-chosen id (letters, digits, `.`, `_`, `:`, `-`); generated when
+    /// absent. Repeating it with the same inputs returns the stored plan.
+    #[oai(validator(pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"))]
+    pub plan_id: Option<String>,
+    /// Tenant to restore.
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub tenant_id: String,
+    /// Instance of the tenant.
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub instance_id: String,
+    /// The point in time to restore to.
+    pub pit: Timestamp,
+    /// What to restore.
+    pub scope: ScopeBody,
+    /// Decisions on delete candidates of an earlier plan (by `candidate_id`);
+    /// decisions for ids that are no longer candidates are ignored.
+    #[oai(validator(max_items = 100000))]
+    pub delete_decisions: Option<Vec<DeleteDecisionBody>>,
+    /// Whether to restore the attachments of restored records (default false).
+    pub include_media: Option<bool>,
+    /// Executed rows per chunk (default 500).
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub chunk_size: Option<u32>,
+}
+
+#[derive(ApiResponse)]
+enum DryRunResponse {
+    /// A new plan was made.
+    #[oai(status = 201)]
+    Created(Json<PlanBody>),
+    /// The same `plan_id` with the same inputs: the stored plan.
+    #[oai(status = 200)]
+    Existing(Json<PlanBody>),
+}
+
+#[derive(ApiResponse)]
+enum PlanResponse {
+    /// The plan.
+    #[oai(status = 200)]
+    Ok(Json<PlanBody>),
+}
+
+#[derive(ApiResponse)]
+enum RowsResponse {
+    /// A page of the plan's rows.
+    #[oai(status = 200)]
+    Ok(Json<PlanRowsPage>),
+}
+
+#[OpenApi(tag = "ApiTags::Plans")]
+impl PlansApi {
+    /// Dry-run a restore
+    ///
+    /// Compares each record in scope at the point in time (its latest index
+    /// version with `event_time <= pit`) with the target's current row, and
+    /// lets the gate policy decide whether the plan may execute. The plan is
+    /// immutable: the same `plan_id` with the same inputs returns it (200);
+    /// with other inputs `409 blocked_plan_hash_mismatch`. Needs
+    /// `restore_plan` and the tenant in the token's scope.
+    #[oai(
+        path = "/v1/plans/dry-run",
+        method = "post",
+        operation_id = "dry_run_plan"
+    )]
+    async fn dry_run(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        body: JsonBody<DryRunRequest>,
+    ) -> ApiResult<DryRunResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::RestorePlan]).await?;
+        let request = plan_request(body.0);
+        let (document, created) = plans::dry_run(
+            &state.store,
+            &state.policies,
+            &principal,
+            request,
+            Utc::now(),
+        )
+        .await?;
+        let body = Json(plan_body(document)?);
+        Ok(if created {
+            DryRunResponse::Created(body)
+        } else {
+            DryRunResponse::Existing(body)
+        })
+    }
+
+    /// Get a plan
+    ///
+    /// The stored plan. `404 plan_not_found` for an unknown plan or one of
+    /// a tenant outside the token's scope. Needs `restore_read`.
+    #[oai(path = "/v1/plans/:plan_id", method = "get", operation_id = "get_plan")]
+    async fn get_plan(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// The plan's id.
+        plan_id: Path<String>,
+    ) -> ApiResult<PlanResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let document = plans::get_plan(&state.store, &principal, &plan_id).await?;
+        Ok(PlanResponse::Ok(Json(plan_body(document)?)))
+    }
+
+    /// List a plan's rows
+    ///
+    /// Every record in scope with its action, in plan order, paged with
+    /// `limit` (default 100, at most 1000) and `cursor`. Each row carries
+    /// the `before_sha256` execution checks. Needs `restore_read`.
+    #[oai(
+        path = "/v1/plans/:plan_id/rows",
+        method = "get",
+        operation_id = "list_plan_rows"
+    )]
+    async fn list_rows(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// The plan's id.
+        plan_id: Path<String>,
+        /// Rows per page (1-1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<RowsResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let page = PageRequest::new(limit.0, cursor.0, paging::DEFAULT_LIMIT)?;
+        let after = match &page.after {
+            Some(after) => Some(
+                after
+                    .parse::<i64>()
+                    .map_err(|_| ApiError::invalid("cursor is not a valid cursor"))?,
+            ),
+            None => None,
+        };
+        let rows = plans::plan_rows(
+            &state.store,
+            &principal,
+            &plan_id,
+            after,
+            u64::from(page.limit) + 1,
+        )
+        .await?;
+        let (rows, next_cursor) = paging::finish(rows, page.limit, |r| r.plan_row_id.to_string());
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                Ok(PlanRowBody {
+                    plan_row_id: r.plan_row_id,
+                    chunk_index: r.chunk_index,
+                    table: r.table,
+                    sys_id: r.sys_id,
+                    action: serde_json::from_value(serde_json::Value::String(r.action)).map_err(
+                        |e| ApiError::from(crate::domain::DomainError::Internal(e.to_string())),
+                    )?,
+                    before_sha256: r.before_sha256,
+                    after_sha256: r.after_sha256,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(RowsResponse::Ok(Json(PlanRowsPage { items, next_cursor })))
+    }
+}
+
+fn plan_request(body: DryRunRequest) -> PlanRequest {
+    PlanRequest {
+        plan_id: body.plan_id,
+        tenant_id: body.tenant_id,
+        instance_id: body.instance_id,
+        pit: body.pit.0,
+        tables: body
+            .scope
+            .tables
+            .into_iter()
+            .map(|t| ScopeTable {
+                table: t.table,
+                sys_ids: t.sys_ids,
+            })
+            .collect(),
+        delete_decisions: body
+            .delete_decisions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| DecisionInput {
+                candidate_id: d.candidate_id,
+                decision: match d.decision {
+                    DeleteDecisionName::AllowDeletion => DeleteDecision::AllowDeletion,
+                    DeleteDecisionName::SkipDeletion => DeleteDecision::SkipDeletion,
+                },
+            })
+            .collect(),
+        include_media: body.include_media.unwrap_or(false),
+        chunk_size: body.chunk_size,
+    }
+}
+
+/// The wire form of a stored plan document.
+pub fn plan_body(document: PlanDocument) -> Result<PlanBody, ApiError> {
+    serde_json::to_value(document)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            ApiError::from(crate::domain::DomainError::Internal(format!(
+                "plan document: {e}"
+            )))
+        })
+}

@@ -1,0 +1,430 @@
+//! `/v1/targets`: set-up of the embedded target instance (table schemas,
+//! live changes to rows) and reads of its rows and restored media.
+
+use chrono::Utc;
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::body::JsonBody;
+use super::error::{ApiError, ApiResult};
+use super::security::{authorize, BearerAuth};
+use super::state::AppState;
+use super::types::Timestamp;
+use super::ApiTags;
+use crate::domain::capability::Capability;
+use crate::domain::target::{self, Column, ColumnType};
+use crate::store::target::{TargetRecordRow, TargetTableRow};
+
+/// Target set-up endpoints.
+pub struct TargetsApi;
+
+/// A column's type: `string`, `integer`, `boolean`, `datetime`,
+/// `reference` (holds the `sys_id` of a record of `reference_table`) or `json`.
+#[derive(Debug, Clone, Copy, Enum, Deserialize)]
+#[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnTypeName {
+    String,
+    Integer,
+    Boolean,
+    Datetime,
+    Reference,
+    Json,
+}
+
+/// One column of a target table.
+#[derive(Debug, Clone, Object, Deserialize)]
+pub struct ColumnSpec {
+    /// Column name (unique within the table).
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub name: String,
+    /// The column's type.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub column_type: ColumnTypeName,
+    /// For `reference` columns: the table the `sys_id` refers to (a
+    /// reference column without it is never checked); ignored for other
+    /// types.
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub reference_table: Option<String>,
+}
+
+/// A table's schema and write permission.
+#[derive(Debug, Object, Deserialize)]
+pub struct PutTableRequest {
+    /// The columns; a repeated name keeps its last definition.
+    #[oai(validator(max_items = 1000))]
+    pub columns: Vec<ColumnSpec>,
+    /// Whether restores may write this table.
+    pub write_allowed: bool,
+}
+
+/// A table's stored schema.
+#[derive(Debug, Object)]
+pub struct TargetTable {
+    /// Tenant of the instance.
+    pub tenant_id: String,
+    /// Instance.
+    pub instance_id: String,
+    /// Table name.
+    pub table: String,
+    /// The columns.
+    pub columns: Vec<ColumnSpec>,
+    /// sha256 of the canonical column list; execution revalidates it.
+    pub schema_sha256: String,
+    /// Whether restores may write this table.
+    pub write_allowed: bool,
+    /// When the schema was last set.
+    pub updated_at: Timestamp,
+}
+
+/// A live change to a row.
+#[derive(Debug, Object, Deserialize)]
+pub struct PutRecordRequest {
+    /// The row's fields.
+    pub payload: BTreeMap<String, Value>,
+}
+
+/// A live row of the target.
+#[derive(Debug, Object)]
+pub struct TargetRecord {
+    /// The row's `sys_id`.
+    pub sys_id: String,
+    /// The row's fields.
+    pub payload: BTreeMap<String, Value>,
+    /// sha256 of the canonical (RFC 8785) payload; plans record it as `before_sha256`.
+    pub payload_sha256: String,
+    /// When the row was last written.
+    pub updated_at: Timestamp,
+}
+
+/// A restored attachment's metadata.
+#[derive(Debug, Object)]
+pub struct TargetMedia {
+    /// The attachment's id.
+    pub media_id: String,
+    /// `sys_id` of the record it is attached to.
+    pub parent_sys_id: String,
+    /// File name.
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size of the bytes.
+    pub size_bytes: i64,
+    /// Hex sha256 of the bytes.
+    pub sha256_plain: String,
+    /// When it was restored.
+    pub restored_at: Timestamp,
+}
+
+#[derive(ApiResponse)]
+enum TableResponse {
+    /// The table's schema.
+    #[oai(status = 200)]
+    Ok(Json<TargetTable>),
+}
+
+#[derive(ApiResponse)]
+enum RecordResponse {
+    /// The row.
+    #[oai(status = 200)]
+    Ok(Json<TargetRecord>),
+}
+
+#[derive(ApiResponse)]
+enum DeletedResponse {
+    /// The row was deleted.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+#[derive(ApiResponse)]
+enum MediaResponse {
+    /// The restored attachment's metadata.
+    #[oai(status = 200)]
+    Ok(Json<TargetMedia>),
+}
+
+#[OpenApi(tag = "ApiTags::Targets")]
+impl TargetsApi {
+    /// Set a target table's schema
+    ///
+    /// Creates or replaces the schema and write permission of a table of
+    /// the embedded target. Execution revalidates the schema's hash and
+    /// `write_allowed` before writing. Needs `index_write`.
+    #[oai(
+        path = "/v1/targets/:tenant_id/:instance_id/tables/:table",
+        method = "put",
+        operation_id = "put_target_table"
+    )]
+    async fn put_table(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// Tenant of the instance.
+        tenant_id: Path<String>,
+        /// Instance.
+        instance_id: Path<String>,
+        /// Table name.
+        table: Path<String>,
+        body: JsonBody<PutTableRequest>,
+    ) -> ApiResult<TableResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::IndexWrite]).await?;
+        let columns = body.0.columns.into_iter().map(column).collect();
+        let key = (
+            tenant_id.0.as_str(),
+            instance_id.0.as_str(),
+            table.0.as_str(),
+        );
+        let row = target::put_table(
+            &state.store,
+            &principal,
+            key,
+            columns,
+            body.0.write_allowed,
+            Utc::now(),
+        )
+        .await?;
+        Ok(TableResponse::Ok(Json(table_out(row)?)))
+    }
+
+    /// Get a target table's schema
+    ///
+    /// The stored schema, its hash and write permission. Needs
+    /// `restore_read`; `404 target_table_not_found` when never set up.
+    #[oai(
+        path = "/v1/targets/:tenant_id/:instance_id/tables/:table",
+        method = "get",
+        operation_id = "get_target_table"
+    )]
+    async fn get_table(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// Tenant of the instance.
+        tenant_id: Path<String>,
+        /// Instance.
+        instance_id: Path<String>,
+        /// Table name.
+        table: Path<String>,
+    ) -> ApiResult<TableResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let row =
+            target::get_table(&state.store, &principal, &tenant_id, &instance_id, &table).await?;
+        Ok(TableResponse::Ok(Json(table_out(row)?)))
+    }
+
+    /// Write a target row
+    ///
+    /// A live change in the target (what users of the instance do while a
+    /// restore is planned): creates or replaces the row. The table must be
+    /// set up first (`404 target_table_not_found`). Needs `index_write`.
+    #[oai(
+        path = "/v1/targets/:tenant_id/:instance_id/tables/:table/records/:sys_id",
+        method = "put",
+        operation_id = "put_target_record"
+    )]
+    async fn put_record(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// Tenant of the instance.
+        tenant_id: Path<String>,
+        /// Instance.
+        instance_id: Path<String>,
+        /// Table name.
+        table: Path<String>,
+        /// The row's `sys_id`.
+        sys_id: Path<String>,
+        body: JsonBody<PutRecordRequest>,
+    ) -> ApiResult<RecordResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::IndexWrite]).await?;
+        let key = (
+            tenant_id.0.as_str(),
+            instance_id.0.as_str(),
+            table.0.as_str(),
+            sys_id.0.as_str(),
+        );
+        let row = target::put_record(
+            &state.store,
+            &principal,
+            key,
+            Value::Object(body.0.payload.into_iter().collect()),
+            Utc::now(),
+        )
+        .await?;
+        Ok(RecordResponse::Ok(Json(record_out(row))))
+    }
+
+    /// Delete a target row
+    ///
+    /// A live deletion in the target. `404 record_not_found` when absent.
+    /// Needs `index_write`.
+    #[oai(
+        path = "/v1/targets/:tenant_id/:instance_id/tables/:table/records/:sys_id",
+        method = "delete",
+        operation_id = "delete_target_record"
+    )]
+    async fn delete_record(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// Tenant of the instance.
+        tenant_id: Path<String>,
+        /// Instance.
+        instance_id: Path<String>,
+        /// Table name.
+        table: Path<String>,
+        /// The row's `sys_id`.
+        sys_id: Path<String>,
+    ) -> ApiResult<DeletedResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::IndexWrite]).await?;
+        let key = (
+            tenant_id.0.as_str(),
+            instance_id.0.as_str(),
+            table.0.as_str(),
+            sys_id.0.as_str(),
+        );
+        target::delete_record(&state.store, &principal, key).await?;
+        Ok(DeletedResponse::Deleted)
+    }
+
+    /// Read a target row
+    ///
+    /// The row with its `payload_sha256`, or `404 record_not_found`. Needs
+    /// `restore_read`.
+    #[oai(
+        path = "/v1/targets/:tenant_id/:instance_id/tables/:table/records/:sys_id",
+        method = "get",
+        operation_id = "get_target_record"
+    )]
+    async fn get_record(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// Tenant of the instance.
+        tenant_id: Path<String>,
+        /// Instance.
+        instance_id: Path<String>,
+        /// Table name.
+        table: Path<String>,
+        /// The row's `sys_id`.
+        sys_id: Path<String>,
+    ) -> ApiResult<RecordResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let key = (
+            tenant_id.0.as_str(),
+            instance_id.0.as_str(),
+            table.0.as_str(),
+            sys_id.0.as_str(),
+        );
+        let row = target::get_record(&state.store, &principal, key).await?;
+        Ok(RecordResponse::Ok(Json(record_out(row))))
+    }
+
+    /// Read a restored attachment
+    ///
+    /// Metadata of an attachment restored into the target (`sha256_plain`,
+    /// `size_bytes`), or `404 media_not_found`. Needs `restore_read`.
+    #[oai(
+        path = "/v1/targets/:tenant_id/:instance_id/tables/:table/media/:media_id",
+        method = "get",
+        operation_id = "get_target_media"
+    )]
+    async fn get_media(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// Tenant of the instance.
+        tenant_id: Path<String>,
+        /// Instance.
+        instance_id: Path<String>,
+        /// Table of the parent record.
+        table: Path<String>,
+        /// The attachment's id.
+        media_id: Path<String>,
+    ) -> ApiResult<MediaResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let key = (
+            tenant_id.0.as_str(),
+            instance_id.0.as_str(),
+            table.0.as_str(),
+            media_id.0.as_str(),
+        );
+        let m = target::get_media(&state.store, &principal, key).await?;
+        Ok(MediaResponse::Ok(Json(TargetMedia {
+            media_id: m.media_id,
+            parent_sys_id: m.parent_sys_id,
+            file_name: m.file_name,
+            content_type: m.content_type,
+            size_bytes: m.size_bytes,
+            sha256_plain: m.sha256_plain,
+            restored_at: Timestamp(m.restored_at),
+        })))
+    }
+}
+
+fn column(spec: ColumnSpec) -> Column {
+    Column {
+        name: spec.name,
+        column_type: match spec.column_type {
+            ColumnTypeName::String => ColumnType::String,
+            ColumnTypeName::Integer => ColumnType::Integer,
+            ColumnTypeName::Boolean => ColumnType::Boolean,
+            ColumnTypeName::Datetime => ColumnType::Datetime,
+            ColumnTypeName::Reference => ColumnType::Reference,
+            ColumnTypeName::Json => ColumnType::Json,
+        },
+        reference_table: spec.reference_table,
+    }
+}
+
+fn column_spec(column: Column) -> ColumnSpec {
+    ColumnSpec {
+        name: column.name,
+        column_type: match column.column_type {
+            ColumnType::String => ColumnTypeName::String,
+            ColumnType::Integer => ColumnTypeName::Integer,
+            ColumnType::Boolean => ColumnTypeName::Boolean,
+            ColumnType::Datetime => ColumnTypeName::Datetime,
+            ColumnType::Reference => ColumnTypeName::Reference,
+            ColumnType::Json => ColumnTypeName::Json,
+        },
+        reference_table: column.reference_table,
+    }
+}
+
+fn table_out(row: TargetTableRow) -> Result<TargetTable, ApiError> {
+    let columns = target::columns_of(&row)?
+        .into_iter()
+        .map(column_spec)
+        .collect();
+    Ok(TargetTable {
+        tenant_id: row.tenant_id,
+        instance_id: row.instance_id,
+        table: row.table,
+        columns,
+        schema_sha256: row.schema_sha256,
+        write_allowed: row.write_allowed,
+        updated_at: Timestamp(row.updated_at),
+    })
+}
+
+fn record_out(row: TargetRecordRow) -> TargetRecord {
+    let payload = match row.payload {
+        Value::Object(map) => map.into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    TargetRecord {
+        sys_id: row.sys_id,
+        payload,
+        payload_sha256: row.payload_sha256,
+        updated_at: Timestamp(row.updated_at),
+    }
+}

@@ -1,0 +1,323 @@
+//! The point-in-time diff: per scoped table, merge the latest index version
+//! of each record at the PIT with the target's current row, decide the
+//! action, and write plan rows (and the references restored rows make) in
+//! batches. Only the current row of each stream and one batch are held in
+//! memory, whatever the number of records.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use futures::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+
+use super::super::canonical::{canonical_json, sha256_hex};
+use super::super::DomainError;
+use super::document::{DeleteCandidateDoc, SummaryDoc};
+use crate::policy::DeleteDecision;
+use crate::store::plan_scan::{ScanScope, TargetKeyRow, VersionRow};
+use crate::store::plan_writer::{PlanRefInsert, PlanRowInsert, PlanWriter};
+use crate::store::{Store, StoreError};
+
+/// `sys_id`s per scan when the scope lists them.
+const SYS_ID_BATCH: usize = 500;
+/// Rows buffered before a write.
+const WRITE_BATCH: usize = 500;
+
+/// Where the diff writes and what it has counted so far.
+pub struct DiffState<'a> {
+    pub writer: &'a PlanWriter,
+    pub chunk_size: i64,
+    pub decisions: HashMap<String, DeleteDecision>,
+    pub summary: SummaryDoc,
+    pub executed: i64,
+    pub delete_candidates: Vec<DeleteCandidateDoc>,
+    next_row_id: i64,
+    rows: Vec<PlanRowInsert>,
+    refs: Vec<PlanRefInsert>,
+    rows_hasher: Sha256,
+}
+
+/// What one table contributes: its name, its reference columns and the
+/// identity of the records the diff is about.
+pub struct TableScan<'a> {
+    pub tenant_id: &'a str,
+    pub instance_id: &'a str,
+    pub table: &'a str,
+    pub sys_ids: Option<&'a [String]>,
+    /// `(column, referenced table)` of the target schema.
+    pub references: &'a [(String, String)],
+    pub pit_us: i64,
+}
+
+/// Deterministic id of a delete candidate: the same table and `sys_id` of
+/// the same instance give the same id in every plan.
+pub fn candidate_id(tenant_id: &str, instance_id: &str, table: &str, sys_id: &str) -> String {
+    let digest =
+        sha256_hex(format!("{tenant_id}\u{1f}{instance_id}\u{1f}{table}\u{1f}{sys_id}").as_bytes());
+    format!("dc_{}", &digest[..32])
+}
+
+impl<'a> DiffState<'a> {
+    /// A fresh diff writing through `writer`.
+    pub fn new(
+        writer: &'a PlanWriter,
+        chunk_size: i64,
+        decisions: HashMap<String, DeleteDecision>,
+    ) -> Self {
+        Self {
+            writer,
+            chunk_size,
+            decisions,
+            summary: SummaryDoc::default(),
+            executed: 0,
+            delete_candidates: Vec::new(),
+            next_row_id: 1,
+            rows: Vec::new(),
+            refs: Vec::new(),
+            rows_hasher: Sha256::new(),
+        }
+    }
+
+    /// Diffs one table (in `sys_id` batches when the scope lists them).
+    pub async fn scan_table(
+        &mut self,
+        store: &Store,
+        scan: &TableScan<'_>,
+    ) -> Result<(), DomainError> {
+        match scan.sys_ids {
+            Some(ids) => {
+                for batch in ids.chunks(SYS_ID_BATCH) {
+                    self.merge(store, scan, Some(batch)).await?;
+                }
+            }
+            None => self.merge(store, scan, None).await?,
+        }
+        Ok(())
+    }
+
+    async fn merge(
+        &mut self,
+        store: &Store,
+        scan: &TableScan<'_>,
+        ids: Option<&[String]>,
+    ) -> Result<(), DomainError> {
+        let scope = ScanScope {
+            tenant_id: scan.tenant_id,
+            instance_id: scan.instance_id,
+            table: scan.table,
+            sys_ids: ids,
+        };
+        let versions = store.scan_versions(scope, scan.pit_us).await?;
+        let targets = store.scan_target_keys(scope).await?;
+        futures::pin_mut!(versions);
+        futures::pin_mut!(targets);
+        let mut latest = Latest::default();
+        let mut version = latest.next(&mut versions).await?;
+        let mut target = targets.next().await.transpose()?;
+        loop {
+            let order = match (&version, &target) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(v), Some(t)) => v.sys_id.as_bytes().cmp(t.sys_id.as_bytes()),
+            };
+            match order {
+                Ordering::Less => {
+                    self.decide(scan, version.take(), None).await?;
+                    version = latest.next(&mut versions).await?;
+                }
+                Ordering::Greater => {
+                    self.decide(scan, None, target.take()).await?;
+                    target = targets.next().await.transpose()?;
+                }
+                Ordering::Equal => {
+                    self.decide(scan, version.take(), target.take()).await?;
+                    version = latest.next(&mut versions).await?;
+                    target = targets.next().await.transpose()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn decide(
+        &mut self,
+        scan: &TableScan<'_>,
+        version: Option<VersionRow>,
+        target: Option<TargetKeyRow>,
+    ) -> Result<(), DomainError> {
+        let live = version.filter(|v| v.op == "upsert");
+        let sys_id = match (&live, &target) {
+            (Some(v), _) => v.sys_id.clone(),
+            (None, Some(t)) => t.sys_id.clone(),
+            (None, None) => return Ok(()),
+        };
+        let before = target.map(|t| t.payload_sha256);
+        let action = match (&live, &before) {
+            (Some(_), None) => "create",
+            (Some(v), Some(b)) if v.payload_sha256.as_deref() == Some(b.as_str()) => "unchanged",
+            (Some(_), Some(_)) => "update",
+            (None, _) => self.delete_action(scan, &sys_id),
+        };
+        self.count(action);
+        let executed = matches!(action, "create" | "update" | "delete");
+        let chunk_index = executed.then(|| self.executed / self.chunk_size);
+        if executed {
+            self.executed += 1;
+        }
+        let plan_row_id = self.next_row_id;
+        self.next_row_id += 1;
+        let (after_sha256, after_payload) = match live {
+            Some(v) => (v.payload_sha256, v.payload),
+            None => (None, None),
+        };
+        if matches!(action, "create" | "update") {
+            self.collect_refs(scan, plan_row_id, &sys_id, after_payload.as_ref());
+        }
+        let row = PlanRowInsert {
+            plan_row_id,
+            chunk_index,
+            table: scan.table.to_owned(),
+            sys_id,
+            action,
+            before_sha256: before,
+            after_sha256,
+            after_payload: if matches!(action, "create" | "update") {
+                after_payload
+            } else {
+                None
+            },
+        };
+        self.hash_row(&row)?;
+        self.rows.push(row);
+        if self.rows.len() >= WRITE_BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    fn delete_action(&mut self, scan: &TableScan<'_>, sys_id: &str) -> &'static str {
+        let id = candidate_id(scan.tenant_id, scan.instance_id, scan.table, sys_id);
+        let decision = self.decisions.get(&id).copied();
+        self.delete_candidates.push(DeleteCandidateDoc {
+            candidate_id: id,
+            table: scan.table.to_owned(),
+            sys_id: sys_id.to_owned(),
+            decision: decision.map(|d| decision_name(d).to_owned()),
+        });
+        match decision {
+            Some(DeleteDecision::AllowDeletion) => "delete",
+            Some(DeleteDecision::SkipDeletion) => "skip_delete",
+            None => "undecided_delete",
+        }
+    }
+
+    fn count(&mut self, action: &str) {
+        let s = &mut self.summary;
+        s.rows_total += 1;
+        match action {
+            "create" => s.creates += 1,
+            "update" => s.updates += 1,
+            "unchanged" => s.unchanged += 1,
+            "delete" => s.deletes += 1,
+            "skip_delete" => s.skipped_deletes += 1,
+            _ => s.undecided_deletes += 1,
+        }
+    }
+
+    fn collect_refs(
+        &mut self,
+        scan: &TableScan<'_>,
+        plan_row_id: i64,
+        sys_id: &str,
+        payload: Option<&serde_json::Value>,
+    ) {
+        let Some(payload) = payload else { return };
+        for (field, ref_table) in scan.references {
+            if let Some(ref_sys_id) = payload
+                .get(field)
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+            {
+                self.refs.push(PlanRefInsert {
+                    plan_row_id,
+                    table: scan.table.to_owned(),
+                    sys_id: sys_id.to_owned(),
+                    field: field.clone(),
+                    ref_table: ref_table.clone(),
+                    ref_sys_id: ref_sys_id.to_owned(),
+                });
+            }
+        }
+    }
+
+    fn hash_row(&mut self, row: &PlanRowInsert) -> Result<(), DomainError> {
+        let line = canonical_json(&serde_json::json!([
+            row.plan_row_id,
+            row.chunk_index,
+            row.table,
+            row.sys_id,
+            row.action,
+            row.before_sha256,
+            row.after_sha256
+        ]))?;
+        self.rows_hasher.update(line.as_bytes());
+        self.rows_hasher.update(b"\n");
+        Ok(())
+    }
+
+    /// Writes buffered rows and references.
+    pub async fn flush(&mut self) -> Result<(), DomainError> {
+        self.writer.insert_rows(&self.rows).await?;
+        self.writer.insert_refs(&self.refs).await?;
+        self.rows.clear();
+        self.refs.clear();
+        Ok(())
+    }
+
+    /// Chunks needed for the executed rows.
+    pub fn total_chunks(&self) -> i64 {
+        (self.executed + self.chunk_size - 1) / self.chunk_size
+    }
+
+    /// The hex sha256 over every row in plan order.
+    pub fn rows_sha256(&self) -> String {
+        hex::encode(self.rows_hasher.clone().finalize())
+    }
+}
+
+/// The wire name of a decision.
+pub fn decision_name(decision: DeleteDecision) -> &'static str {
+    match decision {
+        DeleteDecision::AllowDeletion => "allow_deletion",
+        DeleteDecision::SkipDeletion => "skip_deletion",
+    }
+}
+
+/// Reduces the newest-first version stream to one (the latest) per `sys_id`.
+#[derive(Default)]
+struct Latest {
+    pending: Option<VersionRow>,
+}
+
+impl Latest {
+    async fn next<S>(&mut self, stream: &mut S) -> Result<Option<VersionRow>, StoreError>
+    where
+        S: Stream<Item = Result<VersionRow, StoreError>> + Unpin,
+    {
+        let first = match self.pending.take() {
+            Some(row) => row,
+            None => match stream.next().await.transpose()? {
+                Some(row) => row,
+                None => return Ok(None),
+            },
+        };
+        while let Some(row) = stream.next().await.transpose()? {
+            if row.sys_id != first.sys_id {
+                self.pending = Some(row);
+                break;
+            }
+        }
+        Ok(Some(first))
+    }
+}

@@ -1,0 +1,144 @@
+//! The plan document as stored and served: everything a reader, a job, an
+//! execution and an auditor need to know of a plan except its rows.
+
+use serde::{Deserialize, Serialize};
+
+use super::request::PlanInputs;
+
+/// How records were chosen at the PIT; stored with every plan so evidence
+/// says which rule produced it.
+pub const PIT_ALGORITHM_VERSION: &str = "pit-v1";
+
+/// The whole plan (rows apart).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanDocument {
+    pub plan_id: String,
+    pub plan_hash: String,
+    pub plan_checksum: String,
+    pub tenant_id: String,
+    pub instance_id: String,
+    pub pit: String,
+    pub created_at: String,
+    pub pit_algorithm_version: String,
+    pub gate: GateDoc,
+    pub watermarks: Vec<WatermarkDoc>,
+    pub summary: SummaryDoc,
+    pub delete_candidates: Vec<DeleteCandidateDoc>,
+    pub reference_conflicts: Vec<ReferenceConflictDoc>,
+    pub media_candidates: Vec<MediaCandidateDoc>,
+    pub media_summary: MediaSummaryDoc,
+    pub required_capabilities: Vec<String>,
+    pub chunking: ChunkingDoc,
+    pub tables: Vec<TableDoc>,
+    pub inputs: PlanInputs,
+}
+
+/// The gate's verdict and which policy gave it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GateDoc {
+    pub executability: String,
+    pub reason_code: Option<String>,
+    pub reasons: Vec<String>,
+    pub policy: PolicyDoc,
+    pub decision_id: String,
+    /// Set when the gate policy failed (`policy_timeout`, `policy_trap`,
+    /// `policy_bad_output`).
+    pub policy_error: Option<PolicyErrorDoc>,
+    /// Scoped tables with no index records (freshness unknown).
+    pub tables_without_history: Vec<String>,
+}
+
+/// A policy plugin's identity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyDoc {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+}
+
+/// A failed policy call.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyErrorDoc {
+    pub kind: String,
+    pub message: String,
+}
+
+/// One partition feeding the scope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WatermarkDoc {
+    pub tenant_id: String,
+    pub instance_id: String,
+    pub topic: String,
+    pub partition: i32,
+    pub watermark_time: Option<String>,
+    pub published_at: Option<String>,
+    pub lag_seconds: Option<i64>,
+    pub freshness: String,
+}
+
+/// Row counts by action.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SummaryDoc {
+    pub rows_total: i64,
+    pub creates: i64,
+    pub updates: i64,
+    pub unchanged: i64,
+    pub deletes: i64,
+    pub skipped_deletes: i64,
+    pub undecided_deletes: i64,
+}
+
+/// A target row with no version at the PIT.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeleteCandidateDoc {
+    pub candidate_id: String,
+    pub table: String,
+    pub sys_id: String,
+    pub decision: Option<String>,
+}
+
+/// A restored row referring to a record that will not exist.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReferenceConflictDoc {
+    pub table: String,
+    pub sys_id: String,
+    pub field: String,
+    pub referenced_table: String,
+    pub referenced_sys_id: String,
+}
+
+/// An attachment the plan restores.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MediaCandidateDoc {
+    pub candidate_id: String,
+    pub media_id: String,
+    pub parent_table: String,
+    pub parent_sys_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256_plain: String,
+}
+
+/// Count and bytes of the media candidates.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MediaSummaryDoc {
+    pub count: i64,
+    pub total_bytes: i64,
+}
+
+/// How executed rows are split.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChunkingDoc {
+    pub chunk_size: i64,
+    pub total_chunks: i64,
+}
+
+/// A scoped table's target schema as planned (execution revalidates it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableDoc {
+    pub table: String,
+    /// Null when the target has no such table (nothing can be written).
+    pub schema_sha256: Option<String>,
+    pub write_allowed: bool,
+}

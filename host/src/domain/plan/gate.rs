@@ -1,0 +1,190 @@
+//! The dry-run gate: the host gathers the facts (watermarks of every
+//! partition feeding the scope, delete candidates and their decisions,
+//! reference conflicts) and the gate policy plugin decides. A failing
+//! plugin blocks the plan with `blocked_policy_error` (fail closed).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::super::index::from_micros;
+use super::document::{
+    DeleteCandidateDoc, GateDoc, PolicyDoc, PolicyErrorDoc, ReferenceConflictDoc, WatermarkDoc,
+};
+use crate::policy::{
+    DeleteCandidate, DeleteDecision, Executability, Freshness, GateInput, GateOutput,
+    PartitionFact, PolicyRegistry, ReferenceConflict,
+};
+use crate::store::decisions::DecisionRow;
+use crate::store::index::WatermarkRow;
+
+/// Everything the gate looks at.
+pub struct GateFacts<'a> {
+    pub plan_id: &'a str,
+    pub tenant_id: &'a str,
+    pub instance_id: &'a str,
+    pub pit: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    /// `(topic, partition, stored watermark)` of every partition feeding the scope.
+    pub partitions: Vec<(String, i32, Option<WatermarkRow>)>,
+    pub tables_without_history: Vec<String>,
+    pub delete_candidates: &'a [DeleteCandidateDoc],
+    pub reference_conflicts: &'a [ReferenceConflictDoc],
+}
+
+/// The gate's outcome, ready for the document and the decision log.
+pub struct GateResult {
+    pub gate: GateDoc,
+    pub watermarks: Vec<WatermarkDoc>,
+    pub decision: DecisionRow,
+}
+
+/// Asks the gate policy.
+pub fn decide(policies: &PolicyRegistry, facts: GateFacts<'_>) -> GateResult {
+    let input = gate_input(&facts);
+    let decision = policies.decide_gate(&input);
+    let (output, policy_error) = match decision.result {
+        Ok(output) => (output, None),
+        Err(failure) => (
+            GateOutput::policy_error(input.partitions.len()),
+            Some(PolicyErrorDoc {
+                kind: failure.kind.as_str().to_owned(),
+                message: failure.message,
+            }),
+        ),
+    };
+    let watermarks = watermark_docs(&facts, &output.partition_freshness);
+    let record = decision.record;
+    let gate = GateDoc {
+        executability: executability_name(output.executability).to_owned(),
+        reason_code: output.reason_code.map(|r| r.as_str().to_owned()),
+        reasons: output
+            .reasons
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+        policy: PolicyDoc {
+            name: decision.policy.name,
+            version: decision.policy.version,
+            digest: decision.policy.digest,
+        },
+        decision_id: record.decision_id.to_string(),
+        policy_error,
+        tables_without_history: facts.tables_without_history.clone(),
+    };
+    let decision = DecisionRow {
+        decision_id: record.decision_id.to_string(),
+        kind: record.kind.as_str().to_owned(),
+        policy_name: record.policy_name,
+        policy_version: record.policy_version,
+        policy_digest: record.policy_digest,
+        input_sha256: record.input_sha256,
+        output: record.output,
+        outcome: record.outcome.as_str().to_owned(),
+        subject_kind: "plan".to_owned(),
+        subject_id: facts.plan_id.to_owned(),
+        decided_at: record.decided_at,
+    };
+    GateResult {
+        gate,
+        watermarks,
+        decision,
+    }
+}
+
+fn gate_input(facts: &GateFacts<'_>) -> GateInput {
+    let mut partitions: Vec<PartitionFact> = facts
+        .partitions
+        .iter()
+        .map(|(topic, partition, wm)| PartitionFact {
+            topic: topic.clone(),
+            partition: *partition,
+            watermark_time: wm.as_ref().map(|w| from_micros(w.watermark_time_us)),
+        })
+        .collect();
+    // A scoped table with no history has no partition; it still must fail
+    // closed, so it stands in as a partition without a watermark.
+    partitions.extend(
+        facts
+            .tables_without_history
+            .iter()
+            .map(|table| PartitionFact {
+                topic: format!("(no index records for table {table})"),
+                partition: -1,
+                watermark_time: None,
+            }),
+    );
+    GateInput {
+        tenant_id: facts.tenant_id.to_owned(),
+        instance_id: facts.instance_id.to_owned(),
+        pit: facts.pit,
+        now: facts.now,
+        partitions,
+        delete_candidates: facts
+            .delete_candidates
+            .iter()
+            .map(|c| DeleteCandidate {
+                candidate_id: c.candidate_id.clone(),
+                table: c.table.clone(),
+                sys_id: c.sys_id.clone(),
+                decision: match c.decision.as_deref() {
+                    Some("allow_deletion") => Some(DeleteDecision::AllowDeletion),
+                    Some("skip_deletion") => Some(DeleteDecision::SkipDeletion),
+                    _ => None,
+                },
+            })
+            .collect(),
+        reference_conflicts: facts
+            .reference_conflicts
+            .iter()
+            .map(|r| ReferenceConflict {
+                table: r.table.clone(),
+                sys_id: r.sys_id.clone(),
+                field: r.field.clone(),
+                referenced_table: r.referenced_table.clone(),
+                referenced_sys_id: r.referenced_sys_id.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn watermark_docs(facts: &GateFacts<'_>, freshness: &[Freshness]) -> Vec<WatermarkDoc> {
+    facts
+        .partitions
+        .iter()
+        .enumerate()
+        .map(|(i, (topic, partition, wm))| {
+            let at = wm.as_ref().map(|w| from_micros(w.watermark_time_us));
+            WatermarkDoc {
+                tenant_id: facts.tenant_id.to_owned(),
+                instance_id: facts.instance_id.to_owned(),
+                topic: topic.clone(),
+                partition: *partition,
+                watermark_time: at.map(wire_time),
+                published_at: wm.as_ref().map(|w| wire_time(w.published_at)),
+                lag_seconds: at.map(|at| (facts.now - at).num_seconds()),
+                freshness: freshness_name(freshness.get(i).copied().unwrap_or(Freshness::Unknown))
+                    .to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// RFC 3339 UTC with `Z`.
+pub fn wire_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn executability_name(e: Executability) -> &'static str {
+    match e {
+        Executability::Executable => "executable",
+        Executability::PreviewOnly => "preview_only",
+        Executability::Blocked => "blocked",
+    }
+}
+
+fn freshness_name(f: Freshness) -> &'static str {
+    match f {
+        Freshness::Fresh => "fresh",
+        Freshness::Stale => "stale",
+        Freshness::Unknown => "unknown",
+    }
+}

@@ -1,0 +1,423 @@
+//! Dry-run plans: what a restore would change, and whether it may run.
+//!
+//! A plan is built in one pass: the point-in-time diff streams each scoped
+//! table and writes rows as it goes ([`diff`]), references and media are
+//! resolved in SQL over the rows just written, the gate policy decides
+//! ([`gate`]), and the header is written last in the same transaction.
+//! Plans are immutable: the same `plan_id` with the same inputs returns the
+//! stored plan, with other inputs `409 blocked_plan_hash_mismatch`.
+
+pub mod diff;
+pub mod document;
+pub mod gate;
+pub mod request;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::canonical::canonical_sha256;
+use super::capability::{Capability, Principal};
+use super::target::{columns_of, ColumnType};
+use super::DomainError;
+use crate::policy::{PolicyKind, PolicyRegistry};
+use crate::store::index::WatermarkRow;
+use crate::store::plan_writer::{PlanHeaderInsert, PlanWriter};
+use crate::store::plans::PlanRowRead;
+use crate::store::{Store, StoreError};
+use diff::{DiffState, TableScan};
+use document::*;
+use gate::{wire_time, GateFacts};
+use request::{PlanInputs, PlanRequest};
+
+/// Dry-runs a request; returns the plan and whether it was created now
+/// (false: an identical earlier request's plan).
+pub async fn dry_run(
+    store: &Store,
+    policies: &PolicyRegistry,
+    principal: &Principal,
+    request: PlanRequest,
+    now: DateTime<Utc>,
+) -> Result<(PlanDocument, bool), DomainError> {
+    principal.require(&[Capability::RestorePlan])?;
+    principal.require_tenant(&request.tenant_id)?;
+    let inputs = PlanInputs::normalise(&request)?;
+    let plan_hash = inputs.plan_hash()?;
+    let plan_id = request
+        .plan_id
+        .clone()
+        .unwrap_or_else(|| format!("plan_{}", uuid::Uuid::new_v4().simple()));
+    if let Some(stored) = stored_plan(store, &plan_id, &plan_hash).await? {
+        return Ok((stored, false));
+    }
+    match build(store, policies, &plan_id, &inputs, plan_hash.clone(), now).await {
+        Ok(document) => Ok((document, true)),
+        // Another request created the same plan_id meanwhile.
+        Err(DomainError::Store(StoreError::Duplicate(_))) => {
+            match stored_plan(store, &plan_id, &plan_hash).await? {
+                Some(stored) => Ok((stored, false)),
+                None => Err(DomainError::Internal(
+                    "plan vanished after a duplicate insert".into(),
+                )),
+            }
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The stored plan when `plan_id` exists with the same inputs; a conflict
+/// when it exists with others.
+async fn stored_plan(
+    store: &Store,
+    plan_id: &str,
+    plan_hash: &str,
+) -> Result<Option<PlanDocument>, DomainError> {
+    let Some((header, document)) = store.plan_document(plan_id).await? else {
+        return Ok(None);
+    };
+    if header.plan_hash != plan_hash {
+        return Err(DomainError::Conflict {
+            reason_code: "blocked_plan_hash_mismatch".into(),
+            message: format!(
+                "plan {plan_id} exists with other inputs; plans are immutable, use a new plan_id"
+            ),
+            details: Some(
+                serde_json::json!({ "plan_id": plan_id, "requested_plan_hash": plan_hash }),
+            ),
+        });
+    }
+    Ok(Some(parse_document(document)?))
+}
+
+fn parse_document(document: serde_json::Value) -> Result<PlanDocument, DomainError> {
+    serde_json::from_value(document)
+        .map_err(|e| DomainError::Internal(format!("stored plan document: {e}")))
+}
+
+async fn build(
+    store: &Store,
+    policies: &PolicyRegistry,
+    plan_id: &str,
+    inputs: &PlanInputs,
+    plan_hash: String,
+    now: DateTime<Utc>,
+) -> Result<PlanDocument, DomainError> {
+    let pit: DateTime<Utc> = inputs
+        .pit
+        .parse()
+        .map_err(|_| DomainError::invalid("pit is not a timestamp"))?;
+    let writer = store.plan_writer(plan_id).await?;
+    let tables = table_docs(store, inputs).await?;
+    let decisions = inputs
+        .delete_decisions
+        .iter()
+        .map(|d| (d.candidate_id.clone(), d.decision))
+        .collect();
+    let mut diff = DiffState::new(&writer, i64::from(inputs.chunk_size), decisions);
+    for (scope, (_, references)) in inputs.scope.iter().zip(&tables) {
+        let scan = TableScan {
+            tenant_id: &inputs.tenant_id,
+            instance_id: &inputs.instance_id,
+            table: &scope.table,
+            sys_ids: scope.sys_ids.as_deref(),
+            references,
+            pit_us: pit.timestamp_micros(),
+        };
+        diff.scan_table(store, &scan).await?;
+    }
+    diff.flush().await?;
+    let conflicts = reference_conflicts(&writer, inputs).await?;
+    let media = media_candidates(&writer, inputs, pit).await?;
+    let facts = gate_facts(
+        store,
+        plan_id,
+        inputs,
+        pit,
+        now,
+        &diff.delete_candidates,
+        &conflicts,
+    )
+    .await?;
+    let gate = gate::decide(policies, facts);
+    writer.insert_decision(&gate.decision).await?;
+    let media_summary = MediaSummaryDoc {
+        count: media.len() as i64,
+        total_bytes: media.iter().map(|m| m.size_bytes).sum(),
+    };
+    let mut document = PlanDocument {
+        plan_id: plan_id.to_owned(),
+        plan_hash,
+        plan_checksum: String::new(),
+        tenant_id: inputs.tenant_id.clone(),
+        instance_id: inputs.instance_id.clone(),
+        pit: inputs.pit.clone(),
+        created_at: wire_time(now),
+        pit_algorithm_version: PIT_ALGORITHM_VERSION.to_owned(),
+        required_capabilities: required_capabilities(
+            policies,
+            diff.summary.deletes,
+            &media_summary,
+        ),
+        gate: gate.gate,
+        watermarks: gate.watermarks,
+        summary: diff.summary.clone(),
+        delete_candidates: std::mem::take(&mut diff.delete_candidates),
+        reference_conflicts: conflicts,
+        media_candidates: media,
+        media_summary,
+        chunking: ChunkingDoc {
+            chunk_size: i64::from(inputs.chunk_size),
+            total_chunks: diff.total_chunks(),
+        },
+        tables: tables.into_iter().map(|(doc, _)| doc).collect(),
+        inputs: inputs.clone(),
+    };
+    document.plan_checksum = plan_checksum(&document, &diff.rows_sha256())?;
+    let header = header_of(&document, pit, now)?;
+    writer.finish(&header).await?;
+    Ok(document)
+}
+
+/// The checksum execution and resume verify: everything the plan decided,
+/// rows included (through the running hash of every row in order).
+fn plan_checksum(document: &PlanDocument, rows_sha256: &str) -> Result<String, DomainError> {
+    canonical_sha256(&serde_json::json!({
+        "plan_hash": document.plan_hash,
+        "rows_sha256": rows_sha256,
+        "gate": document.gate,
+        "summary": document.summary,
+        "chunking": document.chunking,
+        "delete_candidates": document.delete_candidates,
+        "reference_conflicts": document.reference_conflicts,
+        "media_candidates": document.media_candidates,
+        "tables": document.tables,
+        "required_capabilities": document.required_capabilities,
+    }))
+}
+
+fn header_of(
+    document: &PlanDocument,
+    pit: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<PlanHeaderInsert, DomainError> {
+    Ok(PlanHeaderInsert {
+        plan_id: document.plan_id.clone(),
+        tenant_id: document.tenant_id.clone(),
+        instance_id: document.instance_id.clone(),
+        plan_hash: document.plan_hash.clone(),
+        plan_checksum: document.plan_checksum.clone(),
+        pit,
+        executability: document.gate.executability.clone(),
+        gate_reason_code: document.gate.reason_code.clone(),
+        tables: document.tables.iter().map(|t| t.table.clone()).collect(),
+        rows_total: document.summary.rows_total,
+        total_chunks: document.chunking.total_chunks,
+        document: serde_json::to_value(document)
+            .map_err(|e| DomainError::Internal(e.to_string()))?,
+        created_at: now,
+    })
+}
+
+/// Each scoped table's planned schema and its reference columns.
+async fn table_docs(
+    store: &Store,
+    inputs: &PlanInputs,
+) -> Result<Vec<(TableDoc, Vec<(String, String)>)>, DomainError> {
+    let mut out = Vec::with_capacity(inputs.scope.len());
+    for scope in &inputs.scope {
+        let row = store
+            .target_table(&inputs.tenant_id, &inputs.instance_id, &scope.table)
+            .await?;
+        let references = match &row {
+            Some(row) => columns_of(row)?
+                .into_iter()
+                .filter(|c| c.column_type == ColumnType::Reference)
+                .filter_map(|c| c.reference_table.map(|t| (c.name, t)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let doc = TableDoc {
+            table: scope.table.clone(),
+            schema_sha256: row.as_ref().map(|r| r.schema_sha256.clone()),
+            write_allowed: row.as_ref().is_some_and(|r| r.write_allowed),
+        };
+        out.push((doc, references));
+    }
+    Ok(out)
+}
+
+async fn reference_conflicts(
+    writer: &PlanWriter,
+    inputs: &PlanInputs,
+) -> Result<Vec<ReferenceConflictDoc>, DomainError> {
+    Ok(writer
+        .dangling_references(&inputs.tenant_id, &inputs.instance_id)
+        .await?
+        .into_iter()
+        .map(|r| ReferenceConflictDoc {
+            table: r.table,
+            sys_id: r.sys_id,
+            field: r.field,
+            referenced_table: r.ref_table,
+            referenced_sys_id: r.ref_sys_id,
+        })
+        .collect())
+}
+
+async fn media_candidates(
+    writer: &PlanWriter,
+    inputs: &PlanInputs,
+    pit: DateTime<Utc>,
+) -> Result<Vec<MediaCandidateDoc>, DomainError> {
+    if !inputs.include_media {
+        return Ok(Vec::new());
+    }
+    let rows = writer
+        .media_candidates(
+            &inputs.tenant_id,
+            &inputs.instance_id,
+            pit.timestamp_micros(),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| MediaCandidateDoc {
+            candidate_id: media_candidate_id(
+                &inputs.tenant_id,
+                &inputs.instance_id,
+                &m.media_id,
+                &m.sha256_plain,
+            ),
+            media_id: m.media_id,
+            parent_table: m.parent_table,
+            parent_sys_id: m.parent_sys_id,
+            file_name: m.file_name,
+            content_type: m.content_type,
+            size_bytes: m.size_bytes,
+            sha256_plain: m.sha256_plain,
+        })
+        .collect())
+}
+
+/// Deterministic id of a media candidate (the attachment's version).
+pub fn media_candidate_id(
+    tenant_id: &str,
+    instance_id: &str,
+    media_id: &str,
+    sha256_plain: &str,
+) -> String {
+    let digest = super::canonical::sha256_hex(
+        format!("{tenant_id}\u{1f}{instance_id}\u{1f}{media_id}\u{1f}{sha256_plain}").as_bytes(),
+    );
+    format!("mc_{}", &digest[..32])
+}
+
+async fn gate_facts<'a>(
+    store: &Store,
+    plan_id: &'a str,
+    inputs: &'a PlanInputs,
+    pit: DateTime<Utc>,
+    now: DateTime<Utc>,
+    delete_candidates: &'a [DeleteCandidateDoc],
+    reference_conflicts: &'a [ReferenceConflictDoc],
+) -> Result<GateFacts<'a>, DomainError> {
+    let watermarks: HashMap<(String, i32), WatermarkRow> = store
+        .list_watermarks(&inputs.tenant_id, &inputs.instance_id)
+        .await?
+        .into_iter()
+        .map(|w| ((w.topic.clone(), w.partition), w))
+        .collect();
+    let mut partitions: BTreeMap<(String, i32), Option<WatermarkRow>> = BTreeMap::new();
+    let mut tables_without_history = Vec::new();
+    for table in inputs.table_names() {
+        let feeding = store
+            .partitions_of_tables(&inputs.tenant_id, &inputs.instance_id, &[table.clone()])
+            .await?;
+        if feeding.is_empty() {
+            tables_without_history.push(table);
+        }
+        for key in feeding {
+            let wm = watermarks.get(&key).cloned();
+            partitions.insert(key, wm);
+        }
+    }
+    Ok(GateFacts {
+        plan_id,
+        tenant_id: &inputs.tenant_id,
+        instance_id: &inputs.instance_id,
+        pit,
+        now,
+        partitions: partitions
+            .into_iter()
+            .map(|((topic, partition), wm)| (topic, partition, wm))
+            .collect(),
+        tables_without_history,
+        delete_candidates,
+        reference_conflicts,
+    })
+}
+
+/// What executing the plan will exercise: `restore_execute`, plus
+/// `restore_delete` when it deletes, plus `restore_override_caps` when it
+/// is high-risk (more deletes than the capability policy's
+/// `high_risk_deletes`) or its media exceed the media policy's caps.
+fn required_capabilities(
+    policies: &PolicyRegistry,
+    deletes: i64,
+    media: &MediaSummaryDoc,
+) -> Vec<String> {
+    let setting = |kind: PolicyKind, key: &str| {
+        policies
+            .policy(kind)
+            .and_then(|p| p.settings.get(key).and_then(|v| v.as_i64()))
+    };
+    let mut caps = vec![Capability::RestoreExecute.as_str().to_owned()];
+    if deletes > 0 {
+        caps.push(Capability::RestoreDelete.as_str().to_owned());
+    }
+    let high_risk =
+        setting(PolicyKind::Capability, "high_risk_deletes").is_some_and(|max| deletes > max);
+    let over_items =
+        setting(PolicyKind::MediaCaps, "mediaMaxItems").is_some_and(|max| media.count > max);
+    let over_bytes =
+        setting(PolicyKind::MediaCaps, "mediaMaxBytes").is_some_and(|max| media.total_bytes > max);
+    if high_risk || over_items || over_bytes {
+        caps.push(Capability::RestoreOverrideCaps.as_str().to_owned());
+    }
+    caps
+}
+
+/// A stored plan; `404 plan_not_found` when unknown or of another tenant.
+pub async fn get_plan(
+    store: &Store,
+    principal: &Principal,
+    plan_id: &str,
+) -> Result<PlanDocument, DomainError> {
+    principal.require(&[Capability::RestoreRead])?;
+    match store.plan_document(plan_id).await? {
+        Some((header, document)) if principal.sees_tenant(&header.tenant_id) => {
+            parse_document(document)
+        }
+        _ => Err(not_found(plan_id)),
+    }
+}
+
+/// A page of a plan's rows after `after` (a `plan_row_id`).
+pub async fn plan_rows(
+    store: &Store,
+    principal: &Principal,
+    plan_id: &str,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<PlanRowRead>, DomainError> {
+    principal.require(&[Capability::RestoreRead])?;
+    match store.plan_header(plan_id).await? {
+        Some(header) if principal.sees_tenant(&header.tenant_id) => {}
+        _ => return Err(not_found(plan_id)),
+    }
+    Ok(store.plan_rows_page(plan_id, after, limit).await?)
+}
+
+fn not_found(plan_id: &str) -> DomainError {
+    DomainError::not_found("plan_not_found", format!("no plan {plan_id}"))
+}

@@ -1,0 +1,178 @@
+//! A dry-run request: validation, normalisation and the plan hash.
+//!
+//! `plan_hash` is the sha256 of the RFC 8785 form of the normalised inputs
+//! (everything but `plan_id`): tables sorted, `sys_ids` sorted and
+//! de-duplicated, decisions sorted, defaults filled in and the PIT written
+//! in one UTC form. Two requests that mean the same restore therefore hash
+//! the same, whatever order or spelling the client used.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::super::canonical::canonical_sha256;
+use super::super::DomainError;
+use crate::policy::DeleteDecision;
+
+/// Default rows per chunk.
+pub const DEFAULT_CHUNK_SIZE: u32 = 500;
+
+/// One table of the scope; no `sys_ids` means the whole table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeTable {
+    pub table: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sys_ids: Option<Vec<String>>,
+}
+
+/// An operator's decision on a delete candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionInput {
+    pub candidate_id: String,
+    pub decision: DeleteDecision,
+}
+
+/// A dry-run request as the domain takes it.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    pub plan_id: Option<String>,
+    pub tenant_id: String,
+    pub instance_id: String,
+    pub pit: DateTime<Utc>,
+    pub tables: Vec<ScopeTable>,
+    pub delete_decisions: Vec<DecisionInput>,
+    pub include_media: bool,
+    pub chunk_size: Option<u32>,
+}
+
+/// The normalised inputs the plan hash covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanInputs {
+    pub tenant_id: String,
+    pub instance_id: String,
+    pub pit: String,
+    pub scope: Vec<ScopeTable>,
+    pub delete_decisions: Vec<DecisionInput>,
+    pub include_media: bool,
+    pub chunk_size: u32,
+}
+
+impl PlanInputs {
+    /// Normalises a request (merging repeated tables: a whole-table entry
+    /// wins over `sys_ids` lists, which are unioned).
+    pub fn normalise(request: &PlanRequest) -> Result<Self, DomainError> {
+        if request.tables.is_empty() {
+            return Err(DomainError::invalid(
+                "scope.tables must name at least one table",
+            ));
+        }
+        let mut tables: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
+        for entry in &request.tables {
+            let merged = match (tables.remove(&entry.table), &entry.sys_ids) {
+                (Some(None), _) | (_, None) => None,
+                (Some(Some(mut ids)), Some(more)) => {
+                    ids.extend(more.iter().cloned());
+                    Some(ids)
+                }
+                (None, Some(ids)) => Some(ids.clone()),
+            };
+            tables.insert(entry.table.clone(), merged);
+        }
+        let scope = tables
+            .into_iter()
+            .map(|(table, ids)| {
+                let sys_ids = ids.map(|mut ids| {
+                    ids.sort();
+                    ids.dedup();
+                    ids
+                });
+                ScopeTable { table, sys_ids }
+            })
+            .collect();
+        let mut decisions: BTreeMap<String, DeleteDecision> = BTreeMap::new();
+        for d in &request.delete_decisions {
+            decisions.insert(d.candidate_id.clone(), d.decision);
+        }
+        Ok(Self {
+            tenant_id: request.tenant_id.clone(),
+            instance_id: request.instance_id.clone(),
+            pit: request.pit.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            scope,
+            delete_decisions: decisions
+                .into_iter()
+                .map(|(candidate_id, decision)| DecisionInput {
+                    candidate_id,
+                    decision,
+                })
+                .collect(),
+            include_media: request.include_media,
+            chunk_size: request.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
+        })
+    }
+
+    /// sha256 of the canonical inputs.
+    pub fn plan_hash(&self) -> Result<String, DomainError> {
+        canonical_sha256(self)
+    }
+
+    /// The scoped table names, sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        self.scope.iter().map(|t| t.table.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(tables: Vec<ScopeTable>, chunk: Option<u32>) -> PlanRequest {
+        PlanRequest {
+            plan_id: None,
+            tenant_id: "acme".into(),
+            instance_id: "prod".into(),
+            pit: "2026-11-20T10:00:00Z".parse().unwrap(),
+            tables,
+            delete_decisions: vec![],
+            include_media: true,
+            chunk_size: chunk,
+        }
+    }
+
+    fn t(name: &str, ids: Option<&[&str]>) -> ScopeTable {
+        ScopeTable {
+            table: name.into(),
+            sys_ids: ids.map(|ids| ids.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn order_repeats_and_defaults_do_not_change_the_hash() {
+        let a = PlanInputs::normalise(&request(
+            vec![t("b", None), t("a", Some(&["2", "1"]))],
+            None,
+        ))
+        .unwrap();
+        let b = PlanInputs::normalise(&request(
+            vec![t("a", Some(&["1", "2", "1"])), t("b", None)],
+            Some(500),
+        ))
+        .unwrap();
+        assert_eq!(a.plan_hash().unwrap(), b.plan_hash().unwrap());
+        let c = PlanInputs::normalise(&request(vec![t("a", Some(&["1"])), t("b", None)], None))
+            .unwrap();
+        assert_ne!(a.plan_hash().unwrap(), c.plan_hash().unwrap());
+    }
+
+    #[test]
+    fn a_whole_table_entry_wins_over_a_list() {
+        let a = PlanInputs::normalise(&request(vec![t("a", Some(&["1"])), t("a", None)], None))
+            .unwrap();
+        assert_eq!(a.scope, vec![t("a", None)]);
+    }
+
+    #[test]
+    fn empty_scope_is_refused() {
+        assert!(PlanInputs::normalise(&request(vec![], None)).is_err());
+    }
+}

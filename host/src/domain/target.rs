@@ -1,0 +1,220 @@
+//! The embedded target instance's set-up API: table schemas (whose hash and
+//! `write_allowed` execution revalidates), live changes to rows, and reads
+//! of rows and restored media.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::canonical::canonical_sha256;
+use super::capability::{Capability, Principal};
+use super::DomainError;
+use crate::store::target::{TargetMediaRow, TargetRecordRow, TargetTableRow};
+use crate::store::Store;
+
+/// A column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    String,
+    Integer,
+    Boolean,
+    Datetime,
+    Reference,
+    Json,
+}
+
+/// One column of a target table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_table: Option<String>,
+}
+
+/// The schema hash: sha256 of the canonical column list sorted by name, so
+/// reordering columns is not a schema change but any other edit is.
+pub fn schema_sha256(columns: &[Column]) -> Result<String, DomainError> {
+    let mut sorted = columns.to_vec();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    canonical_sha256(&sorted)
+}
+
+/// Normalises a column list: a repeated name keeps its last definition
+/// (like a JSON object's keys), and `reference_table` is kept only on
+/// `reference` columns. A `reference` column without `reference_table` is
+/// stored but never checked for dangling references.
+fn normalise_columns(columns: Vec<Column>) -> Vec<Column> {
+    let mut out: Vec<Column> = Vec::with_capacity(columns.len());
+    for mut column in columns {
+        if column.column_type != ColumnType::Reference {
+            column.reference_table = None;
+        }
+        match out.iter_mut().find(|c| c.name == column.name) {
+            Some(existing) => *existing = column,
+            None => out.push(column),
+        }
+    }
+    out
+}
+
+/// Creates or replaces a table's schema; returns the stored row.
+pub async fn put_table(
+    store: &Store,
+    principal: &Principal,
+    key: (&str, &str, &str),
+    columns: Vec<Column>,
+    write_allowed: bool,
+    now: DateTime<Utc>,
+) -> Result<TargetTableRow, DomainError> {
+    let (tenant_id, instance_id, table) = key;
+    principal.require(&[Capability::IndexWrite])?;
+    principal.require_tenant(tenant_id)?;
+    let columns = normalise_columns(columns);
+    let row = TargetTableRow {
+        tenant_id: tenant_id.to_owned(),
+        instance_id: instance_id.to_owned(),
+        table: table.to_owned(),
+        schema_sha256: schema_sha256(&columns)?,
+        columns: serde_json::to_value(&columns)
+            .map_err(|e| DomainError::Internal(e.to_string()))?,
+        write_allowed,
+        updated_at: now,
+    };
+    store.put_target_table(&row).await?;
+    Ok(row)
+}
+
+/// A table's schema; `404 target_table_not_found` when it was never set up.
+pub async fn get_table(
+    store: &Store,
+    principal: &Principal,
+    tenant_id: &str,
+    instance_id: &str,
+    table: &str,
+) -> Result<TargetTableRow, DomainError> {
+    principal.require(&[Capability::RestoreRead])?;
+    let missing =
+        || DomainError::not_found("target_table_not_found", format!("no target table {table}"));
+    if !principal.sees_tenant(tenant_id) {
+        return Err(missing());
+    }
+    store
+        .target_table(tenant_id, instance_id, table)
+        .await?
+        .ok_or_else(missing)
+}
+
+/// The parsed columns of a stored table.
+pub fn columns_of(row: &TargetTableRow) -> Result<Vec<Column>, DomainError> {
+    serde_json::from_value(row.columns.clone())
+        .map_err(|e| DomainError::Internal(format!("stored columns: {e}")))
+}
+
+/// A live change in the target: creates or replaces a row.
+pub async fn put_record(
+    store: &Store,
+    principal: &Principal,
+    key: (&str, &str, &str, &str),
+    payload: Value,
+    now: DateTime<Utc>,
+) -> Result<TargetRecordRow, DomainError> {
+    let (tenant_id, instance_id, table, sys_id) = key;
+    principal.require(&[Capability::IndexWrite])?;
+    principal.require_tenant(tenant_id)?;
+    if !payload.is_object() {
+        return Err(DomainError::invalid("payload must be a JSON object"));
+    }
+    require_table(store, tenant_id, instance_id, table).await?;
+    let row = TargetRecordRow {
+        sys_id: sys_id.to_owned(),
+        payload_sha256: canonical_sha256(&payload)?,
+        payload,
+        updated_at: now,
+    };
+    store
+        .put_target_record(tenant_id, instance_id, table, &row)
+        .await?;
+    Ok(row)
+}
+
+/// A live deletion in the target; `404 record_not_found` when absent.
+pub async fn delete_record(
+    store: &Store,
+    principal: &Principal,
+    key: (&str, &str, &str, &str),
+) -> Result<(), DomainError> {
+    let (tenant_id, instance_id, table, sys_id) = key;
+    principal.require(&[Capability::IndexWrite])?;
+    principal.require_tenant(tenant_id)?;
+    if store
+        .delete_target_record(tenant_id, instance_id, table, sys_id)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(DomainError::not_found(
+            "record_not_found",
+            format!("no record {sys_id} in {table}"),
+        ))
+    }
+}
+
+/// A live row; `404 record_not_found` when absent or outside the scope.
+pub async fn get_record(
+    store: &Store,
+    principal: &Principal,
+    key: (&str, &str, &str, &str),
+) -> Result<TargetRecordRow, DomainError> {
+    let (tenant_id, instance_id, table, sys_id) = key;
+    principal.require(&[Capability::RestoreRead])?;
+    let missing =
+        || DomainError::not_found("record_not_found", format!("no record {sys_id} in {table}"));
+    if !principal.sees_tenant(tenant_id) {
+        return Err(missing());
+    }
+    store
+        .target_record(tenant_id, instance_id, table, sys_id)
+        .await?
+        .ok_or_else(missing)
+}
+
+/// A restored attachment; `404 media_not_found` when absent.
+pub async fn get_media(
+    store: &Store,
+    principal: &Principal,
+    key: (&str, &str, &str, &str),
+) -> Result<TargetMediaRow, DomainError> {
+    let (tenant_id, instance_id, table, media_id) = key;
+    principal.require(&[Capability::RestoreRead])?;
+    let missing = || {
+        DomainError::not_found(
+            "media_not_found",
+            format!("no restored media {media_id} in {table}"),
+        )
+    };
+    if !principal.sees_tenant(tenant_id) {
+        return Err(missing());
+    }
+    store
+        .target_media(tenant_id, instance_id, table, media_id)
+        .await?
+        .ok_or_else(missing)
+}
+
+async fn require_table(
+    store: &Store,
+    tenant_id: &str,
+    instance_id: &str,
+    table: &str,
+) -> Result<(), DomainError> {
+    match store.target_table(tenant_id, instance_id, table).await? {
+        Some(_) => Ok(()),
+        None => Err(DomainError::not_found(
+            "target_table_not_found",
+            format!("target table {table} is not set up; PUT its schema first"),
+        )),
+    }
+}

@@ -1,0 +1,277 @@
+//! Writing a plan: rows, references, the decision and the header go into
+//! one transaction, so a plan exists whole or not at all, and the
+//! reference and media queries see the rows just written.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, TransactionTrait, Value};
+
+use super::decisions::{insert_decision, DecisionRow};
+use super::sql::{rows_placeholders, statement};
+use super::{Store, StoreError};
+
+/// One plan row to store.
+#[derive(Debug, Clone)]
+pub struct PlanRowInsert {
+    pub plan_row_id: i64,
+    pub chunk_index: Option<i64>,
+    pub table: String,
+    pub sys_id: String,
+    pub action: &'static str,
+    pub before_sha256: Option<String>,
+    pub after_sha256: Option<String>,
+    pub after_payload: Option<serde_json::Value>,
+}
+
+/// One reference a restored row makes.
+#[derive(Debug, Clone)]
+pub struct PlanRefInsert {
+    pub plan_row_id: i64,
+    pub table: String,
+    pub sys_id: String,
+    pub field: String,
+    pub ref_table: String,
+    pub ref_sys_id: String,
+}
+
+/// A reference to a record that will not exist after the restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefConflictRow {
+    pub table: String,
+    pub sys_id: String,
+    pub field: String,
+    pub ref_table: String,
+    pub ref_sys_id: String,
+}
+
+/// An attachment of a restored record, at the PIT.
+#[derive(Debug, Clone)]
+pub struct MediaCandidateRow {
+    pub media_id: String,
+    pub parent_table: String,
+    pub parent_sys_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256_plain: String,
+    pub storage_key: String,
+}
+
+/// The header row written last.
+#[derive(Debug, Clone)]
+pub struct PlanHeaderInsert {
+    pub plan_id: String,
+    pub tenant_id: String,
+    pub instance_id: String,
+    pub plan_hash: String,
+    pub plan_checksum: String,
+    pub pit: DateTime<Utc>,
+    pub executability: String,
+    pub gate_reason_code: Option<String>,
+    pub tables: Vec<String>,
+    pub rows_total: i64,
+    pub total_chunks: i64,
+    pub document: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A plan being written; dropped without `finish`, it leaves nothing.
+pub struct PlanWriter {
+    txn: DatabaseTransaction,
+    backend: DatabaseBackend,
+    plan_id: String,
+}
+
+const ROW_BATCH: usize = 500;
+
+impl Store {
+    /// Starts writing the plan `plan_id`.
+    pub async fn plan_writer(&self, plan_id: &str) -> Result<PlanWriter, StoreError> {
+        Ok(PlanWriter {
+            txn: self.db().begin().await?,
+            backend: self.backend(),
+            plan_id: plan_id.to_owned(),
+        })
+    }
+}
+
+impl PlanWriter {
+    /// Stores plan rows.
+    pub async fn insert_rows(&self, rows: &[PlanRowInsert]) -> Result<(), StoreError> {
+        for batch in rows.chunks(ROW_BATCH) {
+            let sql = format!(
+                "INSERT INTO plan_rows (plan_id, plan_row_id, chunk_index, table_name, sys_id, action, before_sha256, \
+                 after_sha256, after_payload) VALUES {}",
+                rows_placeholders(batch.len(), 9)
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(batch.len() * 9);
+            for row in batch {
+                values.extend([
+                    self.plan_id.clone().into(),
+                    row.plan_row_id.into(),
+                    row.chunk_index.into(),
+                    row.table.clone().into(),
+                    row.sys_id.clone().into(),
+                    row.action.into(),
+                    row.before_sha256.clone().into(),
+                    row.after_sha256.clone().into(),
+                    row.after_payload.clone().into(),
+                ]);
+            }
+            self.txn
+                .execute(statement(self.backend, &sql, values))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Stores references made by restored rows.
+    pub async fn insert_refs(&self, refs: &[PlanRefInsert]) -> Result<(), StoreError> {
+        for batch in refs.chunks(ROW_BATCH) {
+            let sql = format!(
+                "INSERT INTO plan_refs (plan_id, plan_row_id, table_name, sys_id, field, ref_table, ref_sys_id) VALUES {}",
+                rows_placeholders(batch.len(), 7)
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(batch.len() * 7);
+            for r in batch {
+                values.extend([
+                    self.plan_id.clone().into(),
+                    r.plan_row_id.into(),
+                    r.table.clone().into(),
+                    r.sys_id.clone().into(),
+                    r.field.clone().into(),
+                    r.ref_table.clone().into(),
+                    r.ref_sys_id.clone().into(),
+                ]);
+            }
+            self.txn
+                .execute(statement(self.backend, &sql, values))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// References of this plan that would dangle against the target now.
+    pub async fn dangling_references(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+    ) -> Result<Vec<RefConflictRow>, StoreError> {
+        dangling_references(
+            &self.txn,
+            self.backend,
+            &self.plan_id,
+            tenant_id,
+            instance_id,
+        )
+        .await
+    }
+
+    /// The attachments (at the PIT) of records the plan restores.
+    pub async fn media_candidates(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        pit_us: i64,
+    ) -> Result<Vec<MediaCandidateRow>, StoreError> {
+        let sql = "SELECT m.media_id, m.parent_table, m.parent_sys_id, m.file_name, m.content_type, m.size_bytes, \
+                   m.sha256_plain, m.storage_key FROM index_media m JOIN plan_rows p ON p.plan_id = ? \
+                   AND p.table_name = m.parent_table AND p.sys_id = m.parent_sys_id \
+                   AND p.action IN ('create', 'update', 'unchanged') \
+                   WHERE m.tenant_id = ? AND m.instance_id = ? AND m.event_time_us <= ? \
+                   ORDER BY m.media_id, m.event_time_us DESC";
+        let values: Vec<Value> = vec![
+            self.plan_id.clone().into(),
+            tenant_id.into(),
+            instance_id.into(),
+            pit_us.into(),
+        ];
+        let rows = self
+            .txn
+            .query_all(statement(self.backend, sql, values))
+            .await?;
+        let mut out: Vec<MediaCandidateRow> = Vec::new();
+        for row in rows {
+            let media_id: String = row.try_get("", "media_id")?;
+            if out.last().is_some_and(|m| m.media_id == media_id) {
+                continue;
+            }
+            out.push(MediaCandidateRow {
+                media_id,
+                parent_table: row.try_get("", "parent_table")?,
+                parent_sys_id: row.try_get("", "parent_sys_id")?,
+                file_name: row.try_get("", "file_name")?,
+                content_type: row.try_get("", "content_type")?,
+                size_bytes: row.try_get("", "size_bytes")?,
+                sha256_plain: row.try_get("", "sha256_plain")?,
+                storage_key: row.try_get("", "storage_key")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records a policy decision about this plan.
+    pub async fn insert_decision(&self, decision: &DecisionRow) -> Result<(), StoreError> {
+        insert_decision(&self.txn, self.backend, decision).await
+    }
+
+    /// Writes the header and commits the whole plan.
+    pub async fn finish(self, header: &PlanHeaderInsert) -> Result<(), StoreError> {
+        let sql = "INSERT INTO plans (plan_id, tenant_id, instance_id, plan_hash, plan_checksum, pit, executability, \
+                   gate_reason_code, tables, rows_total, total_chunks, document, created_at) \
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        let values: Vec<Value> = vec![
+            header.plan_id.clone().into(),
+            header.tenant_id.clone().into(),
+            header.instance_id.clone().into(),
+            header.plan_hash.clone().into(),
+            header.plan_checksum.clone().into(),
+            header.pit.into(),
+            header.executability.clone().into(),
+            header.gate_reason_code.clone().into(),
+            serde_json::to_value(&header.tables)?.into(),
+            header.rows_total.into(),
+            header.total_chunks.into(),
+            header.document.clone().into(),
+            header.created_at.into(),
+        ];
+        self.txn
+            .execute(statement(self.backend, sql, values))
+            .await?;
+        self.txn.commit().await?;
+        Ok(())
+    }
+}
+
+/// References of a plan that would dangle given the target's current rows:
+/// the referenced record exists after the restore when the plan restores
+/// or keeps it, or when the plan does not touch it and the target has it.
+pub async fn dangling_references(
+    conn: &impl ConnectionTrait,
+    backend: DatabaseBackend,
+    plan_id: &str,
+    tenant_id: &str,
+    instance_id: &str,
+) -> Result<Vec<RefConflictRow>, StoreError> {
+    let sql = "SELECT r.table_name, r.sys_id, r.field, r.ref_table, r.ref_sys_id FROM plan_refs r \
+               WHERE r.plan_id = ? \
+               AND NOT EXISTS (SELECT 1 FROM plan_rows p WHERE p.plan_id = r.plan_id AND p.table_name = r.ref_table \
+                   AND p.sys_id = r.ref_sys_id AND p.action IN ('create', 'update', 'unchanged', 'skip_delete', 'undecided_delete')) \
+               AND NOT (NOT EXISTS (SELECT 1 FROM plan_rows p WHERE p.plan_id = r.plan_id AND p.table_name = r.ref_table \
+                   AND p.sys_id = r.ref_sys_id) \
+                 AND EXISTS (SELECT 1 FROM target_records t WHERE t.tenant_id = ? AND t.instance_id = ? \
+                   AND t.table_name = r.ref_table AND t.sys_id = r.ref_sys_id)) \
+               ORDER BY r.plan_row_id, r.field";
+    let values: Vec<Value> = vec![plan_id.into(), tenant_id.into(), instance_id.into()];
+    let rows = conn.query_all(statement(backend, sql, values)).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RefConflictRow {
+                table: row.try_get("", "table_name")?,
+                sys_id: row.try_get("", "sys_id")?,
+                field: row.try_get("", "field")?,
+                ref_table: row.try_get("", "ref_table")?,
+                ref_sys_id: row.try_get("", "ref_sys_id")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,227 @@
+//! The embedded target instance: table schemas, live rows and restored
+//! attachments, kept in the service database.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, Value};
+
+use super::sql::statement;
+use super::{Store, StoreError};
+
+/// A target table's schema and permission.
+#[derive(Debug, Clone)]
+pub struct TargetTableRow {
+    pub tenant_id: String,
+    pub instance_id: String,
+    pub table: String,
+    /// The column list as given (`[{name, type, reference_table?}]`).
+    pub columns: serde_json::Value,
+    /// sha256 of the canonical column list; execution revalidates it.
+    pub schema_sha256: String,
+    pub write_allowed: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A live row of the target.
+#[derive(Debug, Clone)]
+pub struct TargetRecordRow {
+    pub sys_id: String,
+    pub payload: serde_json::Value,
+    pub payload_sha256: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A restored attachment.
+#[derive(Debug, Clone)]
+pub struct TargetMediaRow {
+    pub media_id: String,
+    pub parent_sys_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256_plain: String,
+    pub restored_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Creates or replaces a table's schema and permission.
+    pub async fn put_target_table(&self, row: &TargetTableRow) -> Result<(), StoreError> {
+        let sql = "INSERT INTO target_tables (tenant_id, instance_id, table_name, columns, schema_sha256, write_allowed, updated_at) \
+                   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, instance_id, table_name) DO UPDATE SET \
+                   columns = excluded.columns, schema_sha256 = excluded.schema_sha256, \
+                   write_allowed = excluded.write_allowed, updated_at = excluded.updated_at";
+        let values: Vec<Value> = vec![
+            row.tenant_id.clone().into(),
+            row.instance_id.clone().into(),
+            row.table.clone().into(),
+            row.columns.clone().into(),
+            row.schema_sha256.clone().into(),
+            row.write_allowed.into(),
+            row.updated_at.into(),
+        ];
+        self.db()
+            .execute(statement(self.backend(), sql, values))
+            .await?;
+        Ok(())
+    }
+
+    /// A table's schema, if it was set up.
+    pub async fn target_table(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        table: &str,
+    ) -> Result<Option<TargetTableRow>, StoreError> {
+        let sql = "SELECT tenant_id, instance_id, table_name, columns, schema_sha256, write_allowed, updated_at \
+                   FROM target_tables WHERE tenant_id = ? AND instance_id = ? AND table_name = ?";
+        let values: Vec<Value> = vec![tenant_id.into(), instance_id.into(), table.into()];
+        let Some(row) = self
+            .db()
+            .query_one(statement(self.backend(), sql, values))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TargetTableRow {
+            tenant_id: row.try_get("", "tenant_id")?,
+            instance_id: row.try_get("", "instance_id")?,
+            table: row.try_get("", "table_name")?,
+            columns: row.try_get("", "columns")?,
+            schema_sha256: row.try_get("", "schema_sha256")?,
+            write_allowed: row.try_get("", "write_allowed")?,
+            updated_at: row.try_get("", "updated_at")?,
+        }))
+    }
+
+    /// Creates or replaces a live row (a user's change in the target).
+    pub async fn put_target_record(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        table: &str,
+        row: &TargetRecordRow,
+    ) -> Result<(), StoreError> {
+        put_record(
+            self.db(),
+            self.backend(),
+            tenant_id,
+            instance_id,
+            table,
+            row,
+        )
+        .await
+    }
+
+    /// Deletes a live row; false when there was none.
+    pub async fn delete_target_record(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        table: &str,
+        sys_id: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM target_records WHERE tenant_id = ? AND instance_id = ? AND table_name = ? AND sys_id = ?";
+        let values: Vec<Value> = vec![
+            tenant_id.into(),
+            instance_id.into(),
+            table.into(),
+            sys_id.into(),
+        ];
+        Ok(self
+            .db()
+            .execute(statement(self.backend(), sql, values))
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    /// A live row, if present.
+    pub async fn target_record(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        table: &str,
+        sys_id: &str,
+    ) -> Result<Option<TargetRecordRow>, StoreError> {
+        let sql = "SELECT sys_id, payload, payload_sha256, updated_at FROM target_records \
+                   WHERE tenant_id = ? AND instance_id = ? AND table_name = ? AND sys_id = ?";
+        let values: Vec<Value> = vec![
+            tenant_id.into(),
+            instance_id.into(),
+            table.into(),
+            sys_id.into(),
+        ];
+        let Some(row) = self
+            .db()
+            .query_one(statement(self.backend(), sql, values))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TargetRecordRow {
+            sys_id: row.try_get("", "sys_id")?,
+            payload: row.try_get("", "payload")?,
+            payload_sha256: row.try_get("", "payload_sha256")?,
+            updated_at: row.try_get("", "updated_at")?,
+        }))
+    }
+
+    /// A restored attachment's metadata, if present.
+    pub async fn target_media(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        table: &str,
+        media_id: &str,
+    ) -> Result<Option<TargetMediaRow>, StoreError> {
+        let sql = "SELECT media_id, parent_sys_id, file_name, content_type, size_bytes, sha256_plain, restored_at \
+                   FROM target_media WHERE tenant_id = ? AND instance_id = ? AND table_name = ? AND media_id = ?";
+        let values: Vec<Value> = vec![
+            tenant_id.into(),
+            instance_id.into(),
+            table.into(),
+            media_id.into(),
+        ];
+        let Some(row) = self
+            .db()
+            .query_one(statement(self.backend(), sql, values))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TargetMediaRow {
+            media_id: row.try_get("", "media_id")?,
+            parent_sys_id: row.try_get("", "parent_sys_id")?,
+            file_name: row.try_get("", "file_name")?,
+            content_type: row.try_get("", "content_type")?,
+            size_bytes: row.try_get("", "size_bytes")?,
+            sha256_plain: row.try_get("", "sha256_plain")?,
+            restored_at: row.try_get("", "restored_at")?,
+        }))
+    }
+}
+
+/// Upserts a live row on any connection or transaction (execution applies
+/// rows inside its chunk transaction).
+pub async fn put_record(
+    conn: &impl ConnectionTrait,
+    backend: sea_orm::DatabaseBackend,
+    tenant_id: &str,
+    instance_id: &str,
+    table: &str,
+    row: &TargetRecordRow,
+) -> Result<(), StoreError> {
+    let sql = "INSERT INTO target_records (tenant_id, instance_id, table_name, sys_id, payload, payload_sha256, updated_at) \
+               VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, instance_id, table_name, sys_id) DO UPDATE SET \
+               payload = excluded.payload, payload_sha256 = excluded.payload_sha256, updated_at = excluded.updated_at";
+    let values: Vec<Value> = vec![
+        tenant_id.into(),
+        instance_id.into(),
+        table.into(),
+        row.sys_id.clone().into(),
+        row.payload.clone().into(),
+        row.payload_sha256.clone().into(),
+        row.updated_at.into(),
+    ];
+    conn.execute(statement(backend, sql, values)).await?;
+    Ok(())
+}
