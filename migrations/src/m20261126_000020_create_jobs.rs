@@ -51,8 +51,14 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, columns) in [
-            ("idx_jobs_scope", [Jobs::TenantId, Jobs::InstanceId, Jobs::JobSeq]),
-            ("idx_jobs_status", [Jobs::Status, Jobs::TenantId, Jobs::JobSeq]),
+            (
+                "idx_jobs_scope",
+                [Jobs::TenantId, Jobs::InstanceId, Jobs::JobSeq],
+            ),
+            (
+                "idx_jobs_status",
+                [Jobs::Status, Jobs::TenantId, Jobs::JobSeq],
+            ),
         ] {
             let mut index = Index::create();
             index.name(name).table(Jobs::Table);

@@ -15,11 +15,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(JobQueueGuards::Table)
-                    .col(
-                        ColumnDef::new(JobQueueGuards::TenantId)
-                            .string()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(JobQueueGuards::TenantId).string().not_null())
                     .col(
                         ColumnDef::new(JobQueueGuards::InstanceId)
                             .string()

@@ -26,11 +26,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(JobEvents::ReasonCode).string().null())
                     .col(ColumnDef::new(JobEvents::Details).json().not_null())
                     .col(ColumnDef::new(JobEvents::Terminal).boolean().not_null())
-                    .primary_key(
-                        Index::create()
-                            .col(JobEvents::JobSeq)
-                            .col(JobEvents::Seq),
-                    )
+                    .primary_key(Index::create().col(JobEvents::JobSeq).col(JobEvents::Seq))
                     .to_owned(),
             )
             .await?;
