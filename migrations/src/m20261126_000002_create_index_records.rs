@@ -30,7 +30,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(IndexRecords::Op).string().not_null())
                     .col(
                         ColumnDef::new(IndexRecords::EventTimeUs)
-                            .timestamp_with_time_zone()
+                            .big_integer()
                             .not_null(),
                     )
                     .col(ColumnDef::new(IndexRecords::Topic).string().not_null())

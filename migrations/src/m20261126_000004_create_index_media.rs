@@ -28,7 +28,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(IndexMedia::ContentType).string().not_null())
                     .col(
                         ColumnDef::new(IndexMedia::EventTimeUs)
-                            .timestamp_with_time_zone()
+                            .big_integer()
                             .not_null(),
                     )
                     .col(
