@@ -27,6 +27,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub evidence: EvidenceConfig,
     pub log: LogConfig,
+    pub slo: SloConfig,
 }
 
 /// HTTP listener settings.
@@ -141,6 +142,98 @@ impl Default for EvidenceConfig {
     }
 }
 
+/// The operations view's SLO (`[slo]`): the measurement window and the
+/// target of every check of `GET /v1/admin/ops/slo`, and the windows of the
+/// error-budget burn rate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SloConfig {
+    /// The window every check is measured over, in seconds (30 days).
+    pub window_seconds: u64,
+    /// Lowest share of executions ending `completed` (the SLO objective;
+    /// one minus it is the error budget).
+    pub execute_success_rate_min: f64,
+    /// Most stale or unknown source partitions tolerated.
+    pub stale_source_count_max: u64,
+    /// Most evidence verification failures tolerated in the window.
+    pub evidence_verification_failed_max: u64,
+    /// Highest tolerated p95 of queue waits (job created to started).
+    pub queue_wait_p95_seconds_max: f64,
+    /// Highest tolerated p95 of execution durations.
+    pub execute_duration_p95_seconds_max: f64,
+    /// Highest tolerated share of executions paused by an expired token.
+    pub auth_pause_rate_max: f64,
+    /// Long window of the multi-window burn rate (one hour).
+    pub burn_rate_long_window_seconds: u64,
+    /// Short window of the multi-window burn rate (five minutes).
+    pub burn_rate_short_window_seconds: u64,
+    /// Burn rate that both windows must exceed to signal a fast burn
+    /// (14.4 for an hour spends 2% of a 30-day budget).
+    pub burn_rate_threshold: f64,
+    /// Watermark lag beyond which a source is stale, used when the gate
+    /// policy's settings carry no `max_lag_seconds`.
+    pub max_lag_seconds: u64,
+    /// Seconds between refreshes of the SLO and GA gauges on `/metrics`;
+    /// 0 refreshes them only when the endpoints are read.
+    pub metrics_refresh_seconds: u64,
+}
+
+impl Default for SloConfig {
+    fn default() -> Self {
+        Self {
+            window_seconds: 30 * 24 * 3600,
+            execute_success_rate_min: 0.99,
+            stale_source_count_max: 0,
+            evidence_verification_failed_max: 0,
+            queue_wait_p95_seconds_max: 300.0,
+            execute_duration_p95_seconds_max: 1800.0,
+            auth_pause_rate_max: 0.05,
+            burn_rate_long_window_seconds: 3600,
+            burn_rate_short_window_seconds: 300,
+            burn_rate_threshold: 14.4,
+            max_lag_seconds: 900,
+            metrics_refresh_seconds: 60,
+        }
+    }
+}
+
+impl SloConfig {
+    fn validate(&self) -> Result<(), String> {
+        let rates = [
+            ("execute_success_rate_min", self.execute_success_rate_min),
+            ("auth_pause_rate_max", self.auth_pause_rate_max),
+        ];
+        if let Some((key, _)) = rates.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
+            return Err(format!("slo.{key} must lie between 0 and 1"));
+        }
+        let positive = [
+            (
+                "queue_wait_p95_seconds_max",
+                self.queue_wait_p95_seconds_max,
+            ),
+            (
+                "execute_duration_p95_seconds_max",
+                self.execute_duration_p95_seconds_max,
+            ),
+            ("burn_rate_threshold", self.burn_rate_threshold),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+            return Err(format!("slo.{key} must be a finite number >= 0"));
+        }
+        if self.window_seconds == 0 || self.burn_rate_short_window_seconds == 0 {
+            return Err(
+                "slo.window_seconds and the burn-rate windows must be at least 1".to_owned(),
+            );
+        }
+        if self.burn_rate_short_window_seconds >= self.burn_rate_long_window_seconds {
+            return Err(
+                "slo.burn_rate_short_window_seconds must be below the long window".to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Log output settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -178,6 +271,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             evidence: EvidenceConfig::default(),
             log: LogConfig::default(),
+            slo: SloConfig::default(),
         }
     }
 }
@@ -264,6 +358,7 @@ impl Config {
                 "database.max_connections must be at least 1".to_owned(),
             ));
         }
+        self.slo.validate().map_err(ConfigError)?;
         if self.server.body_limit_bytes == 0 {
             return Err(ConfigError(
                 "server.body_limit_bytes must be at least 1".to_owned(),

@@ -140,10 +140,16 @@ pub async fn serve_on(
     let grace = Duration::from_secs(app.state.config.server.shutdown_grace_seconds);
     let endpoint = build_app(app.state.clone(), &format!("http://{}", bound.addr));
     tracing::info!("listening on http://{}", bound.addr);
-    Server::new_with_acceptor(bound.acceptor)
+    let gauges = domain::ops::gauges::spawn_refresher(
+        app.state.store.clone(),
+        app.state.policies.clone(),
+        app.state.config.slo.clone(),
+    );
+    let served = Server::new_with_acceptor(bound.acceptor)
         .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
-        .await
-        .context("server failed")?;
+        .await;
+    gauges.abort();
+    served.context("server failed")?;
     tracing::info!("stopped");
     Ok(())
 }

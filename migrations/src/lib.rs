@@ -29,6 +29,10 @@ mod m20261126_000041_create_evidence_signer_keys;
 mod m20261126_000042_create_evidence_verification_failures;
 mod m20261126_000043_create_evidence_insert_only_triggers;
 mod m20261126_000044_create_journal_prune_runs;
+mod m20261126_000050_create_ops_switches;
+mod m20261126_000051_create_ops_failure_drills;
+mod m20261126_000052_create_tenant_entitlements;
+mod m20261126_000053_create_ops_audit_log;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -60,6 +64,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000042_create_evidence_verification_failures::Migration),
             Box::new(m20261126_000043_create_evidence_insert_only_triggers::Migration),
             Box::new(m20261126_000044_create_journal_prune_runs::Migration),
+            Box::new(m20261126_000050_create_ops_switches::Migration),
+            Box::new(m20261126_000051_create_ops_failure_drills::Migration),
+            Box::new(m20261126_000052_create_tenant_entitlements::Migration),
+            Box::new(m20261126_000053_create_ops_audit_log::Migration),
         ]
     }
 }

@@ -8,6 +8,9 @@ pub mod body;
 pub mod error;
 pub mod health;
 pub mod index;
+pub mod ops;
+pub mod ops_status;
+pub mod ops_types;
 pub mod paging;
 pub mod plan_types;
 pub mod plans;
@@ -31,6 +34,9 @@ pub enum ApiTags {
     Targets,
     /// Dry-run plans.
     Plans,
+    /// Operations: SLO burn rate, GA readiness, staging mode, runbook
+    /// sign-off, failure drills, tenant entitlements and their audit trail.
+    Operations,
 }
 
 /// Every API of the service, in document order.
@@ -40,6 +46,8 @@ pub type Apis = (
     index::IndexApi,
     targets::TargetsApi,
     plans::PlansApi,
+    ops::OpsApi,
+    ops_status::OpsStatusApi,
 );
 
 /// The OpenAPI service; `server_url` is where Swagger UI sends requests.
@@ -51,6 +59,8 @@ pub fn service(server_url: &str) -> OpenApiService<Apis, ()> {
             index::IndexApi,
             targets::TargetsApi,
             plans::PlansApi,
+            ops::OpsApi,
+            ops_status::OpsStatusApi,
         ),
         "Restore service API",
         env!("CARGO_PKG_VERSION"),

@@ -8,6 +8,7 @@ pub mod capability;
 pub mod error;
 pub mod evidence;
 pub mod index;
+pub mod ops;
 pub mod plan;
 pub mod target;
 

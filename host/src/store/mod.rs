@@ -12,6 +12,8 @@ pub mod entities;
 pub mod error;
 pub mod evidence;
 pub mod index;
+pub mod ops;
+pub mod ops_figures;
 pub mod plan_scan;
 pub mod plan_writer;
 pub mod plans;

@@ -41,6 +41,7 @@ pub async fn dry_run(
 ) -> Result<(PlanDocument, bool), DomainError> {
     principal.require(&[Capability::RestorePlan])?;
     principal.require_tenant(&request.tenant_id)?;
+    super::ops::ensure_entitled(store, &request.tenant_id).await?;
     let inputs = PlanInputs::normalise(&request)?;
     let plan_hash = inputs.plan_hash()?;
     let plan_id = request

@@ -5,4 +5,8 @@ pub mod evidence_package;
 pub mod evidence_signer_key;
 pub mod evidence_verification_failure;
 pub mod journal_prune_run;
+pub mod ops_audit_log;
+pub mod ops_failure_drill;
+pub mod ops_switch;
 pub mod plan;
+pub mod tenant_entitlement;

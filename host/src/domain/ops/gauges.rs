@@ -1,0 +1,124 @@
+//! The operations figures on `/metrics`, so an existing Prometheus and its
+//! alert rules can use them: set whenever the view is computed, and by a
+//! background refresh every `slo.metrics_refresh_seconds`.
+//!
+//! Gauges (a check with no data is NaN, which no alert comparison matches):
+//! - `rrs_slo_status`: 0 `within_budget`, 1 `at_risk`, 2 `breached`;
+//! - `rrs_slo_check_observed{check,severity}`, `rrs_slo_check_target{check}`,
+//!   `rrs_slo_check_passed{check}` (1 or 0), `rrs_slo_check_samples{check}`;
+//! - `rrs_slo_error_budget_burn_rate{window="long"|"short"|"slo"}`,
+//!   `rrs_slo_error_budget_remaining`, `rrs_slo_fast_burn` (1 or 0);
+//! - `rrs_ga_ready` (1 or 0), `rrs_ga_check_passed{check}`.
+
+use std::time::Duration;
+
+use metrics::{describe_gauge, gauge};
+
+use super::readiness::Readiness;
+use super::slo::{Severity, SloReport, SloStatus};
+use crate::config::SloConfig;
+use crate::policy::PolicyRegistry;
+use crate::store::Store;
+
+fn flag(value: bool) -> f64 {
+    if value {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Sets the SLO gauges from a computed report.
+pub fn publish_slo(report: &SloReport) {
+    let status = match report.status {
+        SloStatus::WithinBudget => 0.0,
+        SloStatus::AtRisk => 1.0,
+        SloStatus::Breached => 2.0,
+    };
+    gauge!("rrs_slo_status").set(status);
+    for check in &report.checks {
+        let severity = match check.severity {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+        };
+        gauge!("rrs_slo_check_observed", "check" => check.name, "severity" => severity)
+            .set(check.observed.unwrap_or(f64::NAN));
+        gauge!("rrs_slo_check_target", "check" => check.name).set(check.target);
+        gauge!("rrs_slo_check_passed", "check" => check.name).set(flag(check.passed));
+        gauge!("rrs_slo_check_samples", "check" => check.name).set(check.samples as f64);
+    }
+    let budget = &report.error_budget;
+    for window in budget.windows.iter().chain([&budget.slo_window]) {
+        gauge!("rrs_slo_error_budget_burn_rate", "window" => window.name)
+            .set(window.burn_rate.unwrap_or(f64::NAN));
+    }
+    gauge!("rrs_slo_error_budget_remaining").set(budget.budget_remaining.unwrap_or(f64::NAN));
+    gauge!("rrs_slo_fast_burn").set(flag(budget.fast_burn));
+}
+
+/// Sets the GA readiness gauges from a verdict.
+pub fn publish_readiness(verdict: &Readiness) {
+    gauge!("rrs_ga_ready").set(flag(verdict.ready));
+    for check in &verdict.checks {
+        gauge!("rrs_ga_check_passed", "check" => check.name).set(flag(check.passed));
+    }
+}
+
+fn describe() {
+    describe_gauge!(
+        "rrs_slo_status",
+        "SLO burn-rate status: 0 within_budget, 1 at_risk, 2 breached"
+    );
+    describe_gauge!(
+        "rrs_slo_check_observed",
+        "Observed value of an SLO check (NaN: no data)"
+    );
+    describe_gauge!("rrs_slo_check_target", "Target of an SLO check");
+    describe_gauge!(
+        "rrs_slo_check_passed",
+        "Whether an SLO check passed (1) or failed (0)"
+    );
+    describe_gauge!(
+        "rrs_slo_check_samples",
+        "Measurements an SLO check rests on"
+    );
+    describe_gauge!(
+        "rrs_slo_error_budget_burn_rate",
+        "Error-budget burn rate of execute success per window"
+    );
+    describe_gauge!(
+        "rrs_slo_error_budget_remaining",
+        "Share of the SLO window's error budget left"
+    );
+    describe_gauge!(
+        "rrs_slo_fast_burn",
+        "1 when both burn-rate windows exceed the threshold"
+    );
+    describe_gauge!("rrs_ga_ready", "1 when the GA readiness gate is open");
+    describe_gauge!("rrs_ga_check_passed", "Whether a GA readiness check passed");
+}
+
+/// Refreshes the gauges now and then every `metrics_refresh_seconds`
+/// (never when 0) until the returned task is aborted. A failed refresh is
+/// logged and retried at the next tick.
+pub fn spawn_refresher(
+    store: Store,
+    policies: PolicyRegistry,
+    cfg: SloConfig,
+) -> tokio::task::JoinHandle<()> {
+    describe();
+    tokio::spawn(async move {
+        if cfg.metrics_refresh_seconds == 0 {
+            return;
+        }
+        let mut ticker = tokio::time::interval(Duration::from_secs(cfg.metrics_refresh_seconds));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let now = chrono::Utc::now();
+            if let Err(error) = super::view::ga_readiness(&store, &policies, &cfg, now).await {
+                tracing::warn!(%error, "cannot refresh the operations gauges");
+            }
+        }
+    })
+}
