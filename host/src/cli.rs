@@ -61,6 +61,19 @@ enum PolicyCommand {
         #[arg(long)]
         policies: Option<PathBuf>,
     },
+    /// Run a table of decision cases (JSON list of `{name, input, expect}`)
+    /// and fail on any mismatch.
+    Test {
+        /// Which decision.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// The JSON file of cases.
+        #[arg(long)]
+        cases: PathBuf,
+        /// Policy file (default: the configured one, `RRS_POLICIES`).
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -156,6 +169,16 @@ fn run_policy(config: &Config, command: PolicyCommand) -> anyhow::Result<()> {
             let path = policy_file(config, policies)?;
             let output = policy::cli::eval(&path, kind.into(), &input, settings.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&output)?);
+        }
+        PolicyCommand::Test {
+            kind,
+            cases,
+            policies,
+        } => {
+            let path = policy_file(config, policies)?;
+            let report = policy::cli::test_cases(&path, kind.into(), &cases)?;
+            print!("{}", report.summary());
+            policy::cli::assert_all_passed(&report)?;
         }
     }
     Ok(())

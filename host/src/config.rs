@@ -28,6 +28,7 @@ pub struct Config {
     pub evidence: EvidenceConfig,
     pub log: LogConfig,
     pub slo: SloConfig,
+    pub execution: ExecutionConfig,
 }
 
 /// HTTP listener settings.
@@ -234,6 +235,29 @@ impl SloConfig {
     }
 }
 
+/// Execution settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutionConfig {
+    /// Seconds an execution lease lives without renewal; a crashed
+    /// holder's job can be resumed once it expires.
+    pub lease_seconds: u64,
+    /// Media store reads per attachment before `failed_media_retry_exhausted`.
+    pub media_attempts: u32,
+    /// Milliseconds between media retries (times the attempt number).
+    pub media_backoff_ms: u64,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        Self {
+            lease_seconds: 30,
+            media_attempts: 3,
+            media_backoff_ms: 50,
+        }
+    }
+}
+
 /// Log output settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -272,6 +296,7 @@ impl Default for Config {
             evidence: EvidenceConfig::default(),
             log: LogConfig::default(),
             slo: SloConfig::default(),
+            execution: ExecutionConfig::default(),
         }
     }
 }

@@ -50,14 +50,25 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     .await
     .context("cannot set up the bootstrap token")?;
     let policies = load_policies(&config)?;
+    let evidence = domain::evidence::service::load(
+        &store,
+        &config.evidence,
+        &config.data_dir,
+        chrono::Utc::now(),
+    )
+    .await
+    .context("cannot set up evidence signing")?;
     let media = media_store::MediaStore::local(&config.data_dir.join("media"))
         .map_err(|e| anyhow::anyhow!("cannot open the media store: {e}"))?;
     let state = AppState {
         store,
         policies,
+        evidence: Arc::new(evidence),
         media,
         config: Arc::new(config),
         metrics: telemetry::metrics::handle(),
+        shutting_down: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        instance_id: format!("rrs-{}", uuid::Uuid::new_v4().simple()),
     };
     Ok(App {
         state,
@@ -145,6 +156,11 @@ pub async fn serve_on(
         app.state.policies.clone(),
         app.state.config.slo.clone(),
     );
+    let flag = app.state.shutting_down.clone();
+    let shutdown = async move {
+        shutdown.await;
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
     let served = Server::new_with_acceptor(bound.acceptor)
         .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
         .await;
@@ -161,7 +177,35 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
     if let Some(token) = &app.new_bootstrap_token {
         println!("bootstrap admin token (shown once, stored only as a hash): {token}");
     }
-    serve_on(app, bound, shutdown_signal()).await
+    let reloader = reload_on_sighup(app.state.policies.clone());
+    let served = serve_on(app, bound, shutdown_signal()).await;
+    reloader.abort();
+    served
+}
+
+/// SIGHUP reloads the policy set (all or nothing; the old set stays on
+/// failure, which is logged).
+fn reload_on_sighup(policies: policy::PolicyRegistry) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                match policies.reload() {
+                    Ok(set) => tracing::info!(policies = set.len(), "policies reloaded on SIGHUP"),
+                    Err(error) => {
+                        tracing::error!(%error, "policy reload refused; the old set keeps serving")
+                    }
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        drop(policies);
+    })
 }
 
 async fn shutdown_signal() {

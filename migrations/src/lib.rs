@@ -24,6 +24,12 @@ mod m20261126_000021_create_job_tables;
 mod m20261126_000022_create_job_locks;
 mod m20261126_000023_create_job_queue_guards;
 mod m20261126_000024_create_job_events;
+mod m20261126_000030_create_job_executions;
+mod m20261126_000031_create_execution_chunks;
+mod m20261126_000032_create_row_outcomes;
+mod m20261126_000033_create_rollback_journal;
+mod m20261126_000034_create_sn_mirror;
+mod m20261126_000035_create_media_outcomes;
 mod m20261126_000040_create_evidence_packages;
 mod m20261126_000041_create_evidence_signer_keys;
 mod m20261126_000042_create_evidence_verification_failures;
@@ -33,6 +39,9 @@ mod m20261126_000050_create_ops_switches;
 mod m20261126_000051_create_ops_failure_drills;
 mod m20261126_000052_create_tenant_entitlements;
 mod m20261126_000053_create_ops_audit_log;
+mod m20261126_000054_create_jobs_finished_index;
+mod m20261126_000055_create_jobs_started_index;
+mod m20261126_000056_create_job_events_type_at_index;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -54,6 +63,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_create_policy_decisions::Migration),
             Box::new(m20261126_000011_create_index_table_partitions::Migration),
             Box::new(m20261126_000012_create_plan_refs::Migration),
+            Box::new(m20261126_000030_create_job_executions::Migration),
+            Box::new(m20261126_000031_create_execution_chunks::Migration),
+            Box::new(m20261126_000032_create_row_outcomes::Migration),
+            Box::new(m20261126_000033_create_rollback_journal::Migration),
+            Box::new(m20261126_000034_create_sn_mirror::Migration),
+            Box::new(m20261126_000035_create_media_outcomes::Migration),
             Box::new(m20261126_000020_create_jobs::Migration),
             Box::new(m20261126_000021_create_job_tables::Migration),
             Box::new(m20261126_000022_create_job_locks::Migration),
@@ -68,6 +83,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000051_create_ops_failure_drills::Migration),
             Box::new(m20261126_000052_create_tenant_entitlements::Migration),
             Box::new(m20261126_000053_create_ops_audit_log::Migration),
+            Box::new(m20261126_000054_create_jobs_finished_index::Migration),
+            Box::new(m20261126_000055_create_jobs_started_index::Migration),
+            Box::new(m20261126_000056_create_job_events_type_at_index::Migration),
         ]
     }
 }

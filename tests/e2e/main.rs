@@ -3,13 +3,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod crash;
 mod errors;
+mod evidence;
+mod execution;
+mod execution_media;
 mod health;
 mod index;
+mod jobs;
 mod openapi;
 mod ops;
 mod ops_entitlement;
+mod ops_jobs;
 mod ops_slo;
 mod outage;
 mod plans;
+mod policies;
+mod queue_property;
+mod replicas;
 mod targets;

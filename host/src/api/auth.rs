@@ -23,7 +23,7 @@ pub struct AuthApi;
 #[derive(Debug, Object, serde::Deserialize)]
 pub struct CreateTokenRequest {
     /// The operator the token acts as; execute and resume bodies must name it.
-    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub operator_id: String,
     /// Capabilities granted; each must be held by the issuing token.
     pub capabilities: Vec<CapabilityName>,

@@ -6,14 +6,21 @@ pub mod allow;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod evidence;
+pub mod evidence_types;
+pub mod execution;
+pub mod execution_types;
 pub mod health;
 pub mod index;
+pub mod job_types;
+pub mod jobs;
 pub mod ops;
 pub mod ops_status;
 pub mod ops_types;
 pub mod paging;
 pub mod plan_types;
 pub mod plans;
+pub mod policies;
 pub mod security;
 pub mod state;
 pub mod targets;
@@ -34,9 +41,18 @@ pub enum ApiTags {
     Targets,
     /// Dry-run plans.
     Plans,
+    /// Executing jobs: execute, resume, checkpoint, rollback journal.
+    Execution,
+    /// The policy plugins that gate and authorise restores.
+    Policies,
+    /// Jobs: table locks, the first-come-first-served queue, events and
+    /// operator completion.
+    Jobs,
     /// Operations: SLO burn rate, GA readiness, staging mode, runbook
     /// sign-off, failure drills, tenant entitlements and their audit trail.
     Operations,
+    /// Evidence packages: export, verification, the signer keyring.
+    Evidence,
 }
 
 /// Every API of the service, in document order.
@@ -46,8 +62,12 @@ pub type Apis = (
     index::IndexApi,
     targets::TargetsApi,
     plans::PlansApi,
+    jobs::JobsApi,
+    execution::ExecutionApi,
+    policies::PoliciesApi,
     ops::OpsApi,
     ops_status::OpsStatusApi,
+    evidence::EvidenceApi,
 );
 
 /// The OpenAPI service; `server_url` is where Swagger UI sends requests.
@@ -59,8 +79,12 @@ pub fn service(server_url: &str) -> OpenApiService<Apis, ()> {
             index::IndexApi,
             targets::TargetsApi,
             plans::PlansApi,
+            jobs::JobsApi,
+            execution::ExecutionApi,
+            policies::PoliciesApi,
             ops::OpsApi,
             ops_status::OpsStatusApi,
+            evidence::EvidenceApi,
         ),
         "Restore service API",
         env!("CARGO_PKG_VERSION"),

@@ -2,12 +2,10 @@
 //!
 //! Lists answer `{"items": [...], "next_cursor": ...}` with `?limit=`
 //! (default 100, at most 1000) and an opaque `?cursor=`. The cursor is the
-//! base64url of the last key served, so pages stay stable while rows are
-//! added, and a client cannot mistake it for anything it could build.
+//! last key served (a row's sequence number), so pages stay stable while
+//! rows are added; its shape (digits) is in the schema so that every
+//! schema-valid cursor is accepted.
 //! Embedded row lists (outcomes, journal, events) default to 1000.
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 
 use super::error::ApiError;
 
@@ -44,12 +42,12 @@ impl PageRequest {
 
 /// Encodes the last key of a page as a cursor.
 pub fn encode(last_key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(last_key.as_bytes())
+    last_key.to_owned()
 }
 
 fn decode(cursor: &str) -> Option<String> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    String::from_utf8(bytes).ok()
+    (!cursor.is_empty() && cursor.len() <= 18 && cursor.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| cursor.to_owned())
 }
 
 /// Splits `limit + 1` fetched rows into the page and its `next_cursor`.
@@ -74,10 +72,11 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let page = PageRequest::new(Some(5), Some(encode("job_42")), DEFAULT_LIMIT).unwrap();
-        assert_eq!(page.after.as_deref(), Some("job_42"));
+        let page = PageRequest::new(Some(5), Some(encode("42")), DEFAULT_LIMIT).unwrap();
+        assert_eq!(page.after.as_deref(), Some("42"));
         assert_eq!(page.limit, 5);
         assert!(PageRequest::new(None, Some("!!!".into()), DEFAULT_LIMIT).is_err());
+        assert!(PageRequest::new(None, Some("12a".into()), DEFAULT_LIMIT).is_err());
         assert_eq!(
             PageRequest::new(Some(5000), None, DEFAULT_LIMIT)
                 .unwrap()

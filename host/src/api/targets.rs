@@ -151,6 +151,8 @@ enum MediaResponse {
     Ok(Json<TargetMedia>),
 }
 
+// Every path parameter of these routes is its own handler argument.
+#[allow(clippy::too_many_arguments)]
 #[OpenApi(tag = "ApiTags::Targets")]
 impl TargetsApi {
     /// Set a target table's schema

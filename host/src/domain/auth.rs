@@ -136,10 +136,10 @@ pub async fn issue(
 }
 
 fn validate_request(request: &TokenRequest) -> Result<(), DomainError> {
-    if request.operator_id.trim().is_empty() {
+    if request.operator_id.is_empty() {
         return Err(DomainError::invalid("operator_id must not be empty"));
     }
-    if request.tenants.is_empty() || request.tenants.iter().any(|t| t.trim().is_empty()) {
+    if request.tenants.is_empty() || request.tenants.iter().any(|t| t.is_empty()) {
         return Err(DomainError::invalid(
             "tenants must name at least one tenant (or \"*\"), none empty",
         ));

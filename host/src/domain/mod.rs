@@ -7,9 +7,14 @@ pub mod canonical;
 pub mod capability;
 pub mod error;
 pub mod evidence;
+pub mod execute;
 pub mod index;
+pub mod job_lifecycle;
+pub mod jobs;
 pub mod ops;
 pub mod plan;
+pub mod policies;
+pub mod queue;
 pub mod target;
 
 pub use error::DomainError;

@@ -6,12 +6,18 @@
 //! unavailable (retry later), a uniqueness rule was hit, or something else
 //! failed.
 
+pub mod chunk_apply;
 pub mod connection;
 pub mod decisions;
 pub mod entities;
 pub mod error;
 pub mod evidence;
+pub mod execution;
 pub mod index;
+pub mod job_events;
+pub mod job_queue;
+pub mod jobs;
+pub mod journal;
 pub mod ops;
 pub mod ops_figures;
 pub mod plan_scan;

@@ -225,3 +225,47 @@ pub async fn put_record(
     conn.execute(statement(backend, sql, values)).await?;
     Ok(())
 }
+
+impl Store {
+    /// The target's current payload hash of each plan row, in order (None
+    /// where the row is absent).
+    pub async fn target_hashes(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        rows: &[super::plans::PlanRowRead],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        use std::collections::HashMap;
+        let mut by_table: HashMap<&str, Vec<String>> = HashMap::new();
+        for r in rows {
+            by_table
+                .entry(r.table.as_str())
+                .or_default()
+                .push(r.sys_id.clone());
+        }
+        let mut found: HashMap<(String, String), String> = HashMap::new();
+        for (table, ids) in by_table {
+            let sql = format!(
+                "SELECT sys_id, payload_sha256 FROM target_records WHERE tenant_id = ? AND instance_id = ? \
+                 AND table_name = ? AND sys_id IN ({})",
+                super::sql::list_placeholders(ids.len())
+            );
+            let mut values: Vec<Value> = vec![tenant_id.into(), instance_id.into(), table.into()];
+            values.extend(ids.into_iter().map(Value::from));
+            for row in self
+                .db()
+                .query_all(statement(self.backend(), &sql, values))
+                .await?
+            {
+                found.insert(
+                    (table.to_owned(), row.try_get("", "sys_id")?),
+                    row.try_get("", "payload_sha256")?,
+                );
+            }
+        }
+        Ok(rows
+            .iter()
+            .map(|r| found.get(&(r.table.clone(), r.sys_id.clone())).cloned())
+            .collect())
+    }
+}

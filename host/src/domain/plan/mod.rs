@@ -332,7 +332,11 @@ async fn gate_facts<'a>(
     let mut tables_without_history = Vec::new();
     for table in inputs.table_names() {
         let feeding = store
-            .partitions_of_tables(&inputs.tenant_id, &inputs.instance_id, &[table.clone()])
+            .partitions_of_tables(
+                &inputs.tenant_id,
+                &inputs.instance_id,
+                std::slice::from_ref(&table),
+            )
             .await?;
         if feeding.is_empty() {
             tables_without_history.push(table);

@@ -1,0 +1,393 @@
+//! Executions: the checkpoint row (`job_executions`), the lease that keeps
+//! a job executing in one place, the chunk list, and reads of outcomes.
+//!
+//! The lease is a conditional update: it is taken only when free or
+//! expired, and every chunk transaction renews it under the same
+//! condition, so a replica that lost its lease cannot commit a chunk.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Value};
+
+use super::sql::{rows_placeholders, statement};
+use super::{Store, StoreError};
+
+/// The checkpoint and state of a job's execution.
+#[derive(Debug, Clone)]
+pub struct ExecutionRow {
+    pub job_id: String,
+    pub plan_id: String,
+    pub plan_checksum: String,
+    pub precondition_checksum: String,
+    pub next_chunk_index: i64,
+    pub total_chunks: i64,
+    /// `in_progress`, `paused`, `completed` or `failed`.
+    pub state: String,
+    pub status_reason_code: Option<String>,
+    pub lease_holder: Option<String>,
+    pub lease_expires_us: Option<i64>,
+    pub resume_count: i32,
+    /// `[{at, operator_id, from_chunk_index}]`.
+    pub resumes: serde_json::Value,
+    pub media_done: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One chunk of an execution.
+#[derive(Debug, Clone)]
+pub struct ChunkRow {
+    pub chunk_index: i64,
+    pub chunk_id: String,
+    /// `pending`, `applied` or `row_fallback`.
+    pub status: String,
+    pub row_count: i64,
+    pub fallback_trigger_conflict_ids: Vec<i64>,
+    pub preconditions_sha256: String,
+}
+
+/// One executed row's outcome.
+#[derive(Debug, Clone)]
+pub struct OutcomeRow {
+    pub plan_row_id: i64,
+    pub chunk_id: String,
+    pub table: String,
+    pub sys_id: String,
+    pub action: String,
+    pub outcome: String,
+    pub reason_code: Option<String>,
+    pub used_row_fallback: bool,
+    pub row_attempt: i32,
+    pub journal_id: Option<String>,
+}
+
+/// One media candidate's outcome.
+#[derive(Debug, Clone)]
+pub struct MediaOutcomeRow {
+    pub candidate_id: String,
+    pub ordinal: i64,
+    pub media_id: String,
+    pub outcome: String,
+    pub reason_code: Option<String>,
+    pub attempt_count: i32,
+    pub expected_sha256_plain: String,
+    pub observed_sha256_plain: Option<String>,
+}
+
+const EXECUTION_COLUMNS: &str = "job_id, plan_id, plan_checksum, precondition_checksum, next_chunk_index, total_chunks, \
+    state, status_reason_code, lease_holder, lease_expires_us, resume_count, resumes, media_done, created_at, updated_at";
+
+fn execution_from(r: &sea_orm::QueryResult) -> Result<ExecutionRow, StoreError> {
+    Ok(ExecutionRow {
+        job_id: r.try_get("", "job_id")?,
+        plan_id: r.try_get("", "plan_id")?,
+        plan_checksum: r.try_get("", "plan_checksum")?,
+        precondition_checksum: r.try_get("", "precondition_checksum")?,
+        next_chunk_index: r.try_get("", "next_chunk_index")?,
+        total_chunks: r.try_get("", "total_chunks")?,
+        state: r.try_get("", "state")?,
+        status_reason_code: r.try_get("", "status_reason_code")?,
+        lease_holder: r.try_get("", "lease_holder")?,
+        lease_expires_us: r.try_get("", "lease_expires_us")?,
+        resume_count: r.try_get("", "resume_count")?,
+        resumes: r.try_get("", "resumes")?,
+        media_done: r.try_get("", "media_done")?,
+        created_at: r.try_get("", "created_at")?,
+        updated_at: r.try_get("", "updated_at")?,
+    })
+}
+
+impl Store {
+    /// The execution of a job, if it ever started.
+    pub async fn execution(&self, job_id: &str) -> Result<Option<ExecutionRow>, StoreError> {
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM job_executions WHERE job_id = ?");
+        let row = self
+            .db()
+            .query_one(statement(self.backend(), &sql, vec![job_id.into()]))
+            .await?;
+        row.as_ref().map(execution_from).transpose()
+    }
+
+    /// Creates the execution with its chunk list, holding the lease; false
+    /// when another caller created it first.
+    pub async fn create_execution(
+        &self,
+        row: &ExecutionRow,
+        chunks: &[ChunkRow],
+    ) -> Result<bool, StoreError> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db().begin().await?;
+        let sql = format!(
+            "INSERT INTO job_executions ({EXECUTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (job_id) DO NOTHING"
+        );
+        let values: Vec<Value> = vec![
+            row.job_id.clone().into(),
+            row.plan_id.clone().into(),
+            row.plan_checksum.clone().into(),
+            row.precondition_checksum.clone().into(),
+            row.next_chunk_index.into(),
+            row.total_chunks.into(),
+            row.state.clone().into(),
+            row.status_reason_code.clone().into(),
+            row.lease_holder.clone().into(),
+            row.lease_expires_us.into(),
+            row.resume_count.into(),
+            row.resumes.clone().into(),
+            row.media_done.into(),
+            row.created_at.into(),
+            row.updated_at.into(),
+        ];
+        if txn
+            .execute(statement(self.backend(), &sql, values))
+            .await?
+            .rows_affected()
+            == 0
+        {
+            return Ok(false);
+        }
+        for batch in chunks.chunks(500) {
+            let sql = format!(
+                "INSERT INTO execution_chunks (job_id, chunk_index, chunk_id, status, row_count, \
+                 fallback_trigger_conflict_ids, preconditions_sha256, applied_at) VALUES {}",
+                rows_placeholders(batch.len(), 8)
+            );
+            let mut values: Vec<Value> = Vec::with_capacity(batch.len() * 8);
+            for c in batch {
+                values.extend([
+                    row.job_id.clone().into(),
+                    c.chunk_index.into(),
+                    c.chunk_id.clone().into(),
+                    c.status.clone().into(),
+                    c.row_count.into(),
+                    serde_json::to_value(&c.fallback_trigger_conflict_ids)?.into(),
+                    c.preconditions_sha256.clone().into(),
+                    Option::<DateTime<Utc>>::None.into(),
+                ]);
+            }
+            txn.execute(statement(self.backend(), &sql, values)).await?;
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Takes the lease when it is free or expired; false when another
+    /// holder's lease is live.
+    pub async fn take_lease(
+        &self,
+        job_id: &str,
+        holder: &str,
+        now_us: i64,
+        expires_us: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE job_executions SET lease_holder = ?, lease_expires_us = ? WHERE job_id = ? \
+                   AND (lease_holder IS NULL OR lease_expires_us IS NULL OR lease_expires_us < ? OR lease_holder = ?)";
+        let values: Vec<Value> = vec![
+            holder.into(),
+            expires_us.into(),
+            job_id.into(),
+            now_us.into(),
+            holder.into(),
+        ];
+        Ok(self
+            .db()
+            .execute(statement(self.backend(), sql, values))
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    /// Gives the lease back and records the execution's state.
+    pub async fn release_lease(
+        &self,
+        job_id: &str,
+        holder: &str,
+        state: &str,
+        status_reason_code: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sql =
+            "UPDATE job_executions SET lease_holder = NULL, lease_expires_us = NULL, state = ?, \
+                   status_reason_code = ?, updated_at = ? WHERE job_id = ? AND lease_holder = ?";
+        let values: Vec<Value> = vec![
+            state.into(),
+            status_reason_code.into(),
+            now.into(),
+            job_id.into(),
+            holder.into(),
+        ];
+        self.db()
+            .execute(statement(self.backend(), sql, values))
+            .await?;
+        Ok(())
+    }
+
+    /// Records a resume (count, who, from where) under the caller's lease.
+    pub async fn record_resume(
+        &self,
+        job_id: &str,
+        holder: &str,
+        resumes: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE job_executions SET resume_count = resume_count + 1, resumes = ?, state = 'in_progress', \
+                   status_reason_code = NULL, updated_at = ? WHERE job_id = ? AND lease_holder = ?";
+        let values: Vec<Value> = vec![
+            resumes.clone().into(),
+            now.into(),
+            job_id.into(),
+            holder.into(),
+        ];
+        self.db()
+            .execute(statement(self.backend(), sql, values))
+            .await?;
+        Ok(())
+    }
+
+    /// Marks the media phase done under the caller's lease.
+    pub async fn set_media_done(&self, job_id: &str, holder: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE job_executions SET media_done = ? WHERE job_id = ? AND lease_holder = ?";
+        let values: Vec<Value> = vec![true.into(), job_id.into(), holder.into()];
+        self.db()
+            .execute(statement(self.backend(), sql, values))
+            .await?;
+        Ok(())
+    }
+
+    /// Every chunk of an execution, in order.
+    pub async fn execution_chunks(&self, job_id: &str) -> Result<Vec<ChunkRow>, StoreError> {
+        let sql = "SELECT chunk_index, chunk_id, status, row_count, fallback_trigger_conflict_ids, preconditions_sha256 \
+                   FROM execution_chunks WHERE job_id = ? ORDER BY chunk_index";
+        let rows = self
+            .db()
+            .query_all(statement(self.backend(), sql, vec![job_id.into()]))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let ids: serde_json::Value = r.try_get("", "fallback_trigger_conflict_ids")?;
+                Ok(ChunkRow {
+                    chunk_index: r.try_get("", "chunk_index")?,
+                    chunk_id: r.try_get("", "chunk_id")?,
+                    status: r.try_get("", "status")?,
+                    row_count: r.try_get("", "row_count")?,
+                    fallback_trigger_conflict_ids: serde_json::from_value(ids)?,
+                    preconditions_sha256: r.try_get("", "preconditions_sha256")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Up to `limit` row outcomes after `after` (a `plan_row_id`).
+    pub async fn row_outcomes_page(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<OutcomeRow>, StoreError> {
+        let sql = "SELECT plan_row_id, chunk_id, table_name, sys_id, action, outcome, reason_code, used_row_fallback, \
+                   row_attempt, journal_id FROM row_outcomes WHERE job_id = ? AND plan_row_id > ? \
+                   ORDER BY plan_row_id LIMIT ?";
+        let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
+        let rows = self
+            .db()
+            .query_all(statement(self.backend(), sql, values))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutcomeRow {
+                    plan_row_id: r.try_get("", "plan_row_id")?,
+                    chunk_id: r.try_get("", "chunk_id")?,
+                    table: r.try_get("", "table_name")?,
+                    sys_id: r.try_get("", "sys_id")?,
+                    action: r.try_get("", "action")?,
+                    outcome: r.try_get("", "outcome")?,
+                    reason_code: r.try_get("", "reason_code")?,
+                    used_row_fallback: r.try_get("", "used_row_fallback")?,
+                    row_attempt: r.try_get("", "row_attempt")?,
+                    journal_id: r.try_get("", "journal_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores one media outcome (a repeat for the same candidate is ignored).
+    pub async fn insert_media_outcome(
+        &self,
+        job_id: &str,
+        m: &MediaOutcomeRow,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO media_outcomes (job_id, candidate_id, ordinal, media_id, outcome, reason_code, attempt_count, \
+                   expected_sha256_plain, observed_sha256_plain, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                   ON CONFLICT (job_id, candidate_id) DO NOTHING";
+        let values: Vec<Value> = vec![
+            job_id.into(),
+            m.candidate_id.clone().into(),
+            m.ordinal.into(),
+            m.media_id.clone().into(),
+            m.outcome.clone().into(),
+            m.reason_code.clone().into(),
+            m.attempt_count.into(),
+            m.expected_sha256_plain.clone().into(),
+            m.observed_sha256_plain.clone().into(),
+            now.into(),
+        ];
+        self.db()
+            .execute(statement(self.backend(), sql, values))
+            .await?;
+        Ok(())
+    }
+
+    /// Every media outcome of an execution, in candidate order.
+    pub async fn media_outcomes(&self, job_id: &str) -> Result<Vec<MediaOutcomeRow>, StoreError> {
+        let sql = "SELECT candidate_id, ordinal, media_id, outcome, reason_code, attempt_count, expected_sha256_plain, \
+                   observed_sha256_plain FROM media_outcomes WHERE job_id = ? ORDER BY ordinal";
+        let rows = self
+            .db()
+            .query_all(statement(self.backend(), sql, vec![job_id.into()]))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MediaOutcomeRow {
+                    candidate_id: r.try_get("", "candidate_id")?,
+                    ordinal: r.try_get("", "ordinal")?,
+                    media_id: r.try_get("", "media_id")?,
+                    outcome: r.try_get("", "outcome")?,
+                    reason_code: r.try_get("", "reason_code")?,
+                    attempt_count: r.try_get("", "attempt_count")?,
+                    expected_sha256_plain: r.try_get("", "expected_sha256_plain")?,
+                    observed_sha256_plain: r.try_get("", "observed_sha256_plain")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Writes a restored attachment's metadata into the target.
+pub async fn put_target_media(
+    conn: &impl ConnectionTrait,
+    backend: DatabaseBackend,
+    key: (&str, &str, &str),
+    m: &super::target::TargetMediaRow,
+    storage_key: &str,
+) -> Result<(), StoreError> {
+    let sql = "INSERT INTO target_media (tenant_id, instance_id, table_name, media_id, parent_sys_id, file_name, \
+               content_type, size_bytes, sha256_plain, storage_key, restored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+               ON CONFLICT (tenant_id, instance_id, table_name, media_id) DO UPDATE SET parent_sys_id = excluded.parent_sys_id, \
+               file_name = excluded.file_name, content_type = excluded.content_type, size_bytes = excluded.size_bytes, \
+               sha256_plain = excluded.sha256_plain, storage_key = excluded.storage_key, restored_at = excluded.restored_at";
+    let values: Vec<Value> = vec![
+        key.0.into(),
+        key.1.into(),
+        key.2.into(),
+        m.media_id.clone().into(),
+        m.parent_sys_id.clone().into(),
+        m.file_name.clone().into(),
+        m.content_type.clone().into(),
+        m.size_bytes.into(),
+        m.sha256_plain.clone().into(),
+        storage_key.into(),
+        m.restored_at.into(),
+    ];
+    conn.execute(statement(backend, sql, values)).await?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! Reads of the rollback journal and its SN mirror, paged by `plan_row_id`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, Value};
+
+use super::sql::statement;
+use super::{Store, StoreError};
+
+/// One journal row.
+#[derive(Debug, Clone)]
+pub struct JournalRow {
+    pub journal_id: String,
+    pub plan_hash: String,
+    pub plan_row_id: i64,
+    pub chunk_id: String,
+    pub row_attempt: i32,
+    pub table: String,
+    pub sys_id: String,
+    pub action: String,
+    pub before_image: Option<serde_json::Value>,
+    pub before_image_sha256: Option<String>,
+    pub after_image_sha256: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One mirror row (never a before-image).
+#[derive(Debug, Clone)]
+pub struct MirrorRow {
+    pub journal_id: String,
+    pub table: String,
+    pub sys_id: String,
+    pub plan_row_id: i64,
+    pub chunk_id: String,
+    pub before_image_sha256: Option<String>,
+    pub synced_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Up to `limit` journal rows of a job after `after`.
+    pub async fn journal_page(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<JournalRow>, StoreError> {
+        let sql = "SELECT journal_id, plan_hash, plan_row_id, chunk_id, row_attempt, table_name, sys_id, action, \
+                   before_image, before_image_sha256, after_image_sha256, created_at FROM rollback_journal \
+                   WHERE job_id = ? AND plan_row_id > ? ORDER BY plan_row_id LIMIT ?";
+        let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
+        let rows = self
+            .db()
+            .query_all(statement(self.backend(), sql, values))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(JournalRow {
+                    journal_id: r.try_get("", "journal_id")?,
+                    plan_hash: r.try_get("", "plan_hash")?,
+                    plan_row_id: r.try_get("", "plan_row_id")?,
+                    chunk_id: r.try_get("", "chunk_id")?,
+                    row_attempt: r.try_get("", "row_attempt")?,
+                    table: r.try_get("", "table_name")?,
+                    sys_id: r.try_get("", "sys_id")?,
+                    action: r.try_get("", "action")?,
+                    before_image: r.try_get("", "before_image")?,
+                    before_image_sha256: r.try_get("", "before_image_sha256")?,
+                    after_image_sha256: r.try_get("", "after_image_sha256")?,
+                    created_at: r.try_get("", "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Up to `limit` mirror rows of a job after `after`.
+    pub async fn mirror_page(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<MirrorRow>, StoreError> {
+        let sql = "SELECT journal_id, table_name, sys_id, plan_row_id, chunk_id, before_image_sha256, synced_at \
+                   FROM sn_mirror WHERE job_id = ? AND plan_row_id > ? ORDER BY plan_row_id LIMIT ?";
+        let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
+        let rows = self
+            .db()
+            .query_all(statement(self.backend(), sql, values))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MirrorRow {
+                    journal_id: r.try_get("", "journal_id")?,
+                    table: r.try_get("", "table_name")?,
+                    sys_id: r.try_get("", "sys_id")?,
+                    plan_row_id: r.try_get("", "plan_row_id")?,
+                    chunk_id: r.try_get("", "chunk_id")?,
+                    before_image_sha256: r.try_get("", "before_image_sha256")?,
+                    synced_at: r.try_get("", "synced_at")?,
+                })
+            })
+            .collect()
+    }
+}

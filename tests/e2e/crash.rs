@@ -1,0 +1,171 @@
+//! A server killed (SIGKILL) in the middle of a multi-chunk execution:
+//! after a restart the job resumes from its checkpoint, and the target ends
+//! as a run without the crash would leave it, no row applied or journaled
+//! twice.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use rrs_tests::process::ServerProcess;
+use rrs_tests::TestContext;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_killed_execution_resumes_from_its_checkpoint() {
+    let ctx = TestContext::start().await;
+    let rows = 1500;
+    let plan = ctx
+        .executable_plan(&["incident"], rows, json!({"chunk_size": 5}))
+        .await;
+    let total = plan["chunking"]["total_chunks"].as_i64().unwrap();
+    let job = ctx
+        .post(
+            "/v1/jobs",
+            &json!({"plan_id": plan["plan_id"], "plan_hash": plan["plan_hash"]}),
+        )
+        .await;
+    let job_id = job.body["job_id"].as_str().unwrap().to_owned();
+    let data = ctx.data_path("replica");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut server = ServerProcess::start_with(
+        env!("CARGO_BIN_EXE_rrs-e2e-server"),
+        &ctx.database.url,
+        &data,
+        &ctx.admin_token,
+        &[("RRS_EXECUTION__LEASE_SECONDS", "1")],
+    )
+    .await;
+    let url = server.url(&format!("/v1/jobs/{job_id}/execution"));
+    let token = ctx.admin_token.clone();
+    let in_flight = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+            .await
+    });
+    let checkpoint = format!("/v1/jobs/{job_id}/checkpoint");
+    let mut reached = 0;
+    for _ in 0..600 {
+        let cp = ctx.get(&checkpoint).await;
+        reached = cp.body["next_chunk_index"].as_i64().unwrap_or(0);
+        if reached >= 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        reached >= 10 && reached < total,
+        "killed mid-run, at chunk {reached} of {total}"
+    );
+    server.kill();
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the request died with the server"
+    );
+    server.restart().await;
+    let cp = ctx.get(&checkpoint).await;
+    let stopped_at = cp.body["next_chunk_index"].as_i64().unwrap();
+    assert!(stopped_at < total);
+    let body = json!({"expected_plan_checksum": cp.body["plan_checksum"],
+        "expected_precondition_checksum": cp.body["precondition_checksum"]});
+    // The dead holder's lease expires after a second.
+    let mut resumed = server
+        .post(&format!("/v1/jobs/{job_id}/resume"), &body)
+        .await;
+    for _ in 0..50 {
+        if resumed.status != StatusCode::CONFLICT || resumed.reason() != "execution_in_progress" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        resumed = server
+            .post(&format!("/v1/jobs/{job_id}/resume"), &body)
+            .await;
+    }
+    assert_eq!(resumed.status, StatusCode::OK, "{:?}", resumed.body);
+    assert_eq!(resumed.body["checkpoint"]["next_chunk_index"], total);
+    assert_eq!(
+        resumed.body["resume_metadata"]["resumes"][0]["from_chunk_index"],
+        stopped_at
+    );
+    for i in [0, stopped_at as usize * 5, rows - 1] {
+        let id = format!("incident-{i:05}");
+        let expected = json!({"short_description": format!("row {id}")});
+        assert_eq!(
+            ctx.target_payload("incident", &id).await,
+            Some(expected),
+            "{id}"
+        );
+    }
+    let mut journaled = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/jobs/{job_id}/rollback-journal?cursor={c}"),
+            None => format!("/v1/jobs/{job_id}/rollback-journal"),
+        };
+        let page = ctx.get(&path).await;
+        for row in page.body["rollback_journal"].as_array().unwrap() {
+            assert!(
+                journaled.insert(row["sys_id"].as_str().unwrap().to_owned()),
+                "journaled twice: {row}"
+            );
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(journaled.len(), rows);
+    server.kill();
+}
+
+/// Two replicas on one database receive an execute for the same job at
+/// once: exactly one applies chunks, the other answers
+/// `409 execution_in_progress`.
+#[tokio::test]
+async fn one_job_executes_in_one_place_across_replicas() {
+    let ctx = TestContext::start().await;
+    let plan = ctx
+        .executable_plan(&["incident"], 400, json!({"chunk_size": 5}))
+        .await;
+    let job = ctx
+        .post(
+            "/v1/jobs",
+            &json!({"plan_id": plan["plan_id"], "plan_hash": plan["plan_hash"]}),
+        )
+        .await;
+    let job_id = job.body["job_id"].as_str().unwrap().to_owned();
+    let binary = env!("CARGO_BIN_EXE_rrs-e2e-server");
+    let mut a = ServerProcess::replica_of(binary, &ctx, "replica-a").await;
+    let mut b = ServerProcess::replica_of(binary, &ctx, "replica-b").await;
+    let path = format!("/v1/jobs/{job_id}/execution");
+    let empty = json!({});
+    let (ra, rb) = tokio::join!(a.post(&path, &empty), b.post(&path, &empty));
+    let (winner, loser) = if ra.status == StatusCode::OK {
+        (&ra, &rb)
+    } else {
+        (&rb, &ra)
+    };
+    assert_eq!(
+        winner.status,
+        StatusCode::OK,
+        "{:?} / {:?}",
+        ra.body,
+        rb.body
+    );
+    assert_eq!(loser.status, StatusCode::CONFLICT, "{:?}", loser.body);
+    assert!(
+        ["execution_in_progress", "execution_already_started"].contains(&loser.reason()),
+        "{:?}",
+        loser.body
+    );
+    let outcomes = winner.body["row_outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 400);
+    assert!(outcomes
+        .iter()
+        .all(|o| o["outcome"] == "applied" && o["row_attempt"] == 1));
+    a.kill();
+    b.kill();
+}
