@@ -23,6 +23,7 @@ use super::ApiTags;
 use crate::domain::capability::Capability;
 use crate::domain::ops::controls::{self, AuditFilter, Switch};
 use crate::domain::ops::entitlement;
+use crate::store::ops::AuditRow;
 
 /// Operations control endpoints.
 pub struct OpsApi;
@@ -258,18 +259,20 @@ impl OpsApi {
         /// Page size (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
+        /// `next_cursor` of the previous page. Positions in the trail are
+        /// decimal, so the schema names every cursor the service can issue.
+        #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<AuditResponse> {
         authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let page = PageRequest::new(limit.0, cursor.0, paging::DEFAULT_LIMIT)?;
+        let page = PageRequest::new(limit.0, None, paging::DEFAULT_LIMIT)?;
         let filter = AuditFilter {
             kind: kind.0.map(|k| k.as_str().to_owned()),
             subject: subject.0,
         };
         let rows =
-            controls::audit_page(&state.store, &filter, page.after.as_deref(), page.limit).await?;
-        let (rows, next_cursor) = paging::finish(rows, page.limit, |r| r.seq.to_string());
+            controls::audit_page(&state.store, &filter, cursor.0.as_deref(), page.limit).await?;
+        let (rows, next_cursor) = page_of(rows, page.limit);
         Ok(AuditResponse::Ok(Json(OpsAuditPage {
             items: rows.into_iter().map(OpsAuditEntry::from).collect(),
             next_cursor,
@@ -335,4 +338,15 @@ impl OpsApi {
         .await?;
         Ok(EntitlementResponse::Ok(Json(stored.into())))
     }
+}
+
+/// The first `limit` of `limit + 1` rows, and the position of the last one
+/// served when more follow.
+fn page_of(mut rows: Vec<AuditRow>, limit: u32) -> (Vec<AuditRow>, Option<String>) {
+    if rows.len() <= limit as usize {
+        return (rows, None);
+    }
+    rows.truncate(limit as usize);
+    let next = rows.last().map(|r| r.seq.to_string());
+    (rows, next)
 }

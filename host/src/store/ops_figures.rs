@@ -52,7 +52,8 @@ const SPANS_SQL: &str = "SELECT MIN(e.at) AS started, j.finished_at AS finished 
      WHERE j.finished_at >= ? AND j.status IN ('completed', 'failed') \
      GROUP BY j.job_seq, j.finished_at";
 const RAN_SQL: &str = "SELECT COUNT(DISTINCT job_seq) AS n FROM job_events WHERE at >= ? AND \
-     event_type IN ('execution_started', 'execution_resumed', 'chunk_applied', 'execution_paused')";
+     event_type IN ('execution_started', 'execution_resumed', 'chunk_applied', \
+     'chunk_row_fallback', 'execution_paused')";
 const AUTH_PAUSED_SQL: &str = "SELECT COUNT(DISTINCT job_seq) AS n FROM job_events WHERE at >= ? \
      AND event_type = 'execution_paused' AND reason_code = 'paused_auth_expired'";
 
