@@ -1,0 +1,251 @@
+//! Queries on `jobs` and `job_tables`: reading and listing jobs, the lock
+//! rows ahead of a queued job, and the execution state the engine sets.
+//! Status changes that touch the queue go through [`super::job_queue`].
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Condition, Expr, JoinType, Order, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::entities::job::{self, Entity as Jobs};
+use super::entities::job_lock;
+use super::entities::job_table::{self, Entity as JobTables};
+use super::{Store, StoreError};
+
+/// A job as stored, with its tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRow {
+    /// Admission order (internal; never on the wire).
+    pub job_seq: i64,
+    pub job_id: String,
+    pub plan_id: String,
+    pub plan_hash: String,
+    pub tenant_id: String,
+    pub instance_id: String,
+    /// Table names, sorted.
+    pub tables: Vec<String>,
+    pub status: String,
+    pub status_reason_code: Option<String>,
+    pub execution_state: String,
+    pub operator_id: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl JobRow {
+    fn from_model(model: job::Model, tables: Vec<String>) -> Self {
+        Self {
+            job_seq: model.job_seq,
+            job_id: model.job_id,
+            plan_id: model.plan_id,
+            plan_hash: model.plan_hash,
+            tenant_id: model.tenant_id,
+            instance_id: model.instance_id,
+            tables,
+            status: model.status,
+            status_reason_code: model.status_reason_code,
+            execution_state: model.execution_state,
+            operator_id: model.operator_id,
+            created_at: model.created_at,
+            started_at: model.started_at,
+            finished_at: model.finished_at,
+        }
+    }
+}
+
+/// Which jobs to list; every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct JobListFilter {
+    pub status: Option<String>,
+    pub tenant_id: Option<String>,
+    pub instance_id: Option<String>,
+    pub table: Option<String>,
+    /// Only these tenants; `None` means every tenant.
+    pub tenants: Option<Vec<String>>,
+    /// Only jobs admitted after this one (the page cursor).
+    pub after_seq: Option<i64>,
+    /// At most this many rows.
+    pub limit: u64,
+}
+
+/// A live lock row on a tuple shared with a queued job, ahead of it: a
+/// holder, or an earlier waiter.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct AheadRow {
+    pub table_name: String,
+    pub job_seq: i64,
+    pub job_id: String,
+    pub held: bool,
+}
+
+/// The job with this id, read on any connection or transaction.
+pub async fn load_job<C: ConnectionTrait>(
+    conn: &C,
+    job_id: &str,
+) -> Result<Option<JobRow>, StoreError> {
+    let Some(model) = Jobs::find()
+        .filter(job::Column::JobId.eq(job_id))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut rows = with_tables(conn, vec![model]).await?;
+    Ok(rows.pop())
+}
+
+async fn with_tables<C: ConnectionTrait>(
+    conn: &C,
+    models: Vec<job::Model>,
+) -> Result<Vec<JobRow>, StoreError> {
+    let seqs: Vec<i64> = models.iter().map(|m| m.job_seq).collect();
+    let mut tables: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    if !seqs.is_empty() {
+        for row in JobTables::find()
+            .filter(job_table::Column::JobSeq.is_in(seqs))
+            .all(conn)
+            .await?
+        {
+            tables.entry(row.job_seq).or_default().push(row.table_name);
+        }
+    }
+    Ok(models
+        .into_iter()
+        .map(|m| {
+            // Sorted here: PostgreSQL's collation need not be bytewise.
+            let mut names = tables.remove(&m.job_seq).unwrap_or_default();
+            names.sort();
+            JobRow::from_model(m, names)
+        })
+        .collect())
+}
+
+/// Sets a job's execution state and status reason, only while the job is
+/// in `expected_status`; returns whether it changed.
+pub async fn set_execution_state<C: ConnectionTrait>(
+    conn: &C,
+    job_id: &str,
+    expected_status: &str,
+    execution_state: &str,
+    status_reason_code: Option<&str>,
+) -> Result<bool, StoreError> {
+    let result = Jobs::update_many()
+        .col_expr(job::Column::ExecutionState, Expr::value(execution_state))
+        .col_expr(
+            job::Column::StatusReasonCode,
+            Expr::value(status_reason_code.map(str::to_owned)),
+        )
+        .filter(job::Column::JobId.eq(job_id))
+        .filter(job::Column::Status.eq(expected_status))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+impl Store {
+    /// The job with this id, if any.
+    pub async fn job(&self, job_id: &str) -> Result<Option<JobRow>, StoreError> {
+        load_job(self.db(), job_id).await
+    }
+
+    /// Jobs matching the filter, oldest first.
+    pub async fn jobs(&self, filter: &JobListFilter) -> Result<Vec<JobRow>, StoreError> {
+        let mut query = Jobs::find().order_by_asc(job::Column::JobSeq);
+        if let Some(status) = &filter.status {
+            query = query.filter(job::Column::Status.eq(status.as_str()));
+        }
+        if let Some(tenant) = &filter.tenant_id {
+            query = query.filter(job::Column::TenantId.eq(tenant.as_str()));
+        }
+        if let Some(instance) = &filter.instance_id {
+            query = query.filter(job::Column::InstanceId.eq(instance.as_str()));
+        }
+        if let Some(tenants) = &filter.tenants {
+            query = query.filter(job::Column::TenantId.is_in(tenants.iter().map(String::as_str)));
+        }
+        if let Some(after) = filter.after_seq {
+            query = query.filter(job::Column::JobSeq.gt(after));
+        }
+        if let Some(table) = &filter.table {
+            let covering = Query::select()
+                .column(job_table::Column::JobSeq)
+                .from(JobTables)
+                .and_where(job_table::Column::TableName.eq(table.as_str()))
+                .to_owned();
+            query = query.filter(job::Column::JobSeq.in_subquery(covering));
+        }
+        let models = query.limit(filter.limit).all(self.db()).await?;
+        with_tables(self.db(), models).await
+    }
+
+    /// The live lock rows ahead of a job on its tuples: holders of its
+    /// tables and earlier waiters for them, in admission order.
+    pub async fn job_locks_ahead(&self, job_seq: i64) -> Result<Vec<AheadRow>, StoreError> {
+        let (mine, other) = (Alias::new("mine"), Alias::new("other"));
+        let same_tuple = |column: job_lock::Column| {
+            Expr::col((other.clone(), column)).equals((mine.clone(), column))
+        };
+        let query = Query::select()
+            .expr_as(
+                Expr::col((other.clone(), job_lock::Column::TableName)),
+                Alias::new("table_name"),
+            )
+            .expr_as(
+                Expr::col((other.clone(), job_lock::Column::JobSeq)),
+                Alias::new("job_seq"),
+            )
+            .expr_as(
+                Expr::col((other.clone(), job_lock::Column::JobId)),
+                Alias::new("job_id"),
+            )
+            .expr_as(
+                Expr::col((other.clone(), job_lock::Column::Held)),
+                Alias::new("held"),
+            )
+            .from_as(job_lock::Entity, mine.clone())
+            .join_as(
+                JoinType::InnerJoin,
+                job_lock::Entity,
+                other.clone(),
+                Condition::all()
+                    .add(same_tuple(job_lock::Column::TenantId))
+                    .add(same_tuple(job_lock::Column::InstanceId))
+                    .add(same_tuple(job_lock::Column::TableName)),
+            )
+            .and_where(Expr::col((mine.clone(), job_lock::Column::JobSeq)).eq(job_seq))
+            .and_where(Expr::col((other.clone(), job_lock::Column::JobSeq)).ne(job_seq))
+            .cond_where(
+                Condition::any()
+                    .add(Expr::col((other.clone(), job_lock::Column::Held)).eq(true))
+                    .add(Expr::col((other.clone(), job_lock::Column::JobSeq)).lt(job_seq)),
+            )
+            .order_by((other.clone(), job_lock::Column::JobSeq), Order::Asc)
+            .order_by((other, job_lock::Column::TableName), Order::Asc)
+            .to_owned();
+        let statement = self.backend().build(&query);
+        Ok(AheadRow::find_by_statement(statement)
+            .all(self.db())
+            .await?)
+    }
+
+    /// Sets a job's execution state (see [`set_execution_state`]).
+    pub async fn set_job_execution_state(
+        &self,
+        job_id: &str,
+        expected_status: &str,
+        execution_state: &str,
+        status_reason_code: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        set_execution_state(
+            self.db(),
+            job_id,
+            expected_status,
+            execution_state,
+            status_reason_code,
+        )
+        .await
+    }
+}
