@@ -9,8 +9,9 @@ use sea_orm::{DatabaseBackend, StreamTrait, Value};
 use super::sql::{bytewise, list_placeholders, statement};
 use super::{Store, StoreError};
 
-/// One index version (the scan returns every version at or before the PIT,
-/// newest first within a `sys_id`; the planner keeps the first).
+/// One index version (the scan returns the latest version at or before the
+/// PIT of each `sys_id`, several only on a tie, newest first; the planner
+/// keeps the first).
 #[derive(Debug, Clone)]
 pub struct VersionRow {
     pub sys_id: String,
@@ -48,7 +49,16 @@ fn filter(scope: &ScanScope<'_>, values: &mut Vec<Value>) -> String {
 }
 
 impl Store {
-    /// Every version at or before `pit_us`, by `sys_id` (bytewise), newest first.
+    /// The latest version at or before `pit_us` of each `sys_id`, by
+    /// `sys_id` (bytewise); versions tied on that event time all come, the
+    /// newest offset first.
+    ///
+    /// The reduction to one version per record happens in the database:
+    /// the inner query finds each record's latest event time from the
+    /// covering index alone, and only those rows (with their payloads) are
+    /// read and streamed. Streaming every version instead costs a
+    /// driver round trip per version (sqlx's SQLite worker hands rows over
+    /// one by one), several times the planning itself.
     pub async fn scan_versions<'a>(
         &'a self,
         scope: ScanScope<'_>,
@@ -62,10 +72,20 @@ impl Store {
             pit_us.into(),
         ];
         let narrow = filter(&scope, &mut values);
+        values.extend([
+            scope.tenant_id.into(),
+            scope.instance_id.into(),
+            scope.table.into(),
+        ]);
+        // CROSS JOIN keeps SQLite from scanning every version of `r` and
+        // probing `m`; PostgreSQL plans it like an inner join.
         let sql = format!(
-            "SELECT sys_id, op, payload, payload_sha256 FROM index_records WHERE tenant_id = ? AND instance_id = ? \
-             AND table_name = ? AND event_time_us <= ?{narrow} ORDER BY {}, event_time_us DESC, \"offset\" DESC, id DESC",
-            bytewise(backend, "sys_id")
+            "SELECT r.sys_id, r.op, r.payload, r.payload_sha256 FROM (SELECT sys_id, MAX(event_time_us) AS latest \
+             FROM index_records WHERE tenant_id = ? AND instance_id = ? AND table_name = ? AND event_time_us <= ?{narrow} \
+             GROUP BY sys_id) m CROSS JOIN index_records r WHERE r.tenant_id = ? AND r.instance_id = ? \
+             AND r.table_name = ? AND r.sys_id = m.sys_id AND r.event_time_us = m.latest \
+             ORDER BY {}, r.\"offset\" DESC, r.id DESC",
+            bytewise(backend, "r.sys_id")
         );
         let stream = self.db().stream(statement(backend, &sql, values)).await?;
         Ok(stream.map(|row| {
