@@ -18,6 +18,7 @@ mod ops_jobs;
 mod ops_slo;
 mod outage;
 mod plans;
+mod plans_edges;
 mod policies;
 mod queue_property;
 mod replicas;
