@@ -429,3 +429,31 @@ async fn changes_survive_a_restart() {
         2
     );
 }
+
+#[tokio::test]
+async fn concurrent_changes_chain_exactly_in_the_audit_trail() {
+    let ctx = TestContext::start().await;
+    let calls = (0..16).map(|i| {
+        let body = json!({"enabled": i % 3 != 0, "actor": format!("op-{i}")});
+        let request = ctx
+            .client
+            .post(ctx.url("/v1/admin/ops/staging-mode"))
+            .bearer_auth(&ctx.admin_token)
+            .json(&body);
+        async move { TestContext::reply(request.send().await.unwrap()).await }
+    });
+    for reply in futures::future::join_all(calls).await {
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    }
+    let trail = ctx.get("/v1/admin/ops/audit?kind=staging_mode").await;
+    let items = trail.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 16);
+    // Each change replaced exactly the state the previous one stored.
+    assert_eq!(items[0]["previous"], json!({"enabled": false}));
+    for pair in items.windows(2) {
+        assert_eq!(pair[1]["previous"], pair[0]["current"], "{pair:?}");
+        assert_eq!(pair[1]["changed"], pair[1]["previous"] != pair[1]["current"]);
+    }
+    let last = &items[15]["current"]["enabled"];
+    assert_eq!(&ctx.get("/v1/admin/ops/staging-mode").await.body["enabled"], last);
+}

@@ -131,6 +131,16 @@ async fn disabling_mid_execution_pauses_at_a_chunk_boundary_and_resume_completes
     let dry_run = ctx.dry_run(&["incident"], pit, json!({})).await;
     assert_eq!(dry_run.status, StatusCode::FORBIDDEN);
     assert_eq!(dry_run.reason(), "blocked_entitlement_disabled");
+    let new_job = json!({"plan_id": plan["plan_id"], "plan_hash": plan["plan_hash"]});
+    let refused = ctx.post("/v1/jobs", &new_job).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert_eq!(refused.reason(), "blocked_entitlement_disabled");
+    let jobs = ctx.get("/v1/jobs?tenant_id=acme").await;
+    assert_eq!(
+        jobs.body["items"].as_array().unwrap().len(),
+        1,
+        "no job was made"
+    );
     let resume_body = json!({"expected_plan_checksum": at_pause["plan_checksum"],
         "expected_precondition_checksum": at_pause["precondition_checksum"]});
     let resume_path = format!("/v1/jobs/{job_id}/resume");
