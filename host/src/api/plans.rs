@@ -160,6 +160,7 @@ impl PlansApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
+        #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<RowsResponse> {
         let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
