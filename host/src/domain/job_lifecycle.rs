@@ -17,6 +17,7 @@ use super::queue::{self, JobFinish};
 use super::DomainError;
 use crate::store::job_events::NewEventRow;
 use crate::store::job_queue::NewJob;
+use crate::store::jobs::JobRow;
 use crate::store::plans::PlanHeader;
 use crate::store::Store;
 
@@ -147,7 +148,7 @@ pub async fn complete(
     now: DateTime<Utc>,
 ) -> Result<Finished, DomainError> {
     principal.require(&[Capability::RestoreExecute])?;
-    jobs::visible_row(store, principal, job_id).await?;
+    let row = jobs::visible_row(store, principal, job_id).await?;
     let reason_code = match (completion.reason_code, completion.status) {
         (Some(reason), _) => reason,
         (None, JobStatus::Failed) => "failed_internal_error".to_owned(),
@@ -168,7 +169,7 @@ pub async fn complete(
         actor: completion.actor,
         details,
     };
-    self::finish(store, job_id, finish, now).await
+    finish_row(store, row, finish, now).await
 }
 
 /// Ends a job with its one terminal event, releases its table locks and
@@ -186,18 +187,28 @@ pub async fn finish(
             format!("no job {job_id}"),
         ));
     };
+    finish_row(store, row, finish, now).await
+}
+
+async fn finish_row(
+    store: &Store,
+    row: JobRow,
+    finish: JobFinish,
+    now: DateTime<Utc>,
+) -> Result<Finished, DomainError> {
+    // A cheap refusal that takes no lock; the guarded read below decides.
     if JobStatus::parse(&row.status)?.is_terminal() {
         return Err(queue::already_terminal(&row));
     }
     let q = store.lock_queue(&row.tenant_id, &row.instance_id).await?;
     let current = q
-        .job(job_id)
+        .job(&row.job_id)
         .await?
-        .ok_or_else(|| DomainError::Internal(format!("job {job_id} vanished")))?;
+        .ok_or_else(|| DomainError::Internal(format!("job {} vanished", row.job_id)))?;
     let promoted_job_ids = queue::finish_in(&q, &current, &finish, now).await?;
     q.commit().await?;
     Ok(Finished {
-        job: reread(store, job_id).await?,
+        job: reread(store, &row.job_id).await?,
         promoted_job_ids,
     })
 }
