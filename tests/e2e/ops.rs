@@ -181,6 +181,7 @@ async fn every_endpoint_needs_ops_admin() {
         "/v1/admin/ops/audit",
         "/v1/admin/ops/slo",
         "/v1/admin/ops/ga-readiness",
+        "/v1/admin/ops/journal-growth",
         "/v1/admin/tenants/acme/entitlement",
     ];
     for path in gets {
@@ -452,8 +453,14 @@ async fn concurrent_changes_chain_exactly_in_the_audit_trail() {
     assert_eq!(items[0]["previous"], json!({"enabled": false}));
     for pair in items.windows(2) {
         assert_eq!(pair[1]["previous"], pair[0]["current"], "{pair:?}");
-        assert_eq!(pair[1]["changed"], pair[1]["previous"] != pair[1]["current"]);
+        assert_eq!(
+            pair[1]["changed"],
+            pair[1]["previous"] != pair[1]["current"]
+        );
     }
     let last = &items[15]["current"]["enabled"];
-    assert_eq!(&ctx.get("/v1/admin/ops/staging-mode").await.body["enabled"], last);
+    assert_eq!(
+        &ctx.get("/v1/admin/ops/staging-mode").await.body["enabled"],
+        last
+    );
 }

@@ -293,3 +293,66 @@ async fn a_tampered_evidence_package_breaches_evidence_verification_failed() {
     assert_eq!(evidence["passed"], false);
     assert!(evidence["observed"].as_i64().unwrap() >= 1);
 }
+
+/// Restores `incident` over two live rows, so the journal holds two
+/// before-images; returns the job id.
+async fn restore_over_live_rows(ctx: &TestContext) -> String {
+    ctx.target_table("incident", &[], true).await;
+    for sys_id in ["incident-00000", "incident-00001"] {
+        ctx.target_row(
+            "incident",
+            sys_id,
+            json!({"short_description": "live edit"}),
+        )
+        .await;
+    }
+    let plan = ctx.executable_plan(&["incident"], 4, json!({})).await;
+    assert_eq!(plan["summary"]["updates"], 2, "{:?}", plan["summary"]);
+    let job_id = id(&job(ctx, &plan).await);
+    let done = execute_as(ctx, &ctx.admin_token, &job_id).await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    job_id
+}
+
+#[tokio::test]
+async fn journal_growth_shows_rows_bytes_and_no_backlog_within_retention() {
+    let ctx = TestContext::start().await;
+    let empty = ctx.get("/v1/admin/ops/journal-growth").await;
+    assert_eq!(empty.status, StatusCode::OK, "{:?}", empty.body);
+    assert_eq!(empty.body["jobs"], 0);
+    assert_eq!(empty.body["rows_total"], 0);
+
+    restore_over_live_rows(&ctx).await;
+    let growth = ctx.get("/v1/admin/ops/journal-growth").await.body;
+    assert_eq!(growth["jobs"], 1);
+    assert_eq!(growth["rows_total"], 4);
+    assert_eq!(growth["rows_per_job"], json!({"avg": 4.0, "max": 4}));
+    let bytes = growth["before_image_bytes_total"].as_i64().unwrap();
+    assert!(bytes > 0, "{growth}");
+    assert_eq!(growth["before_image_bytes_per_job"]["max"], bytes);
+    assert_eq!(growth["retention_days"], 365);
+    assert_eq!(growth["retention_backlog"]["jobs"], 0);
+}
+
+#[tokio::test]
+async fn past_retention_a_journal_is_backlog_awaiting_its_export() {
+    let ctx = TestContext::start_with("[evidence]\nretention_days = 0\n").await;
+    let job_id = restore_over_live_rows(&ctx).await;
+    let growth = ctx.get("/v1/admin/ops/journal-growth").await.body;
+    let backlog = &growth["retention_backlog"];
+    assert_eq!(backlog["jobs"], 1, "{growth}");
+    assert_eq!(backlog["before_images"], 2);
+    assert_eq!(
+        backlog["before_image_bytes"],
+        growth["before_image_bytes_total"]
+    );
+    assert_eq!(backlog["awaiting_export"], 1);
+
+    let exported = ctx
+        .post(&format!("/v1/jobs/{job_id}/evidence/export"), &json!({}))
+        .await;
+    assert_eq!(exported.status, StatusCode::CREATED, "{:?}", exported.body);
+    let growth = ctx.get("/v1/admin/ops/journal-growth").await.body;
+    assert_eq!(growth["retention_backlog"]["jobs"], 1);
+    assert_eq!(growth["retention_backlog"]["awaiting_export"], 0);
+}

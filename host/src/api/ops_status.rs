@@ -1,6 +1,7 @@
-//! `/v1/admin/ops/slo` and `/v1/admin/ops/ga-readiness`: whether the
-//! service is healthy and ready for general availability, computed from
-//! its own data on every call. `ops_admin`.
+//! `/v1/admin/ops/slo`, `/v1/admin/ops/ga-readiness` and
+//! `/v1/admin/ops/journal-growth`: whether the service is healthy, ready
+//! for general availability, and how its rollback journal grows, computed
+//! from its own data on every call. `ops_admin`.
 
 use chrono::Utc;
 use poem::web::Data;
@@ -14,6 +15,7 @@ use super::state::AppState;
 use super::types::Timestamp;
 use super::ApiTags;
 use crate::domain::capability::Capability;
+use crate::domain::ops::journal::{Backlog, JournalGrowth, PerJob};
 use crate::domain::ops::readiness::{Readiness, ReadinessCheck};
 use crate::domain::ops::slo::{
     BurnWindow, ErrorBudget, Objective, Severity, SloCheck, SloReport, SloStatus,
@@ -185,6 +187,52 @@ pub struct GaReadiness {
     pub blocked_reasons: Vec<String>,
 }
 
+/// Average and largest of a per-job figure.
+#[derive(Debug, Object)]
+pub struct PerJobBody {
+    /// Average over the jobs with journal rows (0 without any).
+    pub avg: f64,
+    /// The largest job's figure.
+    pub max: i64,
+}
+
+/// Jobs whose retention window has passed while their journal still holds
+/// before-images: what pruning can free.
+#[derive(Debug, Object)]
+pub struct RetentionBacklogBody {
+    /// Jobs past retention still holding before-images.
+    pub jobs: i64,
+    /// Their before-images.
+    pub before_images: i64,
+    /// Bytes of those before-images.
+    pub before_image_bytes: i64,
+    /// Of the jobs, those without an exported evidence package: pruning
+    /// waits for their export.
+    pub awaiting_export: i64,
+}
+
+/// Rollback journal growth (runbook "Journal Retention Governance").
+#[derive(Debug, Object)]
+pub struct JournalGrowthBody {
+    /// When the figures were read.
+    pub computed_at: Timestamp,
+    /// Days a job's journal is retained after it ends
+    /// (`evidence.retention_days`).
+    pub retention_days: u32,
+    /// Jobs with journal rows.
+    pub jobs: i64,
+    /// Journal rows of every job.
+    pub rows_total: i64,
+    /// Bytes of the before-images still held (their stored JSON).
+    pub before_image_bytes_total: i64,
+    /// Journal rows per job.
+    pub rows_per_job: PerJobBody,
+    /// Before-image bytes per job.
+    pub before_image_bytes_per_job: PerJobBody,
+    /// What retention allows to prune.
+    pub retention_backlog: RetentionBacklogBody,
+}
+
 #[derive(ApiResponse)]
 enum SloResponse {
     /// The SLO as of now.
@@ -197,6 +245,13 @@ enum GaResponse {
     /// The gate as of now.
     #[oai(status = 200)]
     Ok(Json<GaReadiness>),
+}
+
+#[derive(ApiResponse)]
+enum JournalResponse {
+    /// The journal figures as of now.
+    #[oai(status = 200)]
+    Ok(Json<JournalGrowthBody>),
 }
 
 #[OpenApi(tag = "ApiTags::Operations")]
@@ -245,6 +300,30 @@ impl OpsStatusApi {
             view::ga_readiness(&state.store, &state.policies, &state.config.slo, Utc::now())
                 .await?;
         Ok(GaResponse::Ok(Json(verdict.into())))
+    }
+
+    /// Journal growth
+    ///
+    /// Rollback journal rows and before-image bytes per job, and the
+    /// retention backlog: jobs whose retention window
+    /// (`evidence.retention_days` after they ended) has passed while their
+    /// journal still holds before-images, with those still waiting for an
+    /// evidence export. Reads the whole journal; also sets the
+    /// `rrs_journal_*` gauges on `/metrics`. Needs `ops_admin`.
+    #[oai(
+        path = "/v1/admin/ops/journal-growth",
+        method = "get",
+        operation_id = "get_journal_growth"
+    )]
+    async fn get_journal_growth(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+    ) -> ApiResult<JournalResponse> {
+        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
+        let retention_days = state.config.evidence.retention_days;
+        let growth = view::journal_growth(&state.store, retention_days, Utc::now()).await?;
+        Ok(JournalResponse::Ok(Json(growth.into())))
     }
 }
 
@@ -330,6 +409,41 @@ impl From<ReadinessCheck> for GaCheckBody {
             name: c.name.to_owned(),
             passed: c.passed,
             observed: c.observed,
+        }
+    }
+}
+
+impl From<PerJob> for PerJobBody {
+    fn from(p: PerJob) -> Self {
+        Self {
+            avg: p.avg,
+            max: p.max,
+        }
+    }
+}
+
+impl From<Backlog> for RetentionBacklogBody {
+    fn from(b: Backlog) -> Self {
+        Self {
+            jobs: b.jobs,
+            before_images: b.before_images,
+            before_image_bytes: b.before_image_bytes,
+            awaiting_export: b.awaiting_export,
+        }
+    }
+}
+
+impl From<JournalGrowth> for JournalGrowthBody {
+    fn from(g: JournalGrowth) -> Self {
+        Self {
+            computed_at: g.computed_at.into(),
+            retention_days: g.retention_days,
+            jobs: g.jobs,
+            rows_total: g.rows_total,
+            before_image_bytes_total: g.before_image_bytes_total,
+            rows_per_job: g.rows_per_job.into(),
+            before_image_bytes_per_job: g.before_image_bytes_per_job.into(),
+            retention_backlog: g.retention_backlog.into(),
         }
     }
 }

@@ -9,7 +9,7 @@
 //! which orders like the instants it names.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Value};
 
 use super::sql::statement;
 use super::{Store, StoreError};
@@ -36,6 +36,22 @@ pub struct ExecutionCounts {
     pub auth_paused: i64,
 }
 
+/// The rollback journal of one job, for the growth figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalOfJob {
+    pub job_id: String,
+    /// Journal rows.
+    pub rows: i64,
+    /// Rows still holding a before-image.
+    pub before_images: i64,
+    /// Bytes of those before-images (their stored JSON text).
+    pub before_image_bytes: i64,
+    /// When the job ended; None while it runs.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Whether an evidence package was exported for it.
+    pub exported: bool,
+}
+
 const UNKNOWN_SQL: &str = "SELECT COUNT(*) AS n FROM (SELECT DISTINCT p.tenant_id, p.instance_id, \
      p.topic, p.\"partition\" FROM index_table_partitions p WHERE NOT EXISTS (SELECT 1 FROM \
      index_watermarks w WHERE w.tenant_id = p.tenant_id AND w.instance_id = p.instance_id AND \
@@ -57,6 +73,14 @@ const RAN_SQL: &str = "SELECT COUNT(DISTINCT job_seq) AS n FROM job_events WHERE
 const AUTH_PAUSED_SQL: &str = "SELECT COUNT(DISTINCT job_seq) AS n FROM job_events WHERE at >= ? \
      AND event_type = 'execution_paused' AND reason_code = 'paused_auth_expired'";
 
+const JOURNAL_SQL: &str = "SELECT r.job_id AS job_id, CAST(COUNT(*) AS BIGINT) AS rows_n, \
+     CAST(SUM(CASE WHEN r.before_image IS NULL THEN 0 ELSE 1 END) AS BIGINT) AS images, \
+     CAST(SUM(CASE WHEN r.before_image IS NULL THEN 0 ELSE {LEN} END) AS BIGINT) AS image_bytes, \
+     j.finished_at AS finished_at, CAST(CASE WHEN EXISTS (SELECT 1 FROM evidence_packages p \
+     WHERE p.job_id = r.job_id AND p.origin = 'export') THEN 1 ELSE 0 END AS BIGINT) AS exported \
+     FROM rollback_journal r JOIN jobs j ON j.job_id = r.job_id \
+     GROUP BY r.job_id, j.finished_at ORDER BY r.job_id";
+
 impl Store {
     /// Counts the source partitions, those without a watermark, and the
     /// watermarks older than `stale_before_us` (microseconds since the
@@ -75,6 +99,29 @@ impl Store {
     /// Evidence packages generated at or after `since_us`.
     pub async fn count_evidence_packages_since(&self, since_us: i64) -> Result<i64, StoreError> {
         count(self, PACKAGES_SQL, vec![since_us.into()]).await
+    }
+
+    /// Every job with journal rows, with its rows, retained before-images
+    /// and their bytes.
+    pub async fn journal_of_jobs(&self) -> Result<Vec<JournalOfJob>, StoreError> {
+        let length = match self.backend() {
+            DatabaseBackend::Postgres => "octet_length(r.before_image::text)",
+            _ => "length(CAST(r.before_image AS BLOB))",
+        };
+        let sql = JOURNAL_SQL.replace("{LEN}", length);
+        let rows = rows(self, &sql, vec![]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(JournalOfJob {
+                    job_id: row.try_get("", "job_id")?,
+                    rows: row.try_get("", "rows_n")?,
+                    before_images: row.try_get("", "images")?,
+                    before_image_bytes: row.try_get("", "image_bytes")?,
+                    finished_at: row.try_get("", "finished_at")?,
+                    exported: row.try_get::<i64>("", "exported")? != 0,
+                })
+            })
+            .collect()
     }
 
     /// Jobs that started and then ended `completed` or `failed` at or after

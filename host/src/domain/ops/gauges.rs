@@ -8,12 +8,18 @@
 //!   `rrs_slo_check_passed{check}` (1 or 0), `rrs_slo_check_samples{check}`;
 //! - `rrs_slo_error_budget_burn_rate{window="long"|"short"|"slo"}`,
 //!   `rrs_slo_error_budget_remaining`, `rrs_slo_fast_burn` (1 or 0);
-//! - `rrs_ga_ready` (1 or 0), `rrs_ga_check_passed{check}`.
+//! - `rrs_ga_ready` (1 or 0), `rrs_ga_check_passed{check}`;
+//! - journal growth, set when it is read (it scans the journal):
+//!   `rrs_journal_rows`, `rrs_journal_before_image_bytes`,
+//!   `rrs_journal_rows_per_job_max`, `rrs_journal_retention_backlog_jobs`,
+//!   `rrs_journal_retention_backlog_bytes`,
+//!   `rrs_journal_retention_awaiting_export_jobs`.
 
 use std::time::Duration;
 
 use metrics::{describe_gauge, gauge};
 
+use super::journal::JournalGrowth;
 use super::readiness::Readiness;
 use super::slo::{Severity, SloReport, SloStatus};
 use crate::config::SloConfig;
@@ -64,6 +70,17 @@ pub fn publish_readiness(verdict: &Readiness) {
     }
 }
 
+/// Sets the journal growth gauges.
+pub fn publish_journal(growth: &JournalGrowth) {
+    let backlog = &growth.retention_backlog;
+    gauge!("rrs_journal_rows").set(growth.rows_total as f64);
+    gauge!("rrs_journal_before_image_bytes").set(growth.before_image_bytes_total as f64);
+    gauge!("rrs_journal_rows_per_job_max").set(growth.rows_per_job.max as f64);
+    gauge!("rrs_journal_retention_backlog_jobs").set(backlog.jobs as f64);
+    gauge!("rrs_journal_retention_backlog_bytes").set(backlog.before_image_bytes as f64);
+    gauge!("rrs_journal_retention_awaiting_export_jobs").set(backlog.awaiting_export as f64);
+}
+
 fn describe() {
     describe_gauge!(
         "rrs_slo_status",
@@ -96,6 +113,27 @@ fn describe() {
     );
     describe_gauge!("rrs_ga_ready", "1 when the GA readiness gate is open");
     describe_gauge!("rrs_ga_check_passed", "Whether a GA readiness check passed");
+    describe_gauge!("rrs_journal_rows", "Rollback journal rows of every job");
+    describe_gauge!(
+        "rrs_journal_before_image_bytes",
+        "Bytes of retained before-images"
+    );
+    describe_gauge!(
+        "rrs_journal_rows_per_job_max",
+        "Journal rows of the largest job"
+    );
+    describe_gauge!(
+        "rrs_journal_retention_backlog_jobs",
+        "Jobs past retention holding before-images"
+    );
+    describe_gauge!(
+        "rrs_journal_retention_backlog_bytes",
+        "Before-image bytes past retention"
+    );
+    describe_gauge!(
+        "rrs_journal_retention_awaiting_export_jobs",
+        "Backlog jobs without an evidence export"
+    );
 }
 
 /// Refreshes the gauges now and then every `metrics_refresh_seconds`

@@ -9,12 +9,14 @@
 //! - [`slo`]: the burn-rate checks over a configured window and the
 //!   multi-window error-budget burn rate;
 //! - [`readiness`]: the GA gate over all of the above;
+//! - [`journal`]: rollback journal growth and the retention backlog;
 //! - [`gauges`]: the same figures on `/metrics`.
 
 pub mod controls;
 pub mod entitlement;
 pub mod figures;
 pub mod gauges;
+pub mod journal;
 pub mod readiness;
 pub mod slo;
 pub mod view;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::controls::{self, Switch};
+use super::journal::{self, JournalGrowth};
 use super::readiness::{self, Readiness, ReadinessInputs};
 use super::slo::{self, SloReport};
 use super::{figures, gauges};
@@ -45,4 +46,15 @@ pub async fn ga_readiness(
     });
     gauges::publish_readiness(&verdict);
     Ok(verdict)
+}
+
+/// Journal growth and the retention backlog as of `now`.
+pub async fn journal_growth(
+    store: &Store,
+    retention_days: u32,
+    now: DateTime<Utc>,
+) -> Result<JournalGrowth, DomainError> {
+    let growth = journal::journal_growth(store, retention_days, now).await?;
+    gauges::publish_journal(&growth);
+    Ok(growth)
 }
