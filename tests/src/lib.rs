@@ -107,6 +107,12 @@ impl TestContext {
         })));
     }
 
+    /// Replaces the extra configuration the next (re)start uses (a key
+    /// rotation, a changed retention window).
+    pub fn set_extra_config(&mut self, extra_config: &str) {
+        self.extra_config = extra_config.to_owned();
+    }
+
     /// Stops the server and starts a new one on the same database and data
     /// directory (what an operator's restart does).
     pub async fn restart(&mut self) {

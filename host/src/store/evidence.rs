@@ -275,3 +275,24 @@ impl Store {
         Ok(query.count(self.db()).await?)
     }
 }
+
+impl Store {
+    /// The job's last event `seq` (0 without events).
+    pub async fn evidence_last_event_seq(&self, job_seq: i64) -> Result<i64, StoreError> {
+        use sea_orm::sea_query::{Alias, Expr, Func, Query};
+        use sea_orm::ConnectionTrait;
+        let query = Query::select()
+            .expr_as(
+                Func::coalesce([Expr::col(Alias::new("seq")).max(), Expr::value(0i64)]),
+                Alias::new("last_seq"),
+            )
+            .from(Alias::new("job_events"))
+            .and_where(Expr::col(Alias::new("job_seq")).eq(job_seq))
+            .to_owned();
+        let statement = self.backend().build(&query);
+        match self.db().query_one(statement).await? {
+            Some(row) => Ok(row.try_get::<i64>("", "last_seq")?),
+            None => Ok(0),
+        }
+    }
+}

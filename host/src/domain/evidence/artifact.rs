@@ -14,7 +14,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::canonical::{canonical_key_order, write_canonical, write_raw, HashingWriter};
+use super::canonical::{
+    canonical_key_order, write_canonical, write_raw, write_value, HashingWriter,
+};
 use crate::domain::DomainError;
 
 /// Rows fetched per page while streaming a list.
@@ -144,7 +146,7 @@ pub async fn stream<W: Output>(
         write_canonical(out, key)?;
         write_raw(out, b":")?;
         match header.get(key) {
-            Some(value) => write_canonical(out, value)?,
+            Some(value) => write_value(out, value)?,
             None => rows += stream_list(source, key, out).await?,
         }
     }
@@ -166,7 +168,7 @@ async fn stream_list<W: Output>(
             if rows > 0 {
                 write_raw(out, b",")?;
             }
-            write_canonical(out, item)?;
+            write_value(out, item)?;
             rows += 1;
         }
         out.page_done().await?;

@@ -24,9 +24,11 @@ pub mod canonical;
 pub mod keys;
 pub mod manifest;
 pub mod offline;
+pub mod operations;
 pub mod package;
 pub mod service;
 pub mod sources;
+pub mod store_sources;
 pub mod verify;
 
 #[cfg(test)]

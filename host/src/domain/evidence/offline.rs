@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::artifact::{self, ArtifactKind, Output};
-use super::canonical::{canonical_key_order, sha256_hex, to_canonical, write_canonical, write_raw};
+use super::canonical::{canonical_key_order, value_sha256, write_canonical, write_raw};
 use super::keys::parse_public_key_pem;
 use super::manifest::ManifestSignature;
 use super::sources::{ArtifactScope, EvidenceSources};
@@ -151,8 +151,7 @@ pub fn verify_package_bytes(
     let mut recomputed = BTreeMap::new();
     for kind in ArtifactKind::ALL {
         if let Some(value) = file.artifacts.get(kind.as_str()) {
-            let canonical = to_canonical(value).map_err(|e| e.to_string())?;
-            recomputed.insert(kind, sha256_hex(canonical.as_bytes()));
+            recomputed.insert(kind, value_sha256(value).map_err(|e| e.to_string())?);
         }
     }
     let (key, origin) = match (public_key_pem, file.signer_public_key_pem.as_deref()) {

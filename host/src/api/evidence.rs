@@ -1,0 +1,191 @@
+//! Evidence endpoints: a job's package (latest or a version) verified
+//! afresh on every read, a new export, the package file for offline
+//! verification, and the keyring of signer public keys.
+
+use poem::web::Data;
+use poem::Body;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, OpenApi};
+
+use super::error::{ApiError, ApiResult};
+use super::evidence_types::{signer_key_body, EvidencePackageBody, SignerKeyPage};
+use super::paging::{self, PageRequest};
+use super::security::{authorize, BearerAuth};
+use super::state::AppState;
+use super::ApiTags;
+use crate::domain::capability::Capability;
+use crate::domain::evidence::operations;
+
+/// Evidence endpoints.
+pub struct EvidenceApi;
+
+#[derive(ApiResponse)]
+enum EvidenceResponse {
+    /// The package with a fresh verification; a failed verification is
+    /// still `200`, with `verification.signature_verification = failed`
+    /// and its `reason_code`.
+    #[oai(status = 200)]
+    Ok(Json<EvidencePackageBody>),
+}
+
+#[derive(ApiResponse)]
+enum ExportResponse {
+    /// A new package version, verified as stored.
+    #[oai(status = 201)]
+    Created(Json<EvidencePackageBody>),
+}
+
+#[derive(ApiResponse)]
+enum PackageFileResponse {
+    /// The self-contained package file (canonical JSON): the four
+    /// artifacts in full, the manifest, its hash and signature, the report
+    /// and the signer's public key. `rrs evidence verify FILE
+    /// --public-key KEY.pem` verifies it offline.
+    #[oai(status = 200, content_type = "application/octet-stream")]
+    Ok(
+        Binary<Body>,
+        /// `attachment; filename="evidence-<job_id>-v<version>.json"`.
+        #[oai(header = "Content-Disposition")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum KeysResponse {
+    /// A page of the keyring.
+    #[oai(status = 200)]
+    Ok(Json<SignerKeyPage>),
+}
+
+#[OpenApi(tag = "ApiTags::Evidence")]
+impl EvidenceApi {
+    /// Read a job's evidence package
+    ///
+    /// The latest package of a terminal job (or `package_version`),
+    /// verified afresh: artifact hashes recomputed from the stored plan,
+    /// execution, rollback journal and events, the report hash, and the
+    /// ed25519 signature with the keyring's key for `signer_key_id`. Each
+    /// failed verification is counted for the SLO. Needs `restore_read`.
+    /// `404 job_not_found` (also for another tenant's job), `409
+    /// evidence_job_not_terminal` before the job ended, `404
+    /// evidence_not_found` for a terminal job without that package.
+    #[oai(
+        path = "/v1/jobs/:job_id/evidence",
+        method = "get",
+        operation_id = "get_evidence"
+    )]
+    async fn get_evidence(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// The job's id.
+        job_id: Path<String>,
+        /// A specific version (default: the latest).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
+        package_version: Query<Option<i64>>,
+    ) -> ApiResult<EvidenceResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let package =
+            operations::read(&state.store, &principal, &job_id.0, package_version.0).await?;
+        Ok(EvidenceResponse::Ok(Json(package.into())))
+    }
+
+    /// Export a new evidence package
+    ///
+    /// Generates a new package version for a terminal job (earlier
+    /// versions are kept, never changed), records an `evidence_exported`
+    /// event and returns the package verified as stored. Needs
+    /// `evidence_export`. `404 job_not_found`, `409
+    /// evidence_job_not_terminal`.
+    #[oai(
+        path = "/v1/jobs/:job_id/evidence/export",
+        method = "post",
+        operation_id = "export_evidence"
+    )]
+    async fn export_evidence(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// The job's id.
+        job_id: Path<String>,
+    ) -> ApiResult<ExportResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::EvidenceExport]).await?;
+        let package =
+            operations::export(&state.store, &state.evidence, &principal, &job_id.0).await?;
+        Ok(ExportResponse::Created(Json(package.into())))
+    }
+
+    /// Download an evidence package file
+    ///
+    /// The package as one self-contained file for auditors, streamed:
+    /// verify it offline with `rrs evidence verify FILE --public-key
+    /// KEY.pem` (the key from `GET /v1/evidence/keys`). Needs
+    /// `restore_read`; the same `404`/`409` answers as reading the package.
+    #[oai(
+        path = "/v1/jobs/:job_id/evidence/package",
+        method = "get",
+        operation_id = "download_evidence_package"
+    )]
+    async fn download_evidence_package(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// The job's id.
+        job_id: Path<String>,
+        /// A specific version (default: the latest).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
+        package_version: Query<Option<i64>>,
+    ) -> ApiResult<PackageFileResponse> {
+        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let download =
+            operations::download(&state.store, &principal, &job_id.0, package_version.0).await?;
+        let disposition = format!("attachment; filename=\"{}\"", download.file_name);
+        let body = Body::from_bytes_stream(download.into_stream());
+        Ok(PackageFileResponse::Ok(Binary(body), disposition))
+    }
+
+    /// List evidence signer keys
+    ///
+    /// The keyring: the public key of every signer key id that signed
+    /// packages here, including keys rotated out, so old packages still
+    /// verify. `current` marks the key new packages are signed with. Needs
+    /// `restore_read`.
+    #[oai(
+        path = "/v1/evidence/keys",
+        method = "get",
+        operation_id = "list_evidence_keys"
+    )]
+    async fn list_evidence_keys(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        /// Page size (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<KeysResponse> {
+        authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let page = PageRequest::new(limit.0, cursor.0, paging::DEFAULT_LIMIT)?;
+        let skip = match page.after.as_deref() {
+            None => 0,
+            Some(after) => after
+                .parse::<usize>()
+                .map_err(|_| ApiError::invalid("cursor is not a valid cursor"))?,
+        };
+        let keys = operations::keys(&state.store).await?;
+        let rows: Vec<(usize, _)> = keys.into_iter().enumerate().skip(skip).collect();
+        let (rows, next_cursor) =
+            paging::finish(rows, page.limit, |(index, _)| (index + 1).to_string());
+        let current = state.evidence.signer.key_id().to_owned();
+        Ok(KeysResponse::Ok(Json(SignerKeyPage {
+            items: rows
+                .into_iter()
+                .map(|(_, row)| signer_key_body(row, &current))
+                .collect(),
+            next_cursor,
+        })))
+    }
+}

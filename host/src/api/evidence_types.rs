@@ -1,0 +1,353 @@
+//! Wire types of evidence: the package document (`evidence`,
+//! `artifact_hashes`, `manifest_sha256`, `manifest_signature`,
+//! `verification`), the keyring, and their conversions from the domain.
+
+use poem_openapi::{Enum, Object};
+use serde_json::Value;
+
+use super::types::Timestamp;
+use crate::domain::evidence::manifest::{ArtifactHashes, PolicyDecisionRef, ResumeEntry};
+use crate::domain::evidence::service::PackageView;
+use crate::domain::evidence::verify::{Check, Verification};
+use crate::store::evidence::SignerKeyRow;
+
+/// How a package came to be: `automatic` (generated when the job became
+/// terminal) or `export` (`POST /v1/jobs/{job_id}/evidence/export`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum EvidenceOrigin {
+    Automatic,
+    Export,
+}
+
+/// The verdict of a fresh verification: `verified` when every check
+/// passed (artifact hashes, report hash, manifest hash and signature),
+/// else `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SignatureVerification {
+    Verified,
+    Failed,
+}
+
+/// One resume of the job.
+#[derive(Debug, Clone, Object)]
+pub struct ResumeEntryBody {
+    /// When it resumed (RFC 3339, as signed).
+    pub at: String,
+    /// Who resumed it.
+    pub operator_id: String,
+    /// The chunk it resumed from.
+    pub from_chunk_index: i64,
+}
+
+/// The job's resume history.
+#[derive(Debug, Clone, Object)]
+pub struct ResumeMetadataBody {
+    /// How many times it resumed.
+    pub resume_count: i64,
+    /// Each resume, oldest first.
+    pub resumes: Vec<ResumeEntryBody>,
+}
+
+/// Where and how long the package is kept.
+#[derive(Debug, Clone, Object)]
+pub struct ImmutableStorageBody {
+    /// The configured compliance retention class.
+    pub retention_class: String,
+    /// Whether the evidence store is write-once (WORM).
+    pub worm_enabled: bool,
+    /// The package is kept at least until then.
+    pub retain_until: Timestamp,
+}
+
+/// A policy decision that gated (dry-run) or authorised (execute,
+/// resume) the job.
+#[derive(Debug, Clone, Object)]
+pub struct PolicyDecisionBody {
+    /// The decision log's id.
+    pub decision_id: String,
+    /// `gate`, `capability` or `media_caps`.
+    pub kind: String,
+    /// The policy plugin's name.
+    pub policy_name: String,
+    /// The policy plugin's version.
+    pub policy_version: String,
+    /// sha256 of the plugin's wasm.
+    pub policy_digest: String,
+    /// sha256 of the decision's input.
+    pub input_sha256: String,
+    /// How it decided (`executable`, `allow`, `deny`, ...).
+    pub outcome: String,
+    /// `plan` or `job`.
+    pub subject_kind: String,
+    /// The plan or job it decided.
+    pub subject_id: String,
+    /// When it decided (RFC 3339, as signed).
+    pub decided_at: String,
+}
+
+/// The package's statement about the job, as signed.
+#[derive(Debug, Clone, Object)]
+pub struct EvidenceBody {
+    /// The job.
+    pub job_id: String,
+    /// The job's tenant.
+    pub tenant_id: String,
+    /// The plan the job ran.
+    pub plan_id: String,
+    /// The plan's hash; the package is bound to it.
+    pub plan_hash: String,
+    /// sha256 of the canonical report.
+    pub report_hash: String,
+    /// How the plan chose record versions at the PIT.
+    pub pit_algorithm_version: Option<String>,
+    /// The job's resume history.
+    pub resume_metadata: ResumeMetadataBody,
+    /// 1 for the first package of the job, +1 for each later one.
+    pub package_version: i64,
+    /// When the package was made.
+    pub generated_at: Timestamp,
+    /// Who made it (`system` for automatic packages).
+    pub generated_by: String,
+    /// How it came to be.
+    pub origin: EvidenceOrigin,
+    /// Retention terms.
+    pub immutable_storage: ImmutableStorageBody,
+    /// Policy decisions that gated and authorised the job.
+    pub policy_decisions: Vec<PolicyDecisionBody>,
+}
+
+/// sha256 of each artifact's canonical (RFC 8785) form.
+#[derive(Debug, Clone, Object)]
+pub struct ArtifactHashesBody {
+    /// The plan document and its rows.
+    pub plan: String,
+    /// The execution: chunks, row and media outcomes.
+    pub execution: String,
+    /// The rollback journal and SN mirror (before-image hashes, never the
+    /// prunable before-images).
+    pub rollback_journal: String,
+    /// The job's events up to the package.
+    pub job_events: String,
+}
+
+/// The ed25519 signature over the canonical manifest.
+#[derive(Debug, Clone, Object)]
+pub struct ManifestSignatureBody {
+    /// Which key signed; its public key is in `GET /v1/evidence/keys`.
+    pub signer_key_id: String,
+    /// `ed25519`.
+    pub algorithm: String,
+    /// Standard padded base64 of the 64 signature bytes.
+    pub signature: String,
+}
+
+/// One verification check.
+#[derive(Debug, Clone, Object)]
+pub struct VerificationCheckBody {
+    /// `artifact_hash:<artifact>`, `report_hash`, `manifest_sha256` or `signature`.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// The failure's reason code.
+    pub reason_code: Option<String>,
+    /// The signed value.
+    pub expected: Option<String>,
+    /// The value recomputed now.
+    pub observed: Option<String>,
+    /// What went wrong.
+    pub message: Option<String>,
+}
+
+/// The package verified afresh from the stored artifacts.
+#[derive(Debug, Clone, Object)]
+pub struct VerificationBody {
+    /// The overall verdict.
+    pub signature_verification: SignatureVerification,
+    /// The first failure: `failed_evidence_artifact_hash_mismatch`,
+    /// `failed_evidence_report_hash_mismatch` or
+    /// `failed_evidence_signature_verification`; null when verified.
+    pub reason_code: Option<String>,
+    /// When it was verified.
+    pub verified_at: Timestamp,
+    /// Every check and its outcome.
+    pub checks: Vec<VerificationCheckBody>,
+}
+
+/// An evidence package with its fresh verification.
+#[derive(Debug, Clone, Object)]
+pub struct EvidencePackageBody {
+    /// The package's statement about the job.
+    pub evidence: EvidenceBody,
+    /// The artifact hashes of the signed manifest (null if the stored
+    /// manifest is unreadable).
+    pub artifact_hashes: Option<ArtifactHashesBody>,
+    /// sha256 of the canonical manifest.
+    pub manifest_sha256: String,
+    /// The signature over the canonical manifest.
+    pub manifest_signature: ManifestSignatureBody,
+    /// The verification done for this response.
+    pub verification: VerificationBody,
+    /// The report whose hash is `evidence.report_hash`.
+    pub report: Value,
+}
+
+/// A public key of the evidence keyring.
+#[derive(Debug, Clone, Object)]
+pub struct SignerKeyBody {
+    /// The id packages name in `manifest_signature.signer_key_id`.
+    pub signer_key_id: String,
+    /// `ed25519`.
+    pub algorithm: String,
+    /// The public key, SPKI PEM: give it to `rrs evidence verify --public-key`.
+    pub public_key_pem: String,
+    /// sha256 of the 32 key bytes.
+    pub fingerprint_sha256: String,
+    /// `configured` or `development` (generated because none was configured).
+    pub source: String,
+    /// When this service first signed with it.
+    pub registered_at: Timestamp,
+    /// Whether this process signs new packages with it.
+    pub current: bool,
+}
+
+/// A page of the keyring, oldest key first.
+#[derive(Debug, Clone, Object)]
+pub struct SignerKeyPage {
+    /// The keys.
+    pub items: Vec<SignerKeyBody>,
+    /// Cursor of the next page; null at the end.
+    pub next_cursor: Option<String>,
+}
+
+impl From<&ResumeEntry> for ResumeEntryBody {
+    fn from(entry: &ResumeEntry) -> Self {
+        Self {
+            at: entry.at.clone(),
+            operator_id: entry.operator_id.clone(),
+            from_chunk_index: entry.from_chunk_index,
+        }
+    }
+}
+
+impl From<&PolicyDecisionRef> for PolicyDecisionBody {
+    fn from(d: &PolicyDecisionRef) -> Self {
+        Self {
+            decision_id: d.decision_id.clone(),
+            kind: d.kind.clone(),
+            policy_name: d.policy_name.clone(),
+            policy_version: d.policy_version.clone(),
+            policy_digest: d.policy_digest.clone(),
+            input_sha256: d.input_sha256.clone(),
+            outcome: d.outcome.clone(),
+            subject_kind: d.subject_kind.clone(),
+            subject_id: d.subject_id.clone(),
+            decided_at: d.decided_at.clone(),
+        }
+    }
+}
+
+impl From<ArtifactHashes> for ArtifactHashesBody {
+    fn from(h: ArtifactHashes) -> Self {
+        Self {
+            plan: h.plan,
+            execution: h.execution,
+            rollback_journal: h.rollback_journal,
+            job_events: h.job_events,
+        }
+    }
+}
+
+impl From<&Check> for VerificationCheckBody {
+    fn from(c: &Check) -> Self {
+        Self {
+            name: c.name.clone(),
+            passed: c.passed,
+            reason_code: c.reason_code.map(str::to_owned),
+            expected: c.expected.clone(),
+            observed: c.observed.clone(),
+            message: c.message.clone(),
+        }
+    }
+}
+
+impl From<&Verification> for VerificationBody {
+    fn from(v: &Verification) -> Self {
+        Self {
+            signature_verification: if v.verified {
+                SignatureVerification::Verified
+            } else {
+                SignatureVerification::Failed
+            },
+            reason_code: v.reason_code.map(str::to_owned),
+            verified_at: v.verified_at.into(),
+            checks: v.checks.iter().map(VerificationCheckBody::from).collect(),
+        }
+    }
+}
+
+impl From<PackageView> for EvidencePackageBody {
+    fn from(p: PackageView) -> Self {
+        let evidence = EvidenceBody {
+            job_id: p.job_id,
+            tenant_id: p.tenant_id,
+            plan_id: p.plan_id,
+            plan_hash: p.plan_hash,
+            report_hash: p.report_hash,
+            pit_algorithm_version: p.pit_algorithm_version,
+            resume_metadata: ResumeMetadataBody {
+                resume_count: p.resume_metadata.resume_count,
+                resumes: p
+                    .resume_metadata
+                    .resumes
+                    .iter()
+                    .map(ResumeEntryBody::from)
+                    .collect(),
+            },
+            package_version: p.package_version,
+            generated_at: p.generated_at.into(),
+            generated_by: p.generated_by,
+            origin: if p.origin == "automatic" {
+                EvidenceOrigin::Automatic
+            } else {
+                EvidenceOrigin::Export
+            },
+            immutable_storage: ImmutableStorageBody {
+                retention_class: p.retention_class,
+                worm_enabled: p.worm_enabled,
+                retain_until: p.retain_until.into(),
+            },
+            policy_decisions: p
+                .policy_decisions
+                .iter()
+                .map(PolicyDecisionBody::from)
+                .collect(),
+        };
+        Self {
+            evidence,
+            artifact_hashes: p.artifact_hashes.map(ArtifactHashesBody::from),
+            manifest_sha256: p.manifest_sha256,
+            manifest_signature: ManifestSignatureBody {
+                signer_key_id: p.signature.signer_key_id,
+                algorithm: p.signature.algorithm,
+                signature: p.signature.signature,
+            },
+            verification: VerificationBody::from(&p.verification),
+            report: p.report,
+        }
+    }
+}
+
+/// A keyring entry, `current` when it is this process's signing key.
+pub fn signer_key_body(row: SignerKeyRow, current_key_id: &str) -> SignerKeyBody {
+    SignerKeyBody {
+        current: row.signer_key_id == current_key_id,
+        signer_key_id: row.signer_key_id,
+        algorithm: row.algorithm,
+        public_key_pem: row.public_key_pem,
+        fingerprint_sha256: row.public_key_sha256,
+        source: row.source,
+        registered_at: row.registered_at.into(),
+    }
+}

@@ -1,0 +1,290 @@
+//! The evidence operations callers use: generating a package when a job
+//! becomes terminal, exporting one on request, reading the latest (or a
+//! given version) with a fresh verification, streaming the package file
+//! for offline verification, and listing the keyring.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::Utc;
+use futures::channel::mpsc;
+use futures::{SinkExt, Stream};
+use serde_json::json;
+
+use super::artifact::Output;
+use super::manifest::Origin;
+use super::offline::write_package_file;
+use super::package::Evidence;
+use super::service::{self, not_terminal, signed_parts, PackageView};
+use super::sources::{ArtifactScope, EvidenceSources, JobFacts};
+use super::store_sources::StoreSources;
+use super::verify::parse_manifest;
+use crate::domain::capability::Principal;
+use crate::domain::DomainError;
+use crate::store::evidence::{EvidencePackageRow, SignerKeyRow};
+use crate::store::job_events::NewEventRow;
+use crate::store::Store;
+
+/// Actor of packages generated on the terminal transition.
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// Generates a new package version for a terminal job and records an
+/// `evidence_exported` event. The jobs and execution code call this after
+/// the terminal transition has committed (or [`spawn_generate_for_job`]).
+pub async fn generate_for_job(
+    store: &Store,
+    evidence: &Evidence,
+    job_id: &str,
+) -> Result<EvidencePackageRow, DomainError> {
+    let sources = StoreSources::new(store.clone());
+    let job = sources
+        .job(job_id)
+        .await?
+        .ok_or_else(|| job_not_found(job_id))?;
+    let row = service::create(
+        store,
+        &sources,
+        evidence,
+        &job,
+        Origin::Automatic,
+        SYSTEM_ACTOR,
+        Utc::now(),
+    )
+    .await?;
+    record_event(store, &row, SYSTEM_ACTOR).await?;
+    Ok(row)
+}
+
+/// [`generate_for_job`] in the background, so the request that ended the
+/// job does not wait for its artifacts to be hashed; failures are logged
+/// and counted (`rrs_evidence_generation_failed_total`), and
+/// `POST .../evidence/export` makes a package later.
+pub fn spawn_generate_for_job(store: Store, evidence: Arc<Evidence>, job_id: String) {
+    tokio::spawn(async move {
+        if let Err(error) = generate_for_job(&store, &evidence, &job_id).await {
+            metrics::counter!("rrs_evidence_generation_failed_total").increment(1);
+            tracing::error!(%job_id, %error, "evidence generation failed");
+        }
+    });
+}
+
+/// `POST /v1/jobs/{job_id}/evidence/export`: a new package version,
+/// verified as stored.
+pub async fn export(
+    store: &Store,
+    evidence: &Evidence,
+    principal: &Principal,
+    job_id: &str,
+) -> Result<PackageView, DomainError> {
+    let sources = StoreSources::new(store.clone());
+    let job = terminal_job(&sources, principal, job_id).await?;
+    let row = service::create(
+        store,
+        &sources,
+        evidence,
+        &job,
+        Origin::Export,
+        &principal.operator_id,
+        Utc::now(),
+    )
+    .await?;
+    record_event(store, &row, &principal.operator_id).await?;
+    let verification = service::verify_row(store, &sources, &row, Utc::now()).await?;
+    Ok(service::view(&row, verification))
+}
+
+/// `GET /v1/jobs/{job_id}/evidence`: the latest package (or `version`),
+/// verified afresh from the stored artifacts.
+pub async fn read(
+    store: &Store,
+    principal: &Principal,
+    job_id: &str,
+    version: Option<i64>,
+) -> Result<PackageView, DomainError> {
+    let sources = StoreSources::new(store.clone());
+    let row = stored_package(store, &sources, principal, job_id, version).await?;
+    let verification = service::verify_row(store, &sources, &row, Utc::now()).await?;
+    Ok(service::view(&row, verification))
+}
+
+/// The package file to download and a name for it.
+pub struct PackageDownload {
+    pub file_name: String,
+    /// The file's bytes, produced while they are sent.
+    pub body: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+}
+
+impl PackageDownload {
+    /// The body as a stream of chunks.
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send {
+        self.body
+    }
+}
+
+/// `GET /v1/jobs/{job_id}/evidence/package`: the self-contained package
+/// file, its artifacts streamed from the store page by page.
+pub async fn download(
+    store: &Store,
+    principal: &Principal,
+    job_id: &str,
+    version: Option<i64>,
+) -> Result<PackageDownload, DomainError> {
+    let sources = StoreSources::new(store.clone());
+    let row = stored_package(store, &sources, principal, job_id, version).await?;
+    let public_key_pem = store
+        .signer_key(&row.signer_key_id)
+        .await?
+        .map(|k| k.public_key_pem);
+    let parts = signed_parts(&row);
+    let scope = match parse_manifest(&parts.manifest) {
+        Ok(m) => ArtifactScope {
+            job_id: m.job_id,
+            plan_id: m.plan_id,
+            events_through_seq: m.job_events_through_seq,
+        },
+        Err(_) => ArtifactScope {
+            job_id: row.job_id.clone(),
+            plan_id: row.plan_id.clone(),
+            events_through_seq: 0,
+        },
+    };
+    let (tx, body) = mpsc::channel(4);
+    let file_name = format!("evidence-{}-v{}.json", row.job_id, row.package_version);
+    tokio::spawn(async move {
+        let mut out = ChannelOutput {
+            buffer: Vec::new(),
+            tx,
+        };
+        let written = write_package_file(
+            &sources,
+            &scope,
+            &parts,
+            public_key_pem.as_deref(),
+            &mut out,
+        )
+        .await;
+        let last = match written {
+            Ok(()) => out.send_buffer().await,
+            Err(error) => {
+                tracing::error!(job_id = %row.job_id, %error, "evidence package download failed");
+                Err(error)
+            }
+        };
+        if let Err(error) = last {
+            let _ = out
+                .tx
+                .send(Err(std::io::Error::other(error.to_string())))
+                .await;
+        }
+    });
+    Ok(PackageDownload { file_name, body })
+}
+
+/// The keyring, oldest key first.
+pub async fn keys(store: &Store) -> Result<Vec<SignerKeyRow>, DomainError> {
+    Ok(store.signer_keys().await?)
+}
+
+fn job_not_found(job_id: &str) -> DomainError {
+    DomainError::not_found("job_not_found", format!("no job {job_id}"))
+}
+
+async fn terminal_job(
+    sources: &StoreSources,
+    principal: &Principal,
+    job_id: &str,
+) -> Result<JobFacts, DomainError> {
+    match sources.job(job_id).await? {
+        Some(job) if principal.sees_tenant(&job.tenant_id) => {
+            if job.is_terminal() {
+                Ok(job)
+            } else {
+                Err(not_terminal(&job.job_id, &job.status))
+            }
+        }
+        _ => Err(job_not_found(job_id)),
+    }
+}
+
+async fn stored_package(
+    store: &Store,
+    sources: &StoreSources,
+    principal: &Principal,
+    job_id: &str,
+    version: Option<i64>,
+) -> Result<EvidencePackageRow, DomainError> {
+    terminal_job(sources, principal, job_id).await?;
+    store
+        .evidence_package(job_id, version)
+        .await?
+        .ok_or_else(|| {
+            let which = version.map_or("an evidence package".to_owned(), |v| {
+                format!("evidence package version {v}")
+            });
+            DomainError::not_found("evidence_not_found", format!("job {job_id} has no {which}"))
+        })
+}
+
+async fn record_event(
+    store: &Store,
+    row: &EvidencePackageRow,
+    actor: &str,
+) -> Result<(), DomainError> {
+    let Some(job) = store.job(&row.job_id).await? else {
+        return Ok(());
+    };
+    let event = NewEventRow {
+        event_type: "evidence_exported".to_owned(),
+        at: Utc::now(),
+        actor: actor.to_owned(),
+        reason_code: None,
+        details: json!({"package_version": row.package_version, "origin": row.origin,
+            "manifest_sha256": row.manifest_sha256, "signer_key_id": row.signer_key_id}),
+    };
+    store.append_job_event(job.job_seq, &event).await?;
+    Ok(())
+}
+
+/// Bytes handed to the response in chunks of about 64 KiB.
+struct ChannelOutput {
+    buffer: Vec<u8>,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+}
+
+const CHUNK_BYTES: usize = 64 * 1024;
+
+impl ChannelOutput {
+    async fn send_buffer(&mut self) -> Result<(), DomainError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        self.tx
+            .send(Ok(chunk))
+            .await
+            .map_err(|_| DomainError::Internal("the client went away".to_owned()))
+    }
+}
+
+impl Write for ChannelOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Output for ChannelOutput {
+    async fn page_done(&mut self) -> Result<(), DomainError> {
+        if self.buffer.len() >= CHUNK_BYTES {
+            self.send_buffer().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,273 @@
+//! The evidence sources of a job as stored: the job row, its plan document
+//! and rows, its events, its execution and rollback journal, and the
+//! policy decisions logged against its plan and itself. Every artifact is
+//! read in pages in a stable order, so the same rows always stream to the
+//! same canonical bytes.
+//!
+//! What an artifact holds is part of the evidence format: the journal
+//! artifact carries `before_image_sha256` but never the prunable
+//! `before_image`; the events artifact stops at the manifest's
+//! `job_events_through_seq`.
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+
+use super::artifact::{ArtifactKind, ArtifactSource, Page};
+use super::canonical::timestamp;
+use super::manifest::{PolicyDecisionRef, ResumeMetadata};
+use super::sources::{ArtifactScope, EvidenceSources, JobFacts};
+use crate::domain::DomainError;
+use crate::store::decisions::DecisionRow;
+use crate::store::Store;
+
+/// Sources read from the service database.
+#[derive(Debug, Clone)]
+pub struct StoreSources {
+    store: Store,
+}
+
+impl StoreSources {
+    /// Sources over `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl EvidenceSources for StoreSources {
+    async fn job(&self, job_id: &str) -> Result<Option<JobFacts>, DomainError> {
+        let Some(job) = self.store.job(job_id).await? else {
+            return Ok(None);
+        };
+        let plan = self.store.plan_document(&job.plan_id).await?;
+        let pit_algorithm_version = plan
+            .as_ref()
+            .and_then(|(_, doc)| doc.get("pit_algorithm_version"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let mut decisions = self.store.decisions_for("plan", &job.plan_id).await?;
+        decisions.extend(self.store.decisions_for("job", &job.job_id).await?);
+        let last_event_seq = self.store.evidence_last_event_seq(job.job_seq).await?;
+        Ok(Some(JobFacts {
+            job_id: job.job_id,
+            plan_id: job.plan_id,
+            plan_hash: job.plan_hash,
+            tenant_id: job.tenant_id,
+            instance_id: job.instance_id,
+            tables: job.tables,
+            status: job.status,
+            status_reason_code: job.status_reason_code,
+            operator_id: job.operator_id,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            pit_algorithm_version,
+            resume_metadata: ResumeMetadata::default(),
+            policy_decisions: decisions.iter().map(decision_ref).collect(),
+            last_event_seq,
+            outcome_summary: json!({}),
+        }))
+    }
+
+    fn artifact<'a>(
+        &'a self,
+        scope: &'a ArtifactScope,
+        kind: ArtifactKind,
+    ) -> Box<dyn ArtifactSource + 'a> {
+        let store = &self.store;
+        match kind {
+            ArtifactKind::Plan => Box::new(PlanArtifact { store, scope }),
+            ArtifactKind::JobEvents => Box::new(EventsArtifact { store, scope }),
+            ArtifactKind::Execution => Box::new(ExecutionArtifact { store, scope }),
+            ArtifactKind::RollbackJournal => Box::new(JournalArtifact { store, scope }),
+        }
+    }
+}
+
+fn decision_ref(row: &DecisionRow) -> PolicyDecisionRef {
+    PolicyDecisionRef {
+        decision_id: row.decision_id.clone(),
+        kind: row.kind.clone(),
+        policy_name: row.policy_name.clone(),
+        policy_version: row.policy_version.clone(),
+        policy_digest: row.policy_digest.clone(),
+        input_sha256: row.input_sha256.clone(),
+        outcome: row.outcome.clone(),
+        subject_kind: row.subject_kind.clone(),
+        subject_id: row.subject_id.clone(),
+        decided_at: timestamp(&row.decided_at),
+    }
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => Map::from_iter([("document".to_owned(), other)]),
+    }
+}
+
+fn after_i64(after: Option<&str>) -> Result<Option<i64>, DomainError> {
+    after
+        .map(|a| {
+            a.parse::<i64>()
+                .map_err(|e| DomainError::Internal(format!("page key {a:?}: {e}")))
+        })
+        .transpose()
+}
+
+fn unknown_list(list: &str) -> DomainError {
+    DomainError::Internal(format!("no artifact list {list}"))
+}
+
+/// The plan document (rows apart) and its rows in plan order.
+struct PlanArtifact<'a> {
+    store: &'a Store,
+    scope: &'a ArtifactScope,
+}
+
+#[async_trait]
+impl ArtifactSource for PlanArtifact<'_> {
+    async fn header(&self) -> Result<Map<String, Value>, DomainError> {
+        match self.store.plan_document(&self.scope.plan_id).await? {
+            Some((_, document)) => Ok(object(document)),
+            None => Ok(Map::from_iter([
+                ("plan_id".to_owned(), json!(self.scope.plan_id)),
+                ("missing".to_owned(), json!(true)),
+            ])),
+        }
+    }
+
+    fn lists(&self) -> Vec<&'static str> {
+        vec!["rows"]
+    }
+
+    async fn page(&self, list: &str, after: Option<&str>, limit: u64) -> Result<Page, DomainError> {
+        if list != "rows" {
+            return Err(unknown_list(list));
+        }
+        let rows = self
+            .store
+            .plan_rows_page(&self.scope.plan_id, after_i64(after)?, limit)
+            .await?;
+        let next = rows.last().map(|r| r.plan_row_id.to_string());
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                json!({"plan_row_id": r.plan_row_id, "chunk_index": r.chunk_index, "table": r.table,
+                       "sys_id": r.sys_id, "action": r.action, "before_sha256": r.before_sha256,
+                       "after_sha256": r.after_sha256, "after_payload": r.after_payload})
+            })
+            .collect();
+        Ok(Page { items, next })
+    }
+}
+
+/// The job's events `1..=events_through_seq`, oldest first.
+struct EventsArtifact<'a> {
+    store: &'a Store,
+    scope: &'a ArtifactScope,
+}
+
+#[async_trait]
+impl ArtifactSource for EventsArtifact<'_> {
+    async fn header(&self) -> Result<Map<String, Value>, DomainError> {
+        Ok(object(
+            json!({"job_id": self.scope.job_id, "through_seq": self.scope.events_through_seq}),
+        ))
+    }
+
+    fn lists(&self) -> Vec<&'static str> {
+        vec!["events"]
+    }
+
+    async fn page(&self, list: &str, after: Option<&str>, limit: u64) -> Result<Page, DomainError> {
+        if list != "events" {
+            return Err(unknown_list(list));
+        }
+        let Some(job) = self.store.job(&self.scope.job_id).await? else {
+            return Ok(Page::default());
+        };
+        let rows = self
+            .store
+            .job_events(job.job_seq, after_i64(after)?, limit)
+            .await?;
+        let within: Vec<_> = rows
+            .into_iter()
+            .filter(|e| e.seq <= self.scope.events_through_seq)
+            .collect();
+        let next = (within.len() as u64 == limit)
+            .then(|| within.last().map(|e| e.seq.to_string()))
+            .flatten();
+        let items = within
+            .into_iter()
+            .map(|e| {
+                json!({"seq": e.seq, "event_type": e.event_type, "at": timestamp(&e.at), "actor": e.actor,
+                       "reason_code": e.reason_code, "details": e.details, "terminal": e.terminal})
+            })
+            .collect();
+        Ok(Page { items, next })
+    }
+}
+
+/// The execution: the job's outcome and, once the execution tables exist,
+/// its chunks, row outcomes and media outcomes.
+struct ExecutionArtifact<'a> {
+    store: &'a Store,
+    scope: &'a ArtifactScope,
+}
+
+#[async_trait]
+impl ArtifactSource for ExecutionArtifact<'_> {
+    async fn header(&self) -> Result<Map<String, Value>, DomainError> {
+        let job = self.store.job(&self.scope.job_id).await?;
+        Ok(object(match job {
+            Some(job) => {
+                json!({"job_id": job.job_id, "plan_id": job.plan_id, "plan_hash": job.plan_hash,
+                "status": job.status, "status_reason_code": job.status_reason_code,
+                "execution_state": job.execution_state,
+                "started_at": job.started_at.as_ref().map(timestamp),
+                "finished_at": job.finished_at.as_ref().map(timestamp)})
+            }
+            None => json!({"job_id": self.scope.job_id, "missing": true}),
+        }))
+    }
+
+    fn lists(&self) -> Vec<&'static str> {
+        vec!["chunks", "row_outcomes", "media_outcomes"]
+    }
+
+    async fn page(&self, list: &str, _: Option<&str>, _: u64) -> Result<Page, DomainError> {
+        match list {
+            "chunks" | "row_outcomes" | "media_outcomes" => Ok(Page::default()),
+            other => Err(unknown_list(other)),
+        }
+    }
+}
+
+/// The rollback journal and its SN mirror, without before-images.
+struct JournalArtifact<'a> {
+    store: &'a Store,
+    scope: &'a ArtifactScope,
+}
+
+#[async_trait]
+impl ArtifactSource for JournalArtifact<'_> {
+    async fn header(&self) -> Result<Map<String, Value>, DomainError> {
+        let job = self.store.job(&self.scope.job_id).await?;
+        let plan_hash = job.map(|j| j.plan_hash);
+        Ok(object(
+            json!({"job_id": self.scope.job_id, "plan_hash": plan_hash}),
+        ))
+    }
+
+    fn lists(&self) -> Vec<&'static str> {
+        vec!["rollback_journal", "sn_mirror"]
+    }
+
+    async fn page(&self, list: &str, _: Option<&str>, _: u64) -> Result<Page, DomainError> {
+        match list {
+            "rollback_journal" | "sn_mirror" => Ok(Page::default()),
+            other => Err(unknown_list(other)),
+        }
+    }
+}
