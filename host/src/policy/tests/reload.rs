@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread;
 
 use super::support::{fixture, load, policy_dir, Replace};
-use crate::policy::{Executability, GateInput, PolicyKind};
+use crate::policy::{Executability, GateInput, PolicyFailureKind, PolicyKind};
 
 fn input() -> GateInput {
     // Lag 300 s: fresh with the default 900, stale with 60.
@@ -90,8 +90,13 @@ fn decisions_during_reloads_are_undisturbed() {
             thread::spawn(move || {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    registry.decide_gate(&input()).result.unwrap();
-                    n += 1;
+                    match registry.decide_gate(&input()).result {
+                        Ok(_) => n += 1,
+                        // A loaded 2-core machine can push a call past its
+                        // wall-clock deadline; that is not the reload's doing.
+                        Err(failure) if failure.kind == PolicyFailureKind::PolicyTimeout => {}
+                        Err(failure) => panic!("a reload disturbed a decision: {failure:?}"),
+                    }
                 }
                 n
             })
