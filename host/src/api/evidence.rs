@@ -8,14 +8,17 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, OpenApi};
 
+use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
-use super::evidence_types::{signer_key_body, EvidencePackageBody, SignerKeyPage};
+use super::evidence_types::{
+    signer_key_body, EvidencePackageBody, PruneJournalBody, PruneJournalRequest, SignerKeyPage,
+};
 use super::paging::{self, PageRequest};
 use super::security::{authorize, BearerAuth};
 use super::state::AppState;
 use super::ApiTags;
 use crate::domain::capability::Capability;
-use crate::domain::evidence::operations;
+use crate::domain::evidence::{operations, retention};
 
 /// Evidence endpoints.
 pub struct EvidenceApi;
@@ -56,6 +59,13 @@ enum KeysResponse {
     /// A page of the keyring.
     #[oai(status = 200)]
     Ok(Json<SignerKeyPage>),
+}
+
+#[derive(ApiResponse)]
+enum PruneResponse {
+    /// What was pruned (or would be, in a dry run) and what was left alone.
+    #[oai(status = 200)]
+    Ok(Json<PruneJournalBody>),
 }
 
 #[OpenApi(tag = "ApiTags::Evidence")]
@@ -187,5 +197,37 @@ impl EvidenceApi {
                 .collect(),
             next_cursor,
         })))
+    }
+
+    /// Prune journal before-images
+    ///
+    /// Removes the rollback journal's before-images of every job whose
+    /// retention window (`evidence.retention_days` after it ended) has
+    /// passed and whose evidence was exported, and nothing else: every
+    /// journal row, linkage id and hash stays, and the job's evidence
+    /// still verifies. A job whose latest package fails verification is
+    /// left alone. Recorded in the prune audit trail unless `dry_run`.
+    /// Needs `ops_admin`.
+    #[oai(
+        path = "/v1/admin/journal/prune",
+        method = "post",
+        operation_id = "prune_journal"
+    )]
+    async fn prune_journal(
+        &self,
+        state: Data<&AppState>,
+        bearer: BearerAuth,
+        body: JsonBody<PruneJournalRequest>,
+    ) -> ApiResult<PruneResponse> {
+        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
+        let report = retention::prune(
+            &state.store,
+            state.config.evidence.retention_days,
+            &body.0.actor,
+            body.0.dry_run.unwrap_or(false),
+            chrono::Utc::now(),
+        )
+        .await?;
+        Ok(PruneResponse::Ok(Json(report.into())))
     }
 }

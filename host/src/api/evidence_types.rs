@@ -351,3 +351,65 @@ pub fn signer_key_body(row: SignerKeyRow, current_key_id: &str) -> SignerKeyBody
         registered_at: row.registered_at.into(),
     }
 }
+
+/// Prune the rollback journal's before-images of every eligible job.
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+pub struct PruneJournalRequest {
+    /// Who prunes (kept in the audit trail).
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
+    pub actor: String,
+    /// Only report what would be pruned; nothing changes or is recorded.
+    pub dry_run: Option<bool>,
+}
+
+/// Jobs whose before-images stayed, by reason.
+#[derive(Debug, Clone, Object)]
+pub struct PruneSkippedBody {
+    /// Still inside the retention window (or not ended).
+    pub retention_not_expired: i64,
+    /// Past retention but without an exported evidence package.
+    pub evidence_not_exported: i64,
+    /// Past retention and exported, but the latest package fails
+    /// verification: kept for the integrity investigation.
+    pub evidence_verification_failed: Vec<String>,
+}
+
+/// What a journal prune did.
+#[derive(Debug, Clone, Object)]
+pub struct PruneJournalBody {
+    /// Id of the audit record; null for a dry run.
+    pub prune_id: Option<String>,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// The retention window applied, in days after the job ended.
+    pub retention_days: u32,
+    /// Jobs whose journal still held before-images.
+    pub jobs_examined: i64,
+    /// Jobs whose before-images were removed.
+    pub pruned_job_ids: Vec<String>,
+    /// Before-images removed (journal rows, ids and hashes all stay).
+    pub before_images_removed: i64,
+    /// Bytes of before-image JSON removed.
+    pub bytes_removed: i64,
+    /// Jobs left alone, by reason.
+    pub skipped: PruneSkippedBody,
+}
+
+impl From<crate::domain::evidence::retention::PruneReport> for PruneJournalBody {
+    fn from(r: crate::domain::evidence::retention::PruneReport) -> Self {
+        Self {
+            prune_id: r.prune_id,
+            dry_run: r.dry_run,
+            retention_days: r.retention_days,
+            jobs_examined: r.jobs_examined,
+            pruned_job_ids: r.pruned_job_ids,
+            before_images_removed: r.before_images_removed,
+            bytes_removed: r.bytes_removed,
+            skipped: PruneSkippedBody {
+                retention_not_expired: r.skipped_retention_not_expired,
+                evidence_not_exported: r.skipped_evidence_not_exported,
+                evidence_verification_failed: r.skipped_evidence_verification_failed,
+            },
+        }
+    }
+}

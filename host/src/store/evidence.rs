@@ -296,3 +296,83 @@ impl Store {
         }
     }
 }
+
+/// A journal prune to record in the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PruneRunRow {
+    pub prune_id: String,
+    pub actor: String,
+    pub retention_days: i64,
+    pub jobs_examined: i64,
+    pub jobs_pruned: i64,
+    pub before_images_removed: i64,
+    pub bytes_removed: i64,
+    pub pruned_job_ids: Value,
+    pub skipped: Value,
+    pub pruned_at: DateTime<Utc>,
+}
+
+/// `(group, value, count)`: outcome tallies of a job's execution, e.g.
+/// `("row_outcomes", "applied", 40)`.
+pub type OutcomeCount = (String, String, i64);
+
+impl Store {
+    /// Tallies of a job's chunks by status, row outcomes and media
+    /// outcomes by outcome, for the evidence report.
+    pub async fn evidence_outcome_counts(
+        &self,
+        job_id: &str,
+    ) -> Result<Vec<OutcomeCount>, StoreError> {
+        use sea_orm::ConnectionTrait;
+        let mut counts = Vec::new();
+        for (group, sql) in [
+            ("chunks", "SELECT status AS v, COUNT(*) AS n FROM execution_chunks WHERE job_id = ? GROUP BY status"),
+            ("row_outcomes", "SELECT outcome AS v, COUNT(*) AS n FROM row_outcomes WHERE job_id = ? GROUP BY outcome"),
+            ("media_outcomes", "SELECT outcome AS v, COUNT(*) AS n FROM media_outcomes WHERE job_id = ? GROUP BY outcome"),
+        ] {
+            let statement = super::sql::statement(self.backend(), sql, vec![job_id.into()]);
+            for row in self.db().query_all(statement).await? {
+                counts.push((group.to_owned(), row.try_get("", "v")?, row.try_get("", "n")?));
+            }
+        }
+        counts.sort();
+        Ok(counts)
+    }
+
+    /// Removes a job's journal before-images, keeping every row, linkage
+    /// id and hash; returns how many were removed.
+    pub async fn prune_before_images(&self, job_id: &str) -> Result<u64, StoreError> {
+        use sea_orm::ConnectionTrait;
+        let sql = "UPDATE rollback_journal SET before_image = NULL WHERE job_id = ? AND before_image IS NOT NULL";
+        let result = self
+            .db()
+            .execute(super::sql::statement(
+                self.backend(),
+                sql,
+                vec![job_id.into()],
+            ))
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Records a prune in the audit trail.
+    pub async fn insert_journal_prune_run(&self, row: &PruneRunRow) -> Result<(), StoreError> {
+        use super::entities::journal_prune_run;
+        journal_prune_run::ActiveModel {
+            prune_id: Set(row.prune_id.clone()),
+            actor: Set(row.actor.clone()),
+            retention_days: Set(row.retention_days),
+            jobs_examined: Set(row.jobs_examined),
+            jobs_pruned: Set(row.jobs_pruned),
+            before_images_removed: Set(row.before_images_removed),
+            bytes_removed: Set(row.bytes_removed),
+            pruned_job_ids: Set(row.pruned_job_ids.clone()),
+            skipped: Set(row.skipped.clone()),
+            pruned_at: Set(row.pruned_at),
+            pruned_at_us: Set(row.pruned_at.timestamp_micros()),
+        }
+        .insert(self.db())
+        .await?;
+        Ok(())
+    }
+}

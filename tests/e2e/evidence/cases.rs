@@ -242,7 +242,7 @@ async fn the_database_refuses_to_change_or_delete_evidence() {
             .unwrap_err();
         assert!(error.contains("insert-only"), "{error}");
     }
-    assert_eq!(service_verdict(&ctx, &job_id).await, None);
+    assert_eq!(service_verdict(&ctx, &job_id, None).await, None);
 }
 
 #[tokio::test]
@@ -251,20 +251,14 @@ async fn tampering_with_a_stored_plan_row_or_event_is_an_artifact_mismatch() {
     let job = terminal_job(&ctx).await;
     let job_id = id(&job);
     let package = export(&ctx, &job_id).await;
-    let key = public_key(
-        &ctx,
-        package["manifest_signature"]["signer_key_id"]
-            .as_str()
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(verdicts(&ctx, &job_id, &key).await, (None, None));
+    let key = signer_key(&ctx, &package).await;
+    assert_eq!(verdicts(&ctx, &package, &key).await, (None, None));
 
     let plan_id = job["plan_id"].as_str().unwrap();
     tamper(&ctx, "plan_rows", &format!("UPDATE plan_rows SET after_sha256 = '{}' WHERE plan_id = '{plan_id}' AND plan_row_id = (SELECT MIN(plan_row_id) FROM plan_rows WHERE plan_id = '{plan_id}')", "0".repeat(64))).await;
     let expected = Some(ARTIFACT.to_owned());
     assert_eq!(
-        verdicts(&ctx, &job_id, &key).await,
+        verdicts(&ctx, &package, &key).await,
         (expected.clone(), expected.clone())
     );
     let reply = read(&ctx, &job_id, None).await;
@@ -278,11 +272,11 @@ async fn tampering_with_a_stored_plan_row_or_event_is_an_artifact_mismatch() {
     assert_eq!(failed, vec!["artifact_hash:plan"]);
 
     let other = id(&terminal_job(&ctx).await);
-    export(&ctx, &other).await;
-    assert_eq!(verdicts(&ctx, &other, &key).await, (None, None));
+    let other_package = export(&ctx, &other).await;
+    assert_eq!(verdicts(&ctx, &other_package, &key).await, (None, None));
     tamper(&ctx, "job_events", &format!("UPDATE job_events SET actor = 'mallory' WHERE seq = 1 AND job_seq = (SELECT job_seq FROM jobs WHERE job_id = '{other}')")).await;
     assert_eq!(
-        verdicts(&ctx, &other, &key).await,
+        verdicts(&ctx, &other_package, &key).await,
         (expected.clone(), expected)
     );
 
@@ -321,7 +315,7 @@ async fn tampering_with_the_stored_report_or_signature_is_caught() {
     tamper(&ctx, "evidence_packages", &format!("UPDATE evidence_packages SET report_json = REPLACE(report_json, '\"cancelled\"', '\"completed\"') {where_}")).await;
     let expected = Some(REPORT.to_owned());
     assert_eq!(
-        verdicts(&ctx, &job_id, &key).await,
+        verdicts(&ctx, &package, &key).await,
         (expected.clone(), expected)
     );
 
@@ -332,7 +326,7 @@ async fn tampering_with_the_stored_report_or_signature_is_caught() {
     tamper(&ctx, "evidence_packages", &format!("UPDATE evidence_packages SET signature = '{forged}' WHERE job_id = '{job_id}' AND package_version = {version}")).await;
     let expected = Some(SIGNATURE.to_owned());
     assert_eq!(
-        verdicts(&ctx, &job_id, &key).await,
+        verdicts(&ctx, &package, &key).await,
         (expected.clone(), expected)
     );
 }

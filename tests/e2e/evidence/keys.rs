@@ -139,5 +139,5 @@ async fn without_a_configured_key_a_development_key_is_made_once_and_kept() {
     ctx.restart().await;
     let listed = keys(&ctx).await;
     assert_eq!(listed.len(), 1, "the same key after a restart");
-    assert_eq!(service_verdict(&ctx, &job_id).await, None);
+    assert_eq!(service_verdict(&ctx, &job_id, None).await, None);
 }

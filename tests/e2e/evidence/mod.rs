@@ -5,4 +5,5 @@
 
 mod cases;
 mod keys;
+mod retention;
 mod support;

@@ -48,9 +48,14 @@ pub async fn read(ctx: &TestContext, job_id: &str, version: Option<i64>) -> Repl
     ctx.get(&format!("/v1/jobs/{job_id}/evidence{query}")).await
 }
 
-/// The verdict of reading the latest package: `None` when verified.
-pub async fn service_verdict(ctx: &TestContext, job_id: &str) -> Option<String> {
-    let reply = read(ctx, job_id, None).await;
+/// The verdict of reading a package (the latest when `None`): `None`
+/// when verified.
+pub async fn service_verdict(
+    ctx: &TestContext,
+    job_id: &str,
+    version: Option<i64>,
+) -> Option<String> {
+    let reply = read(ctx, job_id, version).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     let verification = &reply.body["verification"];
     match verification["signature_verification"].as_str().unwrap() {
@@ -110,15 +115,26 @@ pub fn offline_verdict(file: &[u8], key_pem: &str) -> Option<String> {
     report.verification.reason_code.map(str::to_owned)
 }
 
-/// Both verdicts on the job's latest package, as they stand now.
+/// Both verdicts on a package version, as it stands now: the service's
+/// and the offline verifier's on the file downloaded now.
 pub async fn verdicts(
     ctx: &TestContext,
-    job_id: &str,
+    package: &Value,
     key_pem: &str,
 ) -> (Option<String>, Option<String>) {
-    let service = service_verdict(ctx, job_id).await;
-    let file = package_file(ctx, job_id, None).await;
+    let job_id = package["evidence"]["job_id"].as_str().unwrap();
+    let version = package["evidence"]["package_version"].as_i64();
+    let service = service_verdict(ctx, job_id, version).await;
+    let file = package_file(ctx, job_id, version).await;
     (service, offline_verdict(&file, key_pem))
+}
+
+/// The public key of the package's signer.
+pub async fn signer_key(ctx: &TestContext, package: &Value) -> String {
+    let key_id = package["manifest_signature"]["signer_key_id"]
+        .as_str()
+        .unwrap();
+    public_key(ctx, key_id).await
 }
 
 /// Runs SQL as the database owner would, past the insert-only triggers:

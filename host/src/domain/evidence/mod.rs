@@ -26,6 +26,7 @@ pub mod manifest;
 pub mod offline;
 pub mod operations;
 pub mod package;
+pub mod retention;
 pub mod service;
 pub mod sources;
 pub mod store_sources;

@@ -14,10 +14,12 @@ use serde_json::{json, Map, Value};
 
 use super::artifact::{ArtifactKind, ArtifactSource, Page};
 use super::canonical::timestamp;
-use super::manifest::{PolicyDecisionRef, ResumeMetadata};
+use super::manifest::{PolicyDecisionRef, ResumeEntry, ResumeMetadata};
 use super::sources::{ArtifactScope, EvidenceSources, JobFacts};
 use crate::domain::DomainError;
 use crate::store::decisions::DecisionRow;
+use crate::store::evidence::OutcomeCount;
+use crate::store::execution::ExecutionRow;
 use crate::store::Store;
 
 /// Sources read from the service database.
@@ -48,6 +50,10 @@ impl EvidenceSources for StoreSources {
         let mut decisions = self.store.decisions_for("plan", &job.plan_id).await?;
         decisions.extend(self.store.decisions_for("job", &job.job_id).await?);
         let last_event_seq = self.store.evidence_last_event_seq(job.job_seq).await?;
+        let execution = self.store.execution(&job.job_id).await?;
+        let resume_metadata = execution.as_ref().map(resume_metadata).unwrap_or_default();
+        let outcome_summary =
+            outcome_summary(&self.store.evidence_outcome_counts(&job.job_id).await?);
         Ok(Some(JobFacts {
             job_id: job.job_id,
             plan_id: job.plan_id,
@@ -62,10 +68,10 @@ impl EvidenceSources for StoreSources {
             started_at: job.started_at,
             finished_at: job.finished_at,
             pit_algorithm_version,
-            resume_metadata: ResumeMetadata::default(),
+            resume_metadata,
             policy_decisions: decisions.iter().map(decision_ref).collect(),
             last_event_seq,
-            outcome_summary: json!({}),
+            outcome_summary,
         }))
     }
 
@@ -97,6 +103,30 @@ fn decision_ref(row: &DecisionRow) -> PolicyDecisionRef {
         subject_id: row.subject_id.clone(),
         decided_at: timestamp(&row.decided_at),
     }
+}
+
+/// The execution's resume history as the manifest states it.
+fn resume_metadata(execution: &ExecutionRow) -> ResumeMetadata {
+    let resumes: Vec<ResumeEntry> =
+        serde_json::from_value(execution.resumes.clone()).unwrap_or_default();
+    ResumeMetadata {
+        resume_count: i64::from(execution.resume_count),
+        resumes,
+    }
+}
+
+/// `{"chunks": {"applied": 3}, "row_outcomes": {"applied": 5}, ...}`.
+fn outcome_summary(counts: &[OutcomeCount]) -> Value {
+    let mut summary = Map::new();
+    for group in ["chunks", "row_outcomes", "media_outcomes"] {
+        summary.insert(group.to_owned(), Value::Object(Map::new()));
+    }
+    for (group, value, count) in counts {
+        if let Some(Value::Object(tally)) = summary.get_mut(group) {
+            tally.insert(value.clone(), json!(count));
+        }
+    }
+    Value::Object(summary)
 }
 
 fn object(value: Value) -> Map<String, Value> {
@@ -209,8 +239,9 @@ impl ArtifactSource for EventsArtifact<'_> {
     }
 }
 
-/// The execution: the job's outcome and, once the execution tables exist,
-/// its chunks, row outcomes and media outcomes.
+/// The execution: the job's outcome, the checkpoint and resume history,
+/// its chunks, row outcomes (paged by `plan_row_id`) and media outcomes.
+/// Lease and timing fields are left out: they are operational, not evidence.
 struct ExecutionArtifact<'a> {
     store: &'a Store,
     scope: &'a ArtifactScope,
@@ -219,32 +250,80 @@ struct ExecutionArtifact<'a> {
 #[async_trait]
 impl ArtifactSource for ExecutionArtifact<'_> {
     async fn header(&self) -> Result<Map<String, Value>, DomainError> {
-        let job = self.store.job(&self.scope.job_id).await?;
-        Ok(object(match job {
-            Some(job) => {
-                json!({"job_id": job.job_id, "plan_id": job.plan_id, "plan_hash": job.plan_hash,
-                "status": job.status, "status_reason_code": job.status_reason_code,
-                "execution_state": job.execution_state,
+        let job = self.store.job(&self.scope.job_id).await?.map(|job| {
+            json!({"plan_id": job.plan_id, "plan_hash": job.plan_hash, "status": job.status,
+                "status_reason_code": job.status_reason_code, "execution_state": job.execution_state,
                 "started_at": job.started_at.as_ref().map(timestamp),
                 "finished_at": job.finished_at.as_ref().map(timestamp)})
-            }
-            None => json!({"job_id": self.scope.job_id, "missing": true}),
-        }))
+        });
+        let execution = self.store.execution(&self.scope.job_id).await?.map(|e| {
+            json!({"state": e.state, "status_reason_code": e.status_reason_code,
+                "plan_checksum": e.plan_checksum, "precondition_checksum": e.precondition_checksum,
+                "checkpoint": {"next_chunk_index": e.next_chunk_index, "total_chunks": e.total_chunks},
+                "resume_metadata": resume_metadata(&e)})
+        });
+        Ok(object(
+            json!({"job_id": self.scope.job_id, "job": job, "execution": execution}),
+        ))
     }
 
     fn lists(&self) -> Vec<&'static str> {
         vec!["chunks", "row_outcomes", "media_outcomes"]
     }
 
-    async fn page(&self, list: &str, _: Option<&str>, _: u64) -> Result<Page, DomainError> {
+    async fn page(&self, list: &str, after: Option<&str>, limit: u64) -> Result<Page, DomainError> {
+        let job_id = &self.scope.job_id;
         match list {
-            "chunks" | "row_outcomes" | "media_outcomes" => Ok(Page::default()),
+            // Chunks and media are a few per job: one page.
+            "chunks" => Ok(whole(self.store.execution_chunks(job_id).await?.into_iter().map(|c| {
+                json!({"chunk_id": c.chunk_id, "chunk_index": c.chunk_index, "status": c.status,
+                    "row_count": c.row_count, "fallback_trigger_conflict_ids": c.fallback_trigger_conflict_ids,
+                    "preconditions_sha256": c.preconditions_sha256})
+            }))),
+            "media_outcomes" => Ok(whole(self.store.media_outcomes(job_id).await?.into_iter().map(|m| {
+                json!({"candidate_id": m.candidate_id, "media_id": m.media_id, "outcome": m.outcome,
+                    "reason_code": m.reason_code, "attempt_count": m.attempt_count,
+                    "expected_sha256_plain": m.expected_sha256_plain,
+                    "observed_sha256_plain": m.observed_sha256_plain})
+            }))),
+            "row_outcomes" => {
+                let rows = self.store.row_outcomes_page(job_id, after_i64(after)?.unwrap_or(0), limit).await?;
+                let next = next_key(rows.len(), limit, rows.last().map(|o| o.plan_row_id));
+                let items = rows
+                    .into_iter()
+                    .map(|o| {
+                        json!({"plan_row_id": o.plan_row_id, "chunk_id": o.chunk_id, "table": o.table,
+                            "sys_id": o.sys_id, "action": o.action, "outcome": o.outcome,
+                            "reason_code": o.reason_code, "used_row_fallback": o.used_row_fallback,
+                            "row_attempt": o.row_attempt, "journal_id": o.journal_id})
+                    })
+                    .collect();
+                Ok(Page { items, next })
+            }
             other => Err(unknown_list(other)),
         }
     }
 }
 
-/// The rollback journal and its SN mirror, without before-images.
+fn whole(items: impl Iterator<Item = Value>) -> Page {
+    Page {
+        items: items.collect(),
+        next: None,
+    }
+}
+
+/// The key of the next page when this one was full.
+fn next_key(len: usize, limit: u64, last: Option<i64>) -> Option<String> {
+    (len as u64 >= limit)
+        .then_some(last)
+        .flatten()
+        .map(|k| k.to_string())
+}
+
+/// The rollback journal and its SN mirror, paged by `plan_row_id`. Each
+/// journal row carries `before_image_sha256` but never the before-image
+/// itself, which retention pruning removes: a package verifies before and
+/// after the prune, and a changed hash or linkage id still shows.
 struct JournalArtifact<'a> {
     store: &'a Store,
     scope: &'a ArtifactScope,
@@ -264,9 +343,36 @@ impl ArtifactSource for JournalArtifact<'_> {
         vec!["rollback_journal", "sn_mirror"]
     }
 
-    async fn page(&self, list: &str, _: Option<&str>, _: u64) -> Result<Page, DomainError> {
+    async fn page(&self, list: &str, after: Option<&str>, limit: u64) -> Result<Page, DomainError> {
+        let (job_id, after) = (&self.scope.job_id, after_i64(after)?.unwrap_or(0));
         match list {
-            "rollback_journal" | "sn_mirror" => Ok(Page::default()),
+            "rollback_journal" => {
+                let rows = self.store.journal_page(job_id, after, limit).await?;
+                let next = next_key(rows.len(), limit, rows.last().map(|r| r.plan_row_id));
+                let items = rows
+                    .into_iter()
+                    .map(|r| {
+                        json!({"journal_id": r.journal_id, "plan_hash": r.plan_hash, "plan_row_id": r.plan_row_id,
+                            "chunk_id": r.chunk_id, "row_attempt": r.row_attempt, "table": r.table,
+                            "sys_id": r.sys_id, "action": r.action, "before_image_sha256": r.before_image_sha256,
+                            "after_image_sha256": r.after_image_sha256, "created_at": timestamp(&r.created_at)})
+                    })
+                    .collect();
+                Ok(Page { items, next })
+            }
+            "sn_mirror" => {
+                let rows = self.store.mirror_page(job_id, after, limit).await?;
+                let next = next_key(rows.len(), limit, rows.last().map(|r| r.plan_row_id));
+                let items = rows
+                    .into_iter()
+                    .map(|m| {
+                        json!({"journal_id": m.journal_id, "table": m.table, "sys_id": m.sys_id,
+                            "plan_row_id": m.plan_row_id, "chunk_id": m.chunk_id,
+                            "before_image_sha256": m.before_image_sha256, "synced_at": timestamp(&m.synced_at)})
+                    })
+                    .collect();
+                Ok(Page { items, next })
+            }
             other => Err(unknown_list(other)),
         }
     }
