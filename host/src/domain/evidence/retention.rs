@@ -170,13 +170,13 @@ async fn record(
 mod tests {
     use super::*;
 
-    fn job(ended_days_ago: Option<i64>, exported: bool) -> JournalOfJob {
+    fn job(now: DateTime<Utc>, ended_days_ago: Option<i64>, exported: bool) -> JournalOfJob {
         JournalOfJob {
             job_id: "j".into(),
             rows: 3,
             before_images: 3,
             before_image_bytes: 300,
-            finished_at: ended_days_ago.map(|d| Utc::now() - Duration::days(d)),
+            finished_at: ended_days_ago.map(|d| now - Duration::days(d)),
             exported,
         }
     }
@@ -185,23 +185,23 @@ mod tests {
     fn both_conditions_must_hold() {
         let now = Utc::now();
         assert_eq!(
-            eligibility(&job(Some(31), true), 30, now),
+            eligibility(&job(now, Some(31), true), 30, now),
             Eligibility::Prunable
         );
         assert_eq!(
-            eligibility(&job(Some(29), true), 30, now),
+            eligibility(&job(now, Some(29), true), 30, now),
             Eligibility::RetentionNotExpired
         );
         assert_eq!(
-            eligibility(&job(Some(31), false), 30, now),
+            eligibility(&job(now, Some(31), false), 30, now),
             Eligibility::EvidenceNotExported
         );
         assert_eq!(
-            eligibility(&job(None, true), 0, now),
+            eligibility(&job(now, None, true), 0, now),
             Eligibility::RetentionNotExpired
         );
         assert_eq!(
-            eligibility(&job(Some(0), true), 0, now),
+            eligibility(&job(now, Some(0), true), 0, now),
             Eligibility::Prunable
         );
     }
