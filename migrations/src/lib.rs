@@ -24,6 +24,7 @@ mod m20261126_000021_create_job_tables;
 mod m20261126_000022_create_job_locks;
 mod m20261126_000023_create_job_queue_guards;
 mod m20261126_000024_create_job_events;
+mod m20261126_000025_create_job_locks_queue_index;
 mod m20261126_000030_create_job_executions;
 mod m20261126_000031_create_execution_chunks;
 mod m20261126_000032_create_row_outcomes;
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000022_create_job_locks::Migration),
             Box::new(m20261126_000023_create_job_queue_guards::Migration),
             Box::new(m20261126_000024_create_job_events::Migration),
+            Box::new(m20261126_000025_create_job_locks_queue_index::Migration),
             Box::new(m20261126_000040_create_evidence_packages::Migration),
             Box::new(m20261126_000041_create_evidence_signer_keys::Migration),
             Box::new(m20261126_000042_create_evidence_verification_failures::Migration),

@@ -106,12 +106,12 @@ impl Case<'_> {
             Op::Create(picked) => {
                 let tables: BTreeSet<String> = picked.iter().map(|t| format!("t{t}")).collect();
                 let job_id = format!("job_{}_{}", self.instance, self.model.jobs.len());
-                let (_, status) =
-                    queue::admit(self.store, self.new_job(&job_id, &tables), Utc::now())
-                        .await
-                        .map_err(fail)?;
+                let row = queue::admit(self.store, self.new_job(&job_id, &tables), Utc::now())
+                    .await
+                    .map_err(fail)?;
                 let expected = self.model.create(job_id, tables);
-                prop_assert_eq!(status, expected);
+                prop_assert_eq!(row.status.as_str(), expected.as_str());
+                prop_assert_eq!(row.started_at.is_some(), expected == JobStatus::Running);
             }
             Op::Finish { pick, status } if !self.model.jobs.is_empty() => {
                 let index = pick % self.model.jobs.len();

@@ -76,9 +76,8 @@ pub async fn create(
     };
     check_plan(&plan, &request.plan_hash)?;
     check_admission(store, principal, &plan, now).await?;
-    let job_id = format!("job_{}", uuid::Uuid::new_v4().simple());
     let new = NewJob {
-        job_id: job_id.clone(),
+        job_id: format!("job_{}", uuid::Uuid::new_v4().simple()),
         plan_id: plan.plan_id,
         plan_hash: plan.plan_hash,
         tenant_id: plan.tenant_id,
@@ -89,8 +88,8 @@ pub async fn create(
         operator_id: principal.operator_id.clone(),
         created_at: now,
     };
-    queue::admit(store, new, now).await?;
-    reread(store, &job_id).await
+    let row = queue::admit(store, new, now).await?;
+    jobs::view(store, row).await
 }
 
 fn check_plan(plan: &PlanHeader, plan_hash: &str) -> Result<(), DomainError> {

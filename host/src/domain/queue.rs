@@ -44,12 +44,12 @@ pub struct JobFinish {
 }
 
 /// Admits a new job: it runs at once if none of its tuples is held or
-/// wanted, else it queues behind. Returns its `job_seq`.
+/// wanted, else it queues behind. Returns the stored job.
 pub async fn admit(
     store: &Store,
     mut new: NewJob,
     at: DateTime<Utc>,
-) -> Result<(i64, JobStatus), DomainError> {
+) -> Result<JobRow, DomainError> {
     let q = store.lock_queue(&new.tenant_id, &new.instance_id).await?;
     let mut ahead = Vec::new();
     for table in &new.tables {
@@ -71,7 +71,22 @@ pub async fn admit(
     };
     job_events::append_event(q.connection(), job_seq, &event).await?;
     q.commit().await?;
-    Ok((job_seq, status))
+    Ok(JobRow {
+        job_seq,
+        job_id: new.job_id,
+        plan_id: new.plan_id,
+        plan_hash: new.plan_hash,
+        tenant_id: new.tenant_id,
+        instance_id: new.instance_id,
+        tables: new.tables,
+        status: new.status,
+        status_reason_code: None,
+        execution_state: new.execution_state,
+        operator_id: new.operator_id,
+        created_at: new.created_at,
+        started_at: (status == JobStatus::Running).then_some(new.created_at),
+        finished_at: None,
+    })
 }
 
 fn started_event(actor: &str, details: Value, at: DateTime<Utc>) -> NewEventRow {

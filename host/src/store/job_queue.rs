@@ -14,8 +14,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use super::entities::job::{self, Entity as Jobs};
@@ -151,7 +151,7 @@ impl QueueTxn {
     /// Inserts a job, its tables and its lock rows (`held` or waiting);
     /// returns its `job_seq`.
     pub async fn insert_job(&self, new: &NewJob, held: bool) -> Result<i64, StoreError> {
-        let inserted = job::ActiveModel {
+        let job = job::ActiveModel {
             job_id: Set(new.job_id.clone()),
             plan_id: Set(new.plan_id.clone()),
             plan_hash: Set(new.plan_hash.clone()),
@@ -166,10 +166,8 @@ impl QueueTxn {
             started_at: Set(held.then_some(new.created_at)),
             finished_at: Set(None),
             ..Default::default()
-        }
-        .insert(&self.txn)
-        .await?;
-        let job_seq = inserted.job_seq;
+        };
+        let job_seq = Jobs::insert(job).exec(&self.txn).await?.last_insert_id;
         if new.tables.is_empty() {
             return Ok(job_seq);
         }

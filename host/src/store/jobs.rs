@@ -181,8 +181,11 @@ impl Store {
         with_tables(self.db(), models).await
     }
 
-    /// The live lock rows ahead of a job on its tuples: holders of its
-    /// tables and earlier waiters for them, in admission order.
+    /// The live lock rows ahead of a job on its tuples, in admission
+    /// order: holders of its tables and earlier waiters for them. A holder
+    /// is always the earliest row of its tuple (it was first in line when
+    /// granted, and later jobs get later sequence numbers), so "ahead" is
+    /// one index range per tuple.
     pub async fn job_locks_ahead(&self, job_seq: i64) -> Result<Vec<AheadRow>, StoreError> {
         let (mine, other) = (Alias::new("mine"), Alias::new("other"));
         let same_tuple = |column: job_lock::Column| {
@@ -216,12 +219,7 @@ impl Store {
                     .add(same_tuple(job_lock::Column::TableName)),
             )
             .and_where(Expr::col((mine.clone(), job_lock::Column::JobSeq)).eq(job_seq))
-            .and_where(Expr::col((other.clone(), job_lock::Column::JobSeq)).ne(job_seq))
-            .cond_where(
-                Condition::any()
-                    .add(Expr::col((other.clone(), job_lock::Column::Held)).eq(true))
-                    .add(Expr::col((other.clone(), job_lock::Column::JobSeq)).lt(job_seq)),
-            )
+            .and_where(Expr::col((other.clone(), job_lock::Column::JobSeq)).lt(job_seq))
             .order_by((other.clone(), job_lock::Column::JobSeq), Order::Asc)
             .order_by((other, job_lock::Column::TableName), Order::Asc)
             .to_owned();
