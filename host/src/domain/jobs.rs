@@ -193,7 +193,7 @@ pub struct JobQuery {
 pub async fn view(store: &Store, row: JobRow) -> Result<Job, DomainError> {
     let status = JobStatus::parse(&row.status)?;
     let queue = match status {
-        JobStatus::Queued => queue::queue_info(store.job_queue_summary(row.job_seq).await?),
+        JobStatus::Queued => queue::queue_info(&store.job_locks_ahead(row.job_seq).await?),
         _ => QueueInfo::default(),
     };
     Ok(Job {

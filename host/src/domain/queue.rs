@@ -17,7 +17,7 @@
 //! holds the tenant and instance's guard, so replicas never decide on the
 //! same tuples at once, and release and promotion commit together.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -26,7 +26,7 @@ use super::jobs::{ExecutionState, JobEventType, JobStatus, QueueInfo, WAITING_TA
 use super::DomainError;
 use crate::store::job_events::{self, NewEventRow};
 use crate::store::job_queue::{JobEnd, LockRow, NewJob, QueueTxn};
-use crate::store::jobs::{JobRow, QueueSummary};
+use crate::store::jobs::{AheadRow, JobRow};
 use crate::store::Store;
 
 /// Who the queue names as the actor of the transitions it makes itself.
@@ -215,19 +215,55 @@ async fn first_everywhere(q: &QueueTxn, job_seq: i64) -> Result<bool, DomainErro
     Ok(true)
 }
 
-/// Queue metadata of a queued job from what is ahead of it.
-pub fn queue_info(ahead: QueueSummary) -> QueueInfo {
+/// Queue metadata of a queued job from the lock rows ahead of it
+/// (`Store::job_locks_ahead`, in admission order).
+pub fn queue_info(ahead: &[AheadRow]) -> QueueInfo {
+    let wait_tables: BTreeSet<&String> = ahead.iter().map(|row| &row.table_name).collect();
+    let earlier_queued: BTreeSet<i64> = ahead
+        .iter()
+        .filter(|row| !row.held)
+        .map(|row| row.job_seq)
+        .collect();
+    let mut seen = BTreeSet::new();
+    let blocking_job_ids = ahead
+        .iter()
+        .filter(|row| seen.insert(row.job_seq))
+        .map(|row| row.job_id.clone())
+        .collect();
     QueueInfo {
         wait_reason_code: Some(WAITING_TABLE_LOCK),
-        wait_tables: ahead.wait_tables,
-        queue_position: Some(1 + ahead.earlier_queued),
-        blocking_job_ids: ahead.blocking_job_ids,
+        wait_tables: wait_tables.into_iter().cloned().collect(),
+        queue_position: Some(1 + earlier_queued.len() as i64),
+        blocking_job_ids,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(table: &str, job_seq: i64, held: bool) -> AheadRow {
+        AheadRow {
+            table_name: table.into(),
+            job_seq,
+            job_id: format!("job_{job_seq}"),
+            held,
+        }
+    }
+
+    #[test]
+    fn queue_info_counts_distinct_earlier_waiters() {
+        let info = queue_info(&[
+            row("a", 1, true),
+            row("a", 2, false),
+            row("b", 2, false),
+            row("b", 3, false),
+        ]);
+        assert_eq!(info.wait_reason_code, Some(WAITING_TABLE_LOCK));
+        assert_eq!(info.wait_tables, vec!["a".to_owned(), "b".to_owned()]);
+        assert_eq!(info.queue_position, Some(3));
+        assert_eq!(info.blocking_job_ids, vec!["job_1", "job_2", "job_3"]);
+    }
 
     #[test]
     fn only_terminal_statuses_have_terminal_events() {

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::entities::job::{self, Entity as Jobs};
@@ -70,23 +70,14 @@ pub struct JobListFilter {
     pub limit: u64,
 }
 
-/// What is ahead of a queued job on its tuples.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QueueSummary {
-    /// Its tables with a holder or an earlier waiter, sorted.
-    pub wait_tables: Vec<String>,
-    /// Earlier queued jobs sharing a tuple with it.
-    pub earlier_queued: i64,
-    /// Running jobs holding, and earlier queued jobs wanting, its tables,
-    /// in admission order.
-    pub blocking_job_ids: Vec<String>,
-}
-
-#[derive(FromQueryResult)]
-struct SummaryRow {
-    wait_tables: String,
-    earlier_queued: i64,
-    blocking_job_ids: String,
+/// A live lock row on a tuple shared with a queued job, ahead of it: a
+/// holder, or an earlier waiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AheadRow {
+    pub table_name: String,
+    pub job_seq: i64,
+    pub job_id: String,
+    pub held: bool,
 }
 
 /// The job with this id, read on any connection or transaction.
@@ -189,54 +180,52 @@ impl Store {
         with_tables(self.db(), models).await
     }
 
-    /// What is ahead of a job on its tuples (holders of its tables and
-    /// earlier waiters for them), summed up in the database: the tables
-    /// with anything ahead, how many earlier queued jobs, and the jobs
-    /// ahead in admission order. A holder is always the earliest live row
-    /// of its tuple (it was first in line when granted, and later jobs get
-    /// later sequence numbers), so "ahead" is one index range per tuple.
+    /// The live lock rows ahead of a job on its tuples, in admission
+    /// order: holders of its tables and earlier waiters for them. A holder
+    /// is always the earliest live row of its tuple (it was first in line
+    /// when granted, and later jobs get later sequence numbers), so
+    /// "ahead" is one index range per tuple.
     ///
-    /// One row comes back however deep the queue: the SQLite driver hands
-    /// rows over one by one between threads, which made reading a
-    /// 10,000-deep queue row by row cost ~40 ms.
-    pub async fn job_queue_summary(&self, job_seq: i64) -> Result<QueueSummary, StoreError> {
-        let array = |value: &str, order: &str| match self.backend() {
+    /// The rows come back as one JSON array in one row, whatever the depth
+    /// of the queue: the SQLite driver hands rows over one by one between
+    /// threads, which made reading a 10,000-deep queue row by row cost
+    /// ~40 ms, and deduplicating in SQL costs temporary B-trees.
+    pub async fn job_locks_ahead(&self, job_seq: i64) -> Result<Vec<AheadRow>, StoreError> {
+        let rows = match self.backend() {
             DatabaseBackend::Postgres => {
-                format!("COALESCE(json_agg({value} ORDER BY {order})::text, '[]')")
+                "COALESCE(json_agg(json_build_array(other.table_name, other.job_seq, other.held, \
+                 other.job_id))::text, '[]')"
             }
-            _ => format!("json_group_array({value} ORDER BY {order})"),
+            _ => {
+                "json_group_array(json_array(other.table_name, other.job_seq, other.held, \
+                 other.job_id))"
+            }
         };
         let sql = format!(
-            "WITH ahead AS ( \
-               SELECT other.table_name AS table_name, other.job_seq AS job_seq, \
-                      other.job_id AS job_id, other.held AS held \
-               FROM job_locks mine \
-               JOIN job_locks other ON other.tenant_id = mine.tenant_id \
-                 AND other.instance_id = mine.instance_id \
-                 AND other.table_name = mine.table_name \
-               WHERE mine.job_seq = ? AND other.job_seq < ?) \
-             SELECT \
-               (SELECT {tables} FROM (SELECT DISTINCT table_name FROM ahead) t) AS wait_tables, \
-               (SELECT COUNT(DISTINCT job_seq) FROM ahead WHERE NOT held) AS earlier_queued, \
-               (SELECT {jobs} FROM (SELECT job_seq, MIN(job_id) AS job_id FROM ahead \
-                                    GROUP BY job_seq) j) AS blocking_job_ids",
-            tables = array("table_name", "table_name"),
-            jobs = array("job_id", "job_seq"),
+            "SELECT {rows} AS ahead FROM job_locks mine \
+             JOIN job_locks other ON other.tenant_id = mine.tenant_id \
+               AND other.instance_id = mine.instance_id AND other.table_name = mine.table_name \
+             WHERE mine.job_seq = ? AND other.job_seq < ?"
         );
         let statement = sql::statement(self.backend(), &sql, vec![job_seq.into(), job_seq.into()]);
-        let row = SummaryRow::find_by_statement(statement)
-            .one(self.db())
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("the queue summary returned no row".into()))?;
-        let list = |json: &str| {
-            serde_json::from_str::<Vec<String>>(json)
-                .map_err(|e| StoreError::Corrupt(format!("queue summary: {e}")))
+        let Some(row) = self.db().query_one(statement).await? else {
+            return Ok(Vec::new());
         };
-        Ok(QueueSummary {
-            wait_tables: list(&row.wait_tables)?,
-            earlier_queued: row.earlier_queued,
-            blocking_job_ids: list(&row.blocking_job_ids)?,
-        })
+        let json: String = row.try_get("", "ahead")?;
+        let tuples: Vec<(String, i64, serde_json::Value, String)> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("lock rows ahead of job {job_seq}: {e}")))?;
+        let mut ahead: Vec<AheadRow> = tuples
+            .into_iter()
+            .map(|(table_name, job_seq, held, job_id)| AheadRow {
+                table_name,
+                job_seq,
+                job_id,
+                // PostgreSQL gives a boolean, SQLite 0 or 1.
+                held: held.as_bool().unwrap_or_else(|| held.as_i64() == Some(1)),
+            })
+            .collect();
+        ahead.sort_by(|a, b| (a.job_seq, &a.table_name).cmp(&(b.job_seq, &b.table_name)));
+        Ok(ahead)
     }
 
     /// Sets a job's execution state (see [`set_execution_state`]).
