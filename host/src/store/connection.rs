@@ -1,5 +1,6 @@
 //! Opening the database: the pool, SQLite's WAL mode, and migrations.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rrs_migrations::MigratorTrait;
@@ -8,6 +9,7 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement,
 };
 
+use super::checkpoint::Checkpointer;
 use super::StoreError;
 use crate::config::DatabaseConfig;
 use rrs_migrations::Migrator;
@@ -16,6 +18,8 @@ use rrs_migrations::Migrator;
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite only: the WAL checkpoint task, stopped with the last clone.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Store {
@@ -49,9 +53,16 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(busy_timeout)
                     .foreign_keys(true)
+                    // Checkpoints run in the background (see `checkpoint`).
+                    .pragma("wal_autocheckpoint", "0")
             });
         let db = Database::connect(options).await?;
-        Ok(Self { db })
+        let checkpointer = (db.get_database_backend() == DatabaseBackend::Sqlite)
+            .then(|| Arc::new(Checkpointer::start(db.clone())));
+        Ok(Self {
+            db,
+            _checkpointer: checkpointer,
+        })
     }
 
     /// Applies every pending migration.

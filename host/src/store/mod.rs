@@ -6,6 +6,7 @@
 //! unavailable (retry later), a uniqueness rule was hit, or something else
 //! failed.
 
+pub mod checkpoint;
 pub mod chunk_apply;
 pub mod connection;
 pub mod decisions;
