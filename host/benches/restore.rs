@@ -401,7 +401,6 @@ async fn raw_inserts(store: &Store, data: &Data) -> anyhow::Result<Duration> {
     Ok(timed)
 }
 
-/// Flushes the write-ahead log so neither phase pays for the other's.
 /// PostgreSQL: fresh statistics, as autovacuum would have them in service
 /// (without them the planner picks nested loops over freshly loaded tables
 /// and the dry-run's PIT query runs past the statement timeout).
@@ -413,6 +412,7 @@ async fn analyze(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Flushes the write-ahead log so neither phase pays for the other's.
 async fn checkpoint(store: &Store) {
     let sql = match store.backend() {
         DatabaseBackend::Postgres => "CHECKPOINT",

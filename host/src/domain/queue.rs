@@ -64,29 +64,14 @@ pub async fn admit(
     };
     new.status = status.as_str().to_owned();
     new.execution_state = ExecutionState::NotStarted.as_str().to_owned();
-    let job_seq = q.insert_job(&new, ahead.is_empty()).await?;
+    let row = q.insert_job(new, ahead.is_empty()).await?;
     let event = match status {
-        JobStatus::Running => started_event(&new.operator_id, json!({"promoted": false}), at),
-        _ => queued_event(&new.operator_id, &ahead, at),
+        JobStatus::Running => started_event(&row.operator_id, json!({"promoted": false}), at),
+        _ => queued_event(&row.operator_id, &ahead, at),
     };
-    job_events::append_event(q.connection(), job_seq, &event).await?;
+    job_events::append_event(q.connection(), row.job_seq, &event).await?;
     q.commit().await?;
-    Ok(JobRow {
-        job_seq,
-        job_id: new.job_id,
-        plan_id: new.plan_id,
-        plan_hash: new.plan_hash,
-        tenant_id: new.tenant_id,
-        instance_id: new.instance_id,
-        tables: new.tables,
-        status: new.status,
-        status_reason_code: None,
-        execution_state: new.execution_state,
-        operator_id: new.operator_id,
-        created_at: new.created_at,
-        started_at: (status == JobStatus::Running).then_some(new.created_at),
-        finished_at: None,
-    })
+    Ok(row)
 }
 
 fn started_event(actor: &str, details: Value, at: DateTime<Utc>) -> NewEventRow {

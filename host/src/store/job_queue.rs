@@ -148,9 +148,9 @@ impl QueueTxn {
             .await?)
     }
 
-    /// Inserts a job, its tables and its lock rows (`held` or waiting);
-    /// returns its `job_seq`.
-    pub async fn insert_job(&self, new: &NewJob, held: bool) -> Result<i64, StoreError> {
+    /// Inserts a job, its tables and its lock rows (`held`: it runs now,
+    /// else it waits); returns the job as stored.
+    pub async fn insert_job(&self, new: NewJob, held: bool) -> Result<JobRow, StoreError> {
         let job = job::ActiveModel {
             job_id: Set(new.job_id.clone()),
             plan_id: Set(new.plan_id.clone()),
@@ -168,26 +168,42 @@ impl QueueTxn {
             ..Default::default()
         };
         let job_seq = Jobs::insert(job).exec(&self.txn).await?.last_insert_id;
-        if new.tables.is_empty() {
-            return Ok(job_seq);
+        let stored = JobRow {
+            job_seq,
+            job_id: new.job_id,
+            plan_id: new.plan_id,
+            plan_hash: new.plan_hash,
+            tenant_id: new.tenant_id,
+            instance_id: new.instance_id,
+            tables: new.tables,
+            status: new.status,
+            status_reason_code: None,
+            execution_state: new.execution_state,
+            operator_id: new.operator_id,
+            created_at: new.created_at,
+            started_at: held.then_some(new.created_at),
+            finished_at: None,
+        };
+        if stored.tables.is_empty() {
+            return Ok(stored);
         }
-        job_table::Entity::insert_many(new.tables.iter().map(|table| job_table::ActiveModel {
+        job_table::Entity::insert_many(stored.tables.iter().map(|table| job_table::ActiveModel {
             job_seq: Set(job_seq),
             table_name: Set(table.clone()),
         }))
         .exec_without_returning(&self.txn)
         .await?;
-        JobLocks::insert_many(new.tables.iter().map(|table| job_lock::ActiveModel {
-            tenant_id: Set(new.tenant_id.clone()),
-            instance_id: Set(new.instance_id.clone()),
+        JobLocks::insert_many(stored.tables.iter().map(|table| job_lock::ActiveModel {
+            tenant_id: Set(stored.tenant_id.clone()),
+            instance_id: Set(stored.instance_id.clone()),
             table_name: Set(table.clone()),
             job_seq: Set(job_seq),
-            job_id: Set(new.job_id.clone()),
+            job_id: Set(stored.job_id.clone()),
             held: Set(held),
         }))
         .exec_without_returning(&self.txn)
         .await?;
-        Ok(job_seq)
+        Ok(stored)
     }
 
     /// Moves a job from `from_status` to `to_status` and makes it the
