@@ -13,6 +13,13 @@ use super::entities::job::{self, Entity as Jobs};
 use super::entities::job_table::{self, Entity as JobTables};
 use super::{sql, Store, StoreError};
 
+/// The lock rows of other jobs on a job's tuples, earlier in admission
+/// order (`job_seq` bound twice).
+const LOCKS_AHEAD: &str = "FROM job_locks mine \
+     JOIN job_locks other ON other.tenant_id = mine.tenant_id \
+       AND other.instance_id = mine.instance_id AND other.table_name = mine.table_name \
+     WHERE mine.job_seq = ? AND other.job_seq < ?";
+
 /// A job as stored, with its tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRow {
@@ -186,46 +193,75 @@ impl Store {
     /// when granted, and later jobs get later sequence numbers), so
     /// "ahead" is one index range per tuple.
     ///
-    /// The rows come back as one JSON array in one row, whatever the depth
-    /// of the queue: the SQLite driver hands rows over one by one between
+    /// The rows come back aggregated into one row, whatever the depth of
+    /// the queue: the SQLite driver hands rows over one by one between
     /// threads, which made reading a 10,000-deep queue row by row cost
-    /// ~40 ms, and deduplicating in SQL costs temporary B-trees.
+    /// ~40 ms, and deduplicating in SQL costs temporary B-trees. SQLite
+    /// aggregates into a JSON array; PostgreSQL into one row per table with
+    /// an array per column, which it builds and sends in binary ~4x faster
+    /// than `json_agg(json_build_array(..))` (10,000 rows: ~2.4 ms against
+    /// ~10 ms).
     pub async fn job_locks_ahead(&self, job_seq: i64) -> Result<Vec<AheadRow>, StoreError> {
-        let rows = match self.backend() {
-            DatabaseBackend::Postgres => {
-                "COALESCE(json_agg(json_build_array(other.table_name, other.job_seq, other.held, \
-                 other.job_id))::text, '[]')"
-            }
-            _ => {
-                "json_group_array(json_array(other.table_name, other.job_seq, other.held, \
-                 other.job_id))"
-            }
+        let mut ahead = match self.backend() {
+            DatabaseBackend::Postgres => self.locks_ahead_arrays(job_seq).await?,
+            _ => self.locks_ahead_json(job_seq).await?,
         };
+        ahead.sort_by(|a, b| (a.job_seq, &a.table_name).cmp(&(b.job_seq, &b.table_name)));
+        Ok(ahead)
+    }
+
+    async fn locks_ahead_arrays(&self, job_seq: i64) -> Result<Vec<AheadRow>, StoreError> {
         let sql = format!(
-            "SELECT {rows} AS ahead FROM job_locks mine \
-             JOIN job_locks other ON other.tenant_id = mine.tenant_id \
-               AND other.instance_id = mine.instance_id AND other.table_name = mine.table_name \
-             WHERE mine.job_seq = ? AND other.job_seq < ?"
+            "SELECT other.table_name AS table_name, array_agg(other.job_seq) AS seqs, \
+             array_agg(other.held) AS held, array_agg(other.job_id::text) AS ids {LOCKS_AHEAD} \
+             GROUP BY other.table_name"
+        );
+        let statement = sql::statement(self.backend(), &sql, vec![job_seq.into(), job_seq.into()]);
+        let mut ahead = Vec::new();
+        for row in self.db().query_all(statement).await? {
+            let table_name: String = row.try_get("", "table_name")?;
+            let seqs: Vec<i64> = row.try_get("", "seqs")?;
+            let held: Vec<bool> = row.try_get("", "held")?;
+            let ids: Vec<String> = row.try_get("", "ids")?;
+            if [held.len(), ids.len()] != [seqs.len(); 2] {
+                return Err(StoreError::Corrupt(format!(
+                    "lock rows ahead of job {job_seq} on {table_name}: arrays of unequal length"
+                )));
+            }
+            ahead.extend(seqs.into_iter().zip(held).zip(ids).map(
+                |((job_seq, held), job_id)| AheadRow {
+                    table_name: table_name.clone(),
+                    job_seq,
+                    job_id,
+                    held,
+                },
+            ));
+        }
+        Ok(ahead)
+    }
+
+    async fn locks_ahead_json(&self, job_seq: i64) -> Result<Vec<AheadRow>, StoreError> {
+        let sql = format!(
+            "SELECT json_group_array(json_array(other.table_name, other.job_seq, other.held, \
+             other.job_id)) AS ahead {LOCKS_AHEAD}"
         );
         let statement = sql::statement(self.backend(), &sql, vec![job_seq.into(), job_seq.into()]);
         let Some(row) = self.db().query_one(statement).await? else {
             return Ok(Vec::new());
         };
         let json: String = row.try_get("", "ahead")?;
-        let tuples: Vec<(String, i64, serde_json::Value, String)> = serde_json::from_str(&json)
+        let tuples: Vec<(String, i64, i64, String)> = serde_json::from_str(&json)
             .map_err(|e| StoreError::Corrupt(format!("lock rows ahead of job {job_seq}: {e}")))?;
-        let mut ahead: Vec<AheadRow> = tuples
+        Ok(tuples
             .into_iter()
             .map(|(table_name, job_seq, held, job_id)| AheadRow {
                 table_name,
                 job_seq,
                 job_id,
-                // PostgreSQL gives a boolean, SQLite 0 or 1.
-                held: held.as_bool().unwrap_or_else(|| held.as_i64() == Some(1)),
+                // SQLite stores booleans as 0 or 1.
+                held: held == 1,
             })
-            .collect();
-        ahead.sort_by(|a, b| (a.job_seq, &a.table_name).cmp(&(b.job_seq, &b.table_name)));
-        Ok(ahead)
+            .collect())
     }
 
     /// Sets a job's execution state (see [`set_execution_state`]).
