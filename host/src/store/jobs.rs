@@ -228,14 +228,17 @@ impl Store {
                     "lock rows ahead of job {job_seq} on {table_name}: arrays of unequal length"
                 )));
             }
-            ahead.extend(seqs.into_iter().zip(held).zip(ids).map(
-                |((job_seq, held), job_id)| AheadRow {
-                    table_name: table_name.clone(),
-                    job_seq,
-                    job_id,
-                    held,
-                },
-            ));
+            ahead.extend(
+                seqs.into_iter()
+                    .zip(held)
+                    .zip(ids)
+                    .map(|((job_seq, held), job_id)| AheadRow {
+                        table_name: table_name.clone(),
+                        job_seq,
+                        job_id,
+                        held,
+                    }),
+            );
         }
         Ok(ahead)
     }
