@@ -16,9 +16,11 @@
 //! writable, empty target table, a dry-run plan with `chunk_size` 500 (every
 //! row a `create`) and a running job; on PostgreSQL an `ANALYZE` after
 //! loading and after planning. Timed: the `execute` call from the
-//! first check to the terminal answer (every chunk: the read of current
-//! rows, the upsert, journal, mirror and outcome inserts, the checkpoint,
-//! the chunk events; then the lease release, the job's end and the answer).
+//! first check to the terminal answer (every chunk: the read of the
+//! current target hashes, the journal, mirror, outcome and target writes,
+//! the checkpoint, the chunk events; then the lease release, the job's end
+//! and the answer). Afterwards (not timed) the target, journal, mirror and
+//! applied outcomes are counted: one each per restored row.
 //!
 //! Baseline: the same rows (same payloads and hashes) as multi-row INSERTs
 //! of 500 rows, one transaction each, into a scratch table with the shape
@@ -463,9 +465,14 @@ async fn verify(
     .await?;
     let sql = "SELECT COUNT(*) AS n FROM rollback_journal WHERE job_id = ?";
     let journal = count(store, sql, vec![job_id.into()]).await?;
+    let sql = "SELECT COUNT(*) AS n FROM sn_mirror WHERE job_id = ?";
+    let mirror = count(store, sql, vec![job_id.into()]).await?;
+    let sql = "SELECT COUNT(*) AS n FROM row_outcomes WHERE job_id = ? AND outcome = 'applied' \
+               AND journal_id IS NOT NULL";
+    let outcomes = count(store, sql, vec![job_id.into()]).await?;
     ensure!(
-        target == rows as i64 && journal == rows as i64,
-        "target {target}, journal {journal} of {rows}"
+        [target, journal, mirror, outcomes] == [rows as i64; 4],
+        "target {target}, journal {journal}, mirror {mirror}, applied outcomes {outcomes} of {rows}"
     );
     Ok(())
 }

@@ -71,6 +71,18 @@ pub struct PlanRowRead {
     pub after_payload: Option<serde_json::Value>,
 }
 
+/// What execution needs of a plan row: the record it touches, what it
+/// does and the target hash it assumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRowKey {
+    pub plan_row_id: i64,
+    pub table: String,
+    pub sys_id: String,
+    /// `create`, `update` or `delete`.
+    pub action: String,
+    pub before_sha256: Option<String>,
+}
+
 fn plan_row_from(row: &sea_orm::QueryResult) -> Result<PlanRowRead, StoreError> {
     Ok(PlanRowRead {
         plan_row_id: row.try_get("", "plan_row_id")?,
@@ -123,20 +135,31 @@ impl Store {
         rows.iter().map(plan_row_from).collect()
     }
 
-    /// The executed rows of one chunk, in plan order.
-    pub async fn plan_chunk_rows(
+    /// The keys of one chunk's executed rows, in plan order (the payloads
+    /// stay in the database: applying a chunk copies them in SQL).
+    pub async fn plan_chunk_keys(
         &self,
         plan_id: &str,
         chunk_index: i64,
-    ) -> Result<Vec<PlanRowRead>, StoreError> {
+    ) -> Result<Vec<PlanRowKey>, StoreError> {
         use sea_orm::ConnectionTrait;
-        let sql =
-            format!("SELECT {ROW_COLUMNS} FROM plan_rows WHERE plan_id = ? AND chunk_index = ? ORDER BY plan_row_id");
+        let sql = "SELECT plan_row_id, table_name, sys_id, action, before_sha256 FROM plan_rows \
+                   WHERE plan_id = ? AND chunk_index = ? ORDER BY plan_row_id";
         let values: Vec<sea_orm::Value> = vec![plan_id.into(), chunk_index.into()];
         let rows = self
             .db()
-            .query_all(super::sql::statement(self.backend(), &sql, values))
+            .query_all(super::sql::statement(self.backend(), sql, values))
             .await?;
-        rows.iter().map(plan_row_from).collect()
+        rows.iter()
+            .map(|row| {
+                Ok(PlanRowKey {
+                    plan_row_id: row.try_get("", "plan_row_id")?,
+                    table: row.try_get("", "table_name")?,
+                    sys_id: row.try_get("", "sys_id")?,
+                    action: row.try_get("", "action")?,
+                    before_sha256: row.try_get("", "before_sha256")?,
+                })
+            })
+            .collect()
     }
 }

@@ -6,12 +6,12 @@
 use super::super::canonical::canonical_sha256;
 use super::super::plan::document::TableDoc;
 use super::super::DomainError;
-use crate::store::plans::PlanRowRead;
+use crate::store::plans::PlanRowKey;
 
 /// Digest of a chunk's rows and the target hashes they assume (or, for
 /// verification, the hashes the target has now).
 pub fn chunk_digest<'a>(
-    rows: impl Iterator<Item = (&'a PlanRowRead, Option<&'a str>)>,
+    rows: impl Iterator<Item = (&'a PlanRowKey, Option<&'a str>)>,
 ) -> Result<String, DomainError> {
     let lines: Vec<serde_json::Value> = rows
         .map(|(r, sha)| serde_json::json!([r.plan_row_id, r.table, r.sys_id, sha]))

@@ -272,7 +272,7 @@ async fn new_execution(
 ) -> Result<(ExecutionRow, Vec<ChunkRow>), DomainError> {
     let mut chunks = Vec::with_capacity(plan.chunking.total_chunks as usize);
     for index in 0..plan.chunking.total_chunks {
-        let rows = ctx.store.plan_chunk_rows(&plan.plan_id, index).await?;
+        let rows = ctx.store.plan_chunk_keys(&plan.plan_id, index).await?;
         let digest = chunk_digest(rows.iter().map(|r| (r, r.before_sha256.as_deref())))?;
         chunks.push(ChunkRow {
             chunk_index: index,
@@ -338,11 +338,17 @@ async fn target_changed(
     {
         let rows = ctx
             .store
-            .plan_chunk_rows(&plan.plan_id, chunk.chunk_index)
+            .plan_chunk_keys(&plan.plan_id, chunk.chunk_index)
             .await?;
         let current = ctx
             .store
-            .target_hashes(&plan.tenant_id, &plan.instance_id, &rows)
+            .target_hashes(
+                &plan.tenant_id,
+                &plan.instance_id,
+                &plan.plan_id,
+                chunk.chunk_index,
+                &rows,
+            )
             .await?;
         let digest = chunk_digest(
             rows.iter()
@@ -451,7 +457,7 @@ async fn run(
             return pause(ctx, job, holder, reason, &principal.operator_id).await;
         }
         let rows = store
-            .plan_chunk_rows(&plan.plan_id, chunk.chunk_index)
+            .plan_chunk_keys(&plan.plan_id, chunk.chunk_index)
             .await?;
         let next =
             precondition_checksum(&plan.tables, &digests[(chunk.chunk_index as usize + 1)..])?;
@@ -459,6 +465,7 @@ async fn run(
         let expires = now + ChronoDuration::from_std(ctx.settings.lease).unwrap_or_default();
         let apply = ChunkApply {
             job_id: &job.job_id,
+            plan_id: &plan.plan_id,
             plan_hash: &plan.plan_hash,
             tenant_id: &plan.tenant_id,
             instance_id: &plan.instance_id,
