@@ -99,6 +99,12 @@ async fn chunks_apply_and_the_journal_links_every_row() {
             .collect();
         assert_eq!(linked.len(), 1, "one journal row per applied outcome");
         assert_eq!(linked[0]["plan_row_id"], outcome["plan_row_id"]);
+        let plan_row_id = outcome["plan_row_id"].as_i64().unwrap();
+        assert_eq!(
+            linked[0]["journal_id"],
+            json!(rrs::store::chunk_apply::journal_id(&job_id, plan_row_id)),
+            "the id written in SQL is the one the service computes"
+        );
         assert_eq!(
             linked[0]["before_image"],
             Value::Null,
