@@ -5,8 +5,9 @@
 //!
 //! Every row's current target hash is read first. Rows whose hash no longer
 //! matches the plan's `before_sha256` are conflicts: then the chunk runs in
-//! row-fallback mode, applying the other rows one by one and skipping the
-//! conflicting ones (`skipped_target_changed`) in the same transaction.
+//! row-fallback mode, in the same transaction: the conflicting rows are
+//! skipped (`skipped_target_changed`) and the others applied as their
+//! second attempt (`row_attempt` 2, `used_row_fallback`).
 //!
 //! The rows are written set-wise, in SQL, from the plan's rows: the journal
 //! from `plan_rows` joined to the target as it is before the write (its
