@@ -225,25 +225,37 @@ async fn write_journal(
         .rows_affected())
 }
 
-/// The SN mirror rows of the chunk's journal rows (`range`: the first and
-/// last applied plan row ids): linkage ids and hashes, never a before-image.
+/// The chunk's journal rows, found by the job's `(job_id, plan_row_id)`
+/// index over `range` (the first and last applied plan row ids); binds
+/// [`journal_rows_values`].
+const CHUNK_JOURNAL_ROWS: &str =
+    "FROM rollback_journal WHERE job_id = ? AND plan_row_id BETWEEN ? AND ? AND chunk_id = ?";
+
+fn journal_rows_values(c: &ChunkApply<'_>, range: (i64, i64)) -> [Value; 4] {
+    [
+        c.job_id.into(),
+        range.0.into(),
+        range.1.into(),
+        c.chunk_id.into(),
+    ]
+}
+
+/// The SN mirror rows of the chunk's journal rows: linkage ids and
+/// hashes, never a before-image.
 async fn write_mirror(
     txn: &DatabaseTransaction,
     backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     range: (i64, i64),
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO sn_mirror (journal_id, job_id, table_name, sys_id, plan_row_id, chunk_id, \
-               before_image_sha256, synced_at) \
-               SELECT journal_id, job_id, table_name, sys_id, plan_row_id, chunk_id, before_image_sha256, created_at \
-               FROM rollback_journal WHERE job_id = ? AND plan_row_id BETWEEN ? AND ? AND chunk_id = ?";
-    let values: Vec<Value> = vec![
-        c.job_id.into(),
-        range.0.into(),
-        range.1.into(),
-        c.chunk_id.into(),
-    ];
-    txn.execute(statement(backend, sql, values)).await?;
+    let sql = format!(
+        "INSERT INTO sn_mirror (journal_id, job_id, table_name, sys_id, plan_row_id, chunk_id, \
+         before_image_sha256, synced_at) \
+         SELECT journal_id, job_id, table_name, sys_id, plan_row_id, chunk_id, before_image_sha256, created_at \
+         {CHUNK_JOURNAL_ROWS}"
+    );
+    let values = journal_rows_values(c, range).to_vec();
+    txn.execute(statement(backend, &sql, values)).await?;
     Ok(())
 }
 
@@ -255,20 +267,15 @@ async fn write_applied_outcomes(
     range: (i64, i64),
     fallback: bool,
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO row_outcomes (job_id, plan_row_id, chunk_id, chunk_index, table_name, sys_id, action, \
-               outcome, reason_code, used_row_fallback, row_attempt, journal_id, created_at) \
-               SELECT job_id, plan_row_id, chunk_id, ?, table_name, sys_id, action, 'applied', NULL, ?, row_attempt, \
-               journal_id, created_at FROM rollback_journal \
-               WHERE job_id = ? AND plan_row_id BETWEEN ? AND ? AND chunk_id = ?";
-    let values: Vec<Value> = vec![
-        c.chunk_index.into(),
-        fallback.into(),
-        c.job_id.into(),
-        range.0.into(),
-        range.1.into(),
-        c.chunk_id.into(),
-    ];
-    txn.execute(statement(backend, sql, values)).await?;
+    let sql = format!(
+        "INSERT INTO row_outcomes (job_id, plan_row_id, chunk_id, chunk_index, table_name, sys_id, action, \
+         outcome, reason_code, used_row_fallback, row_attempt, journal_id, created_at) \
+         SELECT job_id, plan_row_id, chunk_id, ?, table_name, sys_id, action, 'applied', NULL, ?, row_attempt, \
+         journal_id, created_at {CHUNK_JOURNAL_ROWS}"
+    );
+    let mut values: Vec<Value> = vec![c.chunk_index.into(), fallback.into()];
+    values.extend(journal_rows_values(c, range));
+    txn.execute(statement(backend, &sql, values)).await?;
     Ok(())
 }
 
