@@ -118,6 +118,18 @@ async fn a_killed_execution_resumes_from_its_checkpoint() {
         }
     }
     assert_eq!(journaled.len(), rows);
+    // A chunk's event commits with the chunk: exactly one per chunk, even
+    // for the chunks around the kill.
+    let events = ctx.get(&format!("/v1/jobs/{job_id}/events")).await;
+    let mut chunk_events: Vec<i64> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "chunk_applied" || e["event_type"] == "chunk_row_fallback")
+        .map(|e| e["details"]["chunk_index"].as_i64().unwrap())
+        .collect();
+    chunk_events.sort_unstable();
+    assert_eq!(chunk_events, (0..total).collect::<Vec<_>>());
     server.kill();
 }
 

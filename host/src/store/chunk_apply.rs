@@ -9,6 +9,10 @@
 //! skipped (`skipped_target_changed`) and the others applied as their
 //! second attempt (`row_attempt` 2, `used_row_fallback`).
 //!
+//! The chunk's event (`chunk_applied` or `chunk_row_fallback`) is written
+//! in the same transaction, so the job's history never lacks a committed
+//! chunk or names one that was rolled back.
+//!
 //! The rows are written set-wise, in SQL, from the plan's rows: the journal
 //! from `plan_rows` joined to the target as it is before the write (its
 //! before-images), the SN mirror and the applied outcomes from the journal
@@ -21,15 +25,16 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, TransactionTrait, Value};
 
+use super::job_events::{self, NewEventRow};
 use super::plans::PlanRowKey;
 use super::sql::{list_placeholders, rows_placeholders, statement};
 use super::target::{chunk_target_hashes, target_row_join};
 use super::{Store, StoreError};
 
 /// What to apply and under which lease.
-#[derive(Debug)]
 pub struct ChunkApply<'a> {
     pub job_id: &'a str,
+    pub job_seq: i64,
     pub plan_id: &'a str,
     pub plan_hash: &'a str,
     pub tenant_id: &'a str,
@@ -43,6 +48,9 @@ pub struct ChunkApply<'a> {
     pub now: DateTime<Utc>,
     /// The chunk's rows (all of them: a chunk applies as a whole or not).
     pub rows: &'a [PlanRowKey],
+    /// The chunk's event, from how it went (the domain decides its type
+    /// and details).
+    pub event: &'a (dyn Fn(&ChunkResult) -> NewEventRow + Send + Sync),
 }
 
 /// How a chunk went.
@@ -155,12 +163,22 @@ impl Store {
             c.chunk_index.into(),
         ];
         txn.execute(statement(backend, sql, values)).await?;
-        txn.commit().await?;
-        Ok(Some(ChunkResult {
+        let result = ChunkResult {
             status,
             conflicts,
             applied: applying.len(),
-        }))
+        };
+        if job_events::append_event(&txn, c.job_seq, &(c.event)(&result))
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::Corrupt(format!(
+                "job {} vanished while chunk {} applied",
+                c.job_id, c.chunk_index
+            )));
+        }
+        txn.commit().await?;
+        Ok(Some(result))
     }
 }
 

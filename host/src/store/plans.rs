@@ -137,18 +137,59 @@ impl Store {
 
     /// The keys of one chunk's executed rows, in plan order (the payloads
     /// stay in the database: applying a chunk copies them in SQL).
+    ///
+    /// On SQLite they come back as one JSON array: its driver hands rows
+    /// over one by one between threads (~2.5 µs a row, measured: reading
+    /// a 100,000-row restore's keys twice cost 0.5 s of its 1.4 s).
     pub async fn plan_chunk_keys(
         &self,
         plan_id: &str,
         chunk_index: i64,
     ) -> Result<Vec<PlanRowKey>, StoreError> {
-        use sea_orm::ConnectionTrait;
-        let sql = "SELECT plan_row_id, table_name, sys_id, action, before_sha256 FROM plan_rows \
-                   WHERE plan_id = ? AND chunk_index = ? ORDER BY plan_row_id";
+        use sea_orm::{ConnectionTrait, DatabaseBackend};
+        const WHERE: &str = "FROM plan_rows WHERE plan_id = ? AND chunk_index = ?";
         let values: Vec<sea_orm::Value> = vec![plan_id.into(), chunk_index.into()];
+        let backend = self.backend();
+        if backend != DatabaseBackend::Postgres {
+            let sql = format!(
+                "SELECT json_group_array(json_array(plan_row_id, table_name, sys_id, action, before_sha256)) \
+                 AS keys {WHERE}"
+            );
+            let Some(row) = self
+                .db()
+                .query_one(super::sql::statement(backend, &sql, values))
+                .await?
+            else {
+                return Ok(Vec::new());
+            };
+            let json: String = row.try_get("", "keys")?;
+            type Key = (i64, String, String, String, Option<String>);
+            let keys: Vec<Key> = serde_json::from_str(&json).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "keys of chunk {chunk_index} of plan {plan_id}: {e}"
+                ))
+            })?;
+            let mut keys: Vec<PlanRowKey> = keys
+                .into_iter()
+                .map(
+                    |(plan_row_id, table, sys_id, action, before_sha256)| PlanRowKey {
+                        plan_row_id,
+                        table,
+                        sys_id,
+                        action,
+                        before_sha256,
+                    },
+                )
+                .collect();
+            keys.sort_by_key(|k| k.plan_row_id);
+            return Ok(keys);
+        }
+        let sql = format!(
+            "SELECT plan_row_id, table_name, sys_id, action, before_sha256 {WHERE} ORDER BY plan_row_id"
+        );
         let rows = self
             .db()
-            .query_all(super::sql::statement(self.backend(), sql, values))
+            .query_all(super::sql::statement(backend, &sql, values))
             .await?;
         rows.iter()
             .map(|row| {

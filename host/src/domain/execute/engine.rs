@@ -13,8 +13,9 @@ use super::checks::{self, Exercise};
 use super::checksums::{chunk_digest, precondition_checksum};
 use super::view::{self, ExecutionView, ResumeEntry};
 use super::{media, revalidate, ExecContext};
-use crate::store::chunk_apply::ChunkApply;
+use crate::store::chunk_apply::{ChunkApply, ChunkResult};
 use crate::store::execution::{ChunkRow, ExecutionRow};
+use crate::store::job_events::NewEventRow;
 use crate::store::jobs::JobRow;
 
 /// How a call ended: the job is terminal (200) or paused at a chunk boundary (202).
@@ -463,8 +464,24 @@ async fn run(
             precondition_checksum(&plan.tables, &digests[(chunk.chunk_index as usize + 1)..])?;
         let now = Utc::now();
         let expires = now + ChronoDuration::from_std(ctx.settings.lease).unwrap_or_default();
+        let event = |result: &ChunkResult| NewEventRow {
+            event_type: if result.conflicts.is_empty() {
+                JobEventType::ChunkApplied
+            } else {
+                JobEventType::ChunkRowFallback
+            }
+            .as_str()
+            .to_owned(),
+            at: now,
+            actor: principal.operator_id.clone(),
+            reason_code: None,
+            details: json!({"chunk_index": chunk.chunk_index, "chunk_id": chunk.chunk_id,
+                "row_count": rows.len(), "applied": result.applied,
+                "fallback_trigger_conflict_ids": result.conflicts}),
+        };
         let apply = ChunkApply {
             job_id: &job.job_id,
+            job_seq: job.job_seq,
             plan_id: &plan.plan_id,
             plan_hash: &plan.plan_hash,
             tenant_id: &plan.tenant_id,
@@ -476,27 +493,12 @@ async fn run(
             next_precondition_checksum: &next,
             now,
             rows: &rows,
+            event: &event,
         };
-        let result = store
+        store
             .apply_chunk(&apply)
             .await?
             .ok_or_else(|| in_progress(&job.job_id))?;
-        let kind = if result.conflicts.is_empty() {
-            JobEventType::ChunkApplied
-        } else {
-            JobEventType::ChunkRowFallback
-        };
-        let details = json!({"chunk_index": chunk.chunk_index, "chunk_id": chunk.chunk_id, "row_count": rows.len(),
-            "applied": result.applied, "fallback_trigger_conflict_ids": result.conflicts});
-        event(
-            ctx,
-            &job.job_id,
-            kind,
-            &principal.operator_id,
-            None,
-            details,
-        )
-        .await?;
     }
     if !exec.media_done {
         let retry = media::Retry {
