@@ -25,6 +25,7 @@ pub mod plan_scan;
 pub mod plan_writer;
 pub mod plans;
 pub mod sql;
+pub mod statistics;
 pub mod target;
 pub mod tokens;
 

@@ -64,6 +64,8 @@ impl Store {
         scope: ScanScope<'_>,
         pit_us: i64,
     ) -> Result<impl Stream<Item = Result<VersionRow, StoreError>> + 'a, StoreError> {
+        // The self-join below needs column statistics on PostgreSQL.
+        self.ensure_statistics("index_records").await?;
         let backend = self.backend();
         let mut values: Vec<Value> = vec![
             scope.tenant_id.into(),
