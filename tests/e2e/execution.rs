@@ -591,3 +591,93 @@ async fn a_shutdown_pauses_the_execution_and_a_restart_resumes_it() {
     assert_eq!(done.status, StatusCode::OK, "{:?}", done.body["checkpoint"]);
     assert_eq!(done.body["checkpoint"]["next_chunk_index"], 500);
 }
+
+/// An operator cancels a job while it executes: the execution stops at
+/// the chunk in flight (which is not written), answers `409
+/// job_not_running`, and writes nothing after the terminal event, since
+/// the job's table locks went to whoever queued behind it.
+#[tokio::test]
+async fn cancelling_an_executing_job_stops_it_at_the_next_chunk() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use std::time::Duration;
+    let ctx = TestContext::start().await;
+    let plan = ctx
+        .executable_plan(&["incident"], 3000, json!({"chunk_size": 5}))
+        .await;
+    let total = plan["chunking"]["total_chunks"].as_i64().unwrap();
+    let job_id = job(&ctx, &plan).await;
+    let (url, token) = (
+        ctx.url(&format!("/v1/jobs/{job_id}/execution")),
+        ctx.admin_token.clone(),
+    );
+    let in_flight = tokio::spawn(async move {
+        let response = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json::<Value>().await.unwrap())
+    });
+    let checkpoint = format!("/v1/jobs/{job_id}/checkpoint");
+    for _ in 0..500 {
+        let cp = ctx.get(&checkpoint).await;
+        if cp.body["next_chunk_index"].as_i64().unwrap_or(0) >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let cancel = ctx
+        .post(
+            &format!("/v1/jobs/{job_id}/complete"),
+            &json!({"status": "cancelled", "actor": "ops"}),
+        )
+        .await;
+    assert_eq!(
+        cancel.status,
+        StatusCode::OK,
+        "cancelled mid-run: {:?}",
+        cancel.body
+    );
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, StatusCode::CONFLICT, "{body:?}");
+    assert_eq!(body["reason_code"], "job_not_running", "{body:?}");
+
+    let stopped = ctx.get(&checkpoint).await.body["next_chunk_index"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        stopped >= 3 && stopped < total,
+        "stopped at {stopped} of {total}"
+    );
+    let execution = ctx.get(&format!("/v1/jobs/{job_id}/execution")).await;
+    assert_eq!(execution.body["state"], "failed", "{:?}", execution.body);
+    let db = ctx.database.connect().await;
+    let sql = "SELECT COUNT(*) AS n FROM target_records WHERE table_name = 'incident'";
+    let row = db
+        .query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    let written: i64 = row.try_get("", "n").unwrap();
+    assert_eq!(written, stopped * 5, "only committed chunks wrote rows");
+    let events = ctx.get(&format!("/v1/jobs/{job_id}/events")).await;
+    let events = events.body["events"].as_array().unwrap();
+    let terminal = events
+        .iter()
+        .position(|e| e["event_type"] == "job_cancelled")
+        .unwrap();
+    let chunk_events = events
+        .iter()
+        .filter(|e| e["event_type"] == "chunk_applied")
+        .count();
+    assert_eq!(chunk_events as i64, stopped);
+    assert!(
+        events[terminal + 1..]
+            .iter()
+            .all(|e| e["event_type"] != "chunk_applied"),
+        "no chunk after the terminal event: {events:?}"
+    );
+}

@@ -43,6 +43,9 @@ pub struct ChunkApply<'a> {
     pub chunk_id: &'a str,
     pub holder: &'a str,
     pub lease_expires_us: i64,
+    /// The status the job must still have for the chunk to apply
+    /// (`running`: only a running job holds its table locks).
+    pub job_status: &'a str,
     /// The checkpoint's precondition checksum once this chunk is applied.
     pub next_precondition_checksum: &'a str,
     pub now: DateTime<Utc>,
@@ -51,6 +54,20 @@ pub struct ChunkApply<'a> {
     /// The chunk's event, from how it went (the domain decides its type
     /// and details).
     pub event: &'a (dyn Fn(&ChunkResult) -> NewEventRow + Send + Sync),
+}
+
+/// What became of a request to apply a chunk.
+#[derive(Debug, Clone)]
+pub enum ChunkOutcome {
+    /// Committed.
+    Applied(ChunkResult),
+    /// The caller no longer holds the lease, or the checkpoint moved on:
+    /// nothing was written.
+    LeaseLost,
+    /// The job no longer has the status the execution needs (an operator
+    /// completed it meanwhile; its table locks are gone): nothing was
+    /// written.
+    JobEnded,
 }
 
 /// How a chunk went.
@@ -109,14 +126,17 @@ impl ChunkFilter {
 }
 
 impl Store {
-    /// Applies a chunk; `None` when the caller no longer holds the lease
-    /// (nothing is written then).
-    pub async fn apply_chunk(&self, c: &ChunkApply<'_>) -> Result<Option<ChunkResult>, StoreError> {
+    /// Applies a chunk, unless the caller lost the lease or the job ended.
+    pub async fn apply_chunk(&self, c: &ChunkApply<'_>) -> Result<ChunkOutcome, StoreError> {
         let backend = self.backend();
         let txn = self.db().begin().await?;
         if !advance_checkpoint(&txn, backend, c).await? {
             txn.rollback().await?;
-            return Ok(None);
+            return Ok(ChunkOutcome::LeaseLost);
+        }
+        if !job_still(&txn, backend, c).await? {
+            txn.rollback().await?;
+            return Ok(ChunkOutcome::JobEnded);
         }
         let current =
             chunk_target_hashes(&txn, c.tenant_id, c.instance_id, c.plan_id, c.chunk_index).await?;
@@ -178,7 +198,7 @@ impl Store {
             )));
         }
         txn.commit().await?;
-        Ok(Some(result))
+        Ok(ChunkOutcome::Applied(result))
     }
 }
 
@@ -205,6 +225,30 @@ async fn advance_checkpoint(
         .await?
         .rows_affected()
         > 0)
+}
+
+/// Whether the job still has `c.job_status`, its row locked until the
+/// chunk commits: on PostgreSQL `FOR UPDATE`, so an operator's complete
+/// (which updates the row) waits for the chunk or the chunk sees it
+/// ended; on SQLite the transaction already holds the database's write
+/// lock from [`advance_checkpoint`].
+async fn job_still(
+    txn: &DatabaseTransaction,
+    backend: DatabaseBackend,
+    c: &ChunkApply<'_>,
+) -> Result<bool, StoreError> {
+    let lock = match backend {
+        DatabaseBackend::Postgres => " FOR UPDATE",
+        _ => "",
+    };
+    let sql = format!("SELECT status FROM jobs WHERE job_seq = ?{lock}");
+    let row = txn
+        .query_one(statement(backend, &sql, vec![c.job_seq.into()]))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<String>("", "status")? == c.job_status,
+        None => false,
+    })
 }
 
 /// One journal row per applied row, its before-image and hash read from

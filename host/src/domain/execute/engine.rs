@@ -13,7 +13,7 @@ use super::checks::{self, Exercise};
 use super::checksums::{chunk_digest, precondition_checksum};
 use super::view::{self, ExecutionView, ResumeEntry};
 use super::{media, revalidate, ExecContext};
-use crate::store::chunk_apply::{ChunkApply, ChunkResult};
+use crate::store::chunk_apply::{ChunkApply, ChunkOutcome, ChunkResult};
 use crate::store::execution::{ChunkRow, ExecutionRow};
 use crate::store::job_events::NewEventRow;
 use crate::store::jobs::JobRow;
@@ -490,15 +490,17 @@ async fn run(
             chunk_id: &chunk.chunk_id,
             holder,
             lease_expires_us: micros(expires),
+            job_status: JobStatus::Running.as_str(),
             next_precondition_checksum: &next,
             now,
             rows: &rows,
             event: &event,
         };
-        store
-            .apply_chunk(&apply)
-            .await?
-            .ok_or_else(|| in_progress(&job.job_id))?;
+        match store.apply_chunk(&apply).await? {
+            ChunkOutcome::Applied(_) => {}
+            ChunkOutcome::LeaseLost => return Err(in_progress(&job.job_id)),
+            ChunkOutcome::JobEnded => return Err(ended_meanwhile(ctx, &job.job_id, holder).await),
+        }
     }
     if !exec.media_done {
         let retry = media::Retry {
@@ -526,6 +528,29 @@ async fn run(
     let mut view = view::read(store, &exec, 0, EMBEDDED_OUTCOMES).await?;
     view.promoted_job_ids = Some(promoted);
     Ok(ExecOutcome::Terminal(view))
+}
+
+/// The job was completed by an operator while it executed: the chunk in
+/// flight was not written, the execution ends `failed` with the job's
+/// reason and the caller gets `409 job_not_running` with the job's state.
+async fn ended_meanwhile(ctx: &ExecContext, job_id: &str, holder: &str) -> DomainError {
+    let job = match ctx.store.job(job_id).await {
+        Ok(Some(job)) => job,
+        Ok(None) => return DomainError::Internal(format!("job {job_id} vanished while executing")),
+        Err(e) => return e.into(),
+    };
+    let reason = job.status_reason_code.as_deref();
+    if let Err(e) = ctx
+        .store
+        .release_lease(job_id, holder, "failed", reason, Utc::now())
+        .await
+    {
+        return e.into();
+    }
+    match require_running(ctx, &job).await {
+        Err(e) => e,
+        Ok(()) => DomainError::Internal(format!("job {job_id} runs but refused a chunk")),
+    }
 }
 
 async fn pause(
