@@ -249,6 +249,158 @@ async fn a_changed_row_sends_its_chunk_to_row_fallback() {
     assert_eq!(a1["before_image"], json!({"v": 1, "id": "a1"}));
 }
 
+/// A plan updating r1-r3 (in the target as `{"v": 1}`) to `{"v": 2}` and
+/// creating r4, and its job; None on SQLite, where a chunk's write
+/// transaction cannot start while another writer holds the database, so
+/// a target write cannot race a chunk.
+async fn racing_job(ctx: &TestContext) -> Option<String> {
+    if !ctx.database.is_postgres() {
+        return None;
+    }
+    ctx.target_table("incident", &[], true).await;
+    let at = ago(30);
+    let versions: Vec<Version<'_>> = ["r1", "r2", "r3", "r4"]
+        .iter()
+        .map(|id| Version::upsert("incident", id, &at, json!({"v": 2, "id": id})))
+        .collect();
+    ctx.ingest(0, &versions).await;
+    ctx.watermark("incident", &ago(1)).await;
+    for id in ["r1", "r2", "r3"] {
+        ctx.target_row("incident", id, json!({"v": 1, "id": id}))
+            .await;
+    }
+    let plan = ctx.dry_run(&["incident"], &ago(5), json!({})).await.body;
+    assert_eq!(plan["summary"]["updates"], 3, "{plan:?}");
+    assert_eq!(plan["summary"]["creates"], 1, "{plan:?}");
+    Some(job(ctx, &plan).await)
+}
+
+/// Executes `job_id` while a user's transaction that ran `sql` on the
+/// target is still open, commits it once the chunk waits on it, and
+/// returns the execution's answer.
+async fn execute_racing(ctx: &TestContext, job_id: &str, sql: &str) -> Value {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    use std::time::Duration;
+    let db = ctx.database.connect().await;
+    let backend = db.get_database_backend();
+    let writer = db.begin().await.unwrap();
+    writer
+        .execute(Statement::from_string(backend, sql))
+        .await
+        .unwrap();
+    let (url, token) = (
+        ctx.url(&format!("/v1/jobs/{job_id}/execution")),
+        ctx.admin_token.clone(),
+    );
+    let in_flight = tokio::spawn(async move {
+        let response = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json::<Value>().await.unwrap())
+    });
+    let waiting = "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                   WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    let mut blocked = false;
+    for _ in 0..500 {
+        let row = db
+            .query_one(Statement::from_string(backend, waiting))
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get::<i64>("", "n").unwrap() > 0 {
+            blocked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(blocked, "the chunk never reached the user's row");
+    writer.commit().await.unwrap();
+    let (status, done) = in_flight.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{done:?}");
+    done
+}
+
+fn outcome_of(done: &Value, sys_id: &str) -> Value {
+    done["row_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["sys_id"] == sys_id)
+        .unwrap()
+        .clone()
+}
+
+/// The user's row is skipped as changed, the others applied, and the
+/// journal holds no image of it.
+async fn assert_only_raced_row_skipped(ctx: &TestContext, job_id: &str, done: &Value, raced: &str) {
+    assert_eq!(done["chunks"][0]["status"], "row_fallback", "{done:?}");
+    for id in ["r1", "r2", "r3", "r4"] {
+        let outcome = outcome_of(done, id);
+        if id == raced {
+            assert_eq!(outcome["reason_code"], "skipped_target_changed", "{id}");
+        } else {
+            assert_eq!(outcome["outcome"], "applied", "{id}");
+            assert_eq!(
+                ctx.target_payload("incident", id).await,
+                Some(json!({"v": 2, "id": id}))
+            );
+        }
+    }
+    assert_eq!(
+        ctx.target_payload("incident", raced).await,
+        Some(json!({"v": "by a user"})),
+        "the user's write survives"
+    );
+    let journal = ctx
+        .get(&format!("/v1/jobs/{job_id}/rollback-journal"))
+        .await;
+    let rows = journal.body["rollback_journal"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows.iter().all(|r| r["sys_id"] != raced), "{rows:?}");
+}
+
+/// A target update in flight when a chunk applies (its transaction holds
+/// the row) is never overwritten unseen: on PostgreSQL the chunk's read of
+/// the current hashes locks the rows, so it waits for the update, sees the
+/// new hash and skips the row. Without the lock the read went past it, the
+/// upsert then waited and overwrote the user's edit, journaling the image
+/// from before it.
+#[tokio::test]
+async fn a_target_update_racing_a_chunk_is_a_conflict_not_a_lost_update() {
+    let ctx = TestContext::start().await;
+    let Some(job_id) = racing_job(&ctx).await else {
+        return;
+    };
+    let sql =
+        "UPDATE target_records SET payload = '{\"v\":\"by a user\"}', payload_sha256 = 'edited' \
+               WHERE table_name = 'incident' AND sys_id = 'r2'";
+    let done = execute_racing(&ctx, &job_id, sql).await;
+    assert_only_raced_row_skipped(&ctx, &job_id, &done, "r2").await;
+}
+
+/// A record the plan creates, created in the target by a user while the
+/// chunk applies: no lock covers an absent row, so the chunk's insert
+/// finds it and the chunk is tried again, which sees it as a conflict.
+/// Before, the upsert replaced the user's record and journaled it as
+/// absent (a rollback would have deleted it).
+#[tokio::test]
+async fn a_target_create_racing_a_chunk_is_a_conflict_not_a_lost_update() {
+    let ctx = TestContext::start().await;
+    let Some(job_id) = racing_job(&ctx).await else {
+        return;
+    };
+    let sql = "INSERT INTO target_records (tenant_id, instance_id, table_name, sys_id, payload, payload_sha256, updated_at) \
+               SELECT tenant_id, instance_id, table_name, 'r4', '{\"v\":\"by a user\"}', 'created', updated_at \
+               FROM target_records WHERE table_name = 'incident' AND sys_id = 'r1'";
+    let done = execute_racing(&ctx, &job_id, sql).await;
+    assert_only_raced_row_skipped(&ctx, &job_id, &done, "r4").await;
+}
+
 async fn delete_plan(ctx: &TestContext) -> Value {
     ctx.target_table("incident", &[], true).await;
     ctx.ingest(

@@ -3,7 +3,12 @@
 //! checkpoint, so a crash loses at most the chunk in flight and the
 //! checkpoint is never ahead of what was committed.
 //!
-//! Every row's current target hash is read first. Rows whose hash no longer
+//! Every row's current target hash is read first, locking the rows that
+//! exist (`FOR UPDATE` on PostgreSQL; SQLite's write transaction excludes
+//! every other writer), so no target write lands between that read and the
+//! chunk's write. A record the chunk creates has no row to lock: if one
+//! appears meanwhile, the chunk's insert finds it and the chunk is tried
+//! again from the start. Rows whose hash no longer
 //! matches the plan's `before_sha256` are conflicts: then the chunk runs in
 //! row-fallback mode, in the same transaction: the conflicting rows are
 //! skipped (`skipped_target_changed`) and the others applied as their
@@ -28,7 +33,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, Transaction
 use super::job_events::{self, NewEventRow};
 use super::plans::PlanRowKey;
 use super::sql::{list_placeholders, rows_placeholders, statement};
-use super::target::{chunk_target_hashes, target_row_join};
+use super::target::{chunk_target_hashes, target_row_join, RowLock};
 use super::{Store, StoreError};
 
 /// What to apply and under which lease.
@@ -125,21 +130,54 @@ impl ChunkFilter {
     }
 }
 
+/// How many times a chunk is tried when records it creates keep appearing
+/// in the target while it applies (each try sees the ones committed
+/// before it as conflicts).
+const CREATE_RACE_ATTEMPTS: usize = 5;
+
 impl Store {
     /// Applies a chunk, unless the caller lost the lease or the job ended.
     pub async fn apply_chunk(&self, c: &ChunkApply<'_>) -> Result<ChunkOutcome, StoreError> {
+        for _ in 0..CREATE_RACE_ATTEMPTS {
+            if let Some(outcome) = self.try_apply_chunk(c).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(StoreError::Database(format!(
+            "chunk {} of job {}: records it creates kept appearing in the target while it \
+             applied ({CREATE_RACE_ATTEMPTS} tries)",
+            c.chunk_index, c.job_id
+        )))
+    }
+
+    /// One try; `None` when a record the chunk creates was created in the
+    /// target meanwhile (nothing was written: try again).
+    async fn try_apply_chunk(
+        &self,
+        c: &ChunkApply<'_>,
+    ) -> Result<Option<ChunkOutcome>, StoreError> {
         let backend = self.backend();
         let txn = self.db().begin().await?;
         if !advance_checkpoint(&txn, backend, c).await? {
             txn.rollback().await?;
-            return Ok(ChunkOutcome::LeaseLost);
+            return Ok(Some(ChunkOutcome::LeaseLost));
         }
         if !job_still(&txn, backend, c).await? {
             txn.rollback().await?;
-            return Ok(ChunkOutcome::JobEnded);
+            return Ok(Some(ChunkOutcome::JobEnded));
         }
-        let current =
-            chunk_target_hashes(&txn, c.tenant_id, c.instance_id, c.plan_id, c.chunk_index).await?;
+        // Locked: a target write racing the chunk either commits first (and
+        // its row is a conflict here) or waits for the chunk to commit; it
+        // is never overwritten unseen, with a stale before-image journaled.
+        let current = chunk_target_hashes(
+            &txn,
+            c.tenant_id,
+            c.instance_id,
+            c.plan_id,
+            c.chunk_index,
+            RowLock::ForUpdate,
+        )
+        .await?;
         let conflicts: Vec<i64> = c
             .rows
             .iter()
@@ -170,7 +208,10 @@ impl Store {
             write_mirror(&txn, backend, c, range).await?;
             write_applied_outcomes(&txn, backend, c, range, fallback).await?;
         }
-        write_target(&txn, backend, c, &filter, &applying).await?;
+        if !write_target(&txn, backend, c, &filter, &applying).await? {
+            txn.rollback().await?;
+            return Ok(None);
+        }
         write_skipped_outcomes(&txn, backend, c, &conflicts).await?;
         let status = if fallback { "row_fallback" } else { "applied" };
         let sql = "UPDATE execution_chunks SET status = ?, fallback_trigger_conflict_ids = ?, applied_at = ? \
@@ -198,7 +239,7 @@ impl Store {
             )));
         }
         txn.commit().await?;
-        Ok(ChunkOutcome::Applied(result))
+        Ok(Some(ChunkOutcome::Applied(result)))
     }
 }
 
@@ -267,7 +308,7 @@ async fn write_journal(
          SELECT {}, ?, ?, p.plan_row_id, ?, ?, p.table_name, p.sys_id, p.action, t.payload, t.payload_sha256, \
          p.after_sha256, ? FROM plan_rows p {} WHERE {}",
         journal_id_sql(backend, "p.plan_row_id"),
-        target_row_join(backend, "LEFT JOIN", "t.payload, t.payload_sha256"),
+        target_row_join(backend, "LEFT JOIN", "t.payload, t.payload_sha256", RowLock::None),
         filter.sql
     );
     let mut values: Vec<Value> = vec![
@@ -341,29 +382,61 @@ async fn write_applied_outcomes(
     Ok(())
 }
 
-/// The target rows: creates and updates upserted from the plan's
-/// after-payloads, deletes one by one (rare, and each must name its row).
+/// The target rows from the plan's after-payloads: updates of the rows the
+/// chunk locked, creates only where the record is still absent, deletes
+/// one by one (rare, and each must name its row). Returns false, having
+/// written only part, when a record the chunk creates was created in the
+/// target after the chunk's read (no lock covers an absent row): the
+/// caller rolls back and tries again, and that try sees it as a conflict.
 async fn write_target(
     txn: &DatabaseTransaction,
     backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     filter: &ChunkFilter,
     applying: &[&PlanRowKey],
-) -> Result<(), StoreError> {
-    if applying.iter().any(|r| r.action != "delete") {
-        // SQLite needs the WHERE before ON CONFLICT to parse an upsert
-        // from a SELECT; the filter always has one.
+) -> Result<bool, StoreError> {
+    let writes = |r: &&&PlanRowKey| r.action != "delete";
+    let creates = applying
+        .iter()
+        .filter(writes)
+        .filter(|r| r.before_sha256.is_none())
+        .count();
+    let updates = applying
+        .iter()
+        .filter(writes)
+        .filter(|r| r.before_sha256.is_some())
+        .count();
+    // SQLite needs the WHERE before ON CONFLICT to parse an upsert from a
+    // SELECT; the filter always has one.
+    let insert = "INSERT INTO target_records (tenant_id, instance_id, table_name, sys_id, payload, payload_sha256, \
+                  updated_at) SELECT ?, ?, p.table_name, p.sys_id, p.after_payload, p.after_sha256, ? FROM plan_rows p";
+    let values = || {
+        let mut values: Vec<Value> = vec![c.tenant_id.into(), c.instance_id.into(), c.now.into()];
+        values.extend(filter.values.iter().cloned());
+        values
+    };
+    if creates > 0 {
         let sql = format!(
-            "INSERT INTO target_records (tenant_id, instance_id, table_name, sys_id, payload, payload_sha256, updated_at) \
-             SELECT ?, ?, p.table_name, p.sys_id, p.after_payload, p.after_sha256, ? FROM plan_rows p \
-             WHERE {} AND p.action <> 'delete' \
+            "{insert} WHERE {} AND p.action <> 'delete' AND p.before_sha256 IS NULL \
+             ON CONFLICT (tenant_id, instance_id, table_name, sys_id) DO NOTHING",
+            filter.sql
+        );
+        let created = txn
+            .execute(statement(backend, &sql, values()))
+            .await?
+            .rows_affected();
+        if created != creates as u64 {
+            return Ok(false);
+        }
+    }
+    if updates > 0 {
+        let sql = format!(
+            "{insert} WHERE {} AND p.action <> 'delete' AND p.before_sha256 IS NOT NULL \
              ON CONFLICT (tenant_id, instance_id, table_name, sys_id) DO UPDATE SET \
              payload = excluded.payload, payload_sha256 = excluded.payload_sha256, updated_at = excluded.updated_at",
             filter.sql
         );
-        let mut values: Vec<Value> = vec![c.tenant_id.into(), c.instance_id.into(), c.now.into()];
-        values.extend(filter.values.iter().cloned());
-        txn.execute(statement(backend, &sql, values)).await?;
+        txn.execute(statement(backend, &sql, values())).await?;
     }
     for r in applying.iter().filter(|r| r.action == "delete") {
         let sql = "DELETE FROM target_records WHERE tenant_id = ? AND instance_id = ? AND table_name = ? AND sys_id = ?";
@@ -375,7 +448,7 @@ async fn write_target(
         ];
         txn.execute(statement(backend, sql, values)).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// A `skipped_target_changed` outcome for each conflicting row.

@@ -240,8 +240,15 @@ impl Store {
         chunk_index: i64,
         rows: &[PlanRowKey],
     ) -> Result<Vec<Option<String>>, StoreError> {
-        let found =
-            chunk_target_hashes(self.db(), tenant_id, instance_id, plan_id, chunk_index).await?;
+        let found = chunk_target_hashes(
+            self.db(),
+            tenant_id,
+            instance_id,
+            plan_id,
+            chunk_index,
+            RowLock::None,
+        )
+        .await?;
         Ok(rows
             .iter()
             .map(|r| found.get(&r.plan_row_id).cloned())
@@ -249,8 +256,18 @@ impl Store {
     }
 }
 
+/// Whether a read of target rows locks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLock {
+    None,
+    /// Until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's
+    /// write transaction already excludes every other writer).
+    ForUpdate,
+}
+
 /// `plan_rows p` joined (`join`: `JOIN` or `LEFT JOIN`) to its record in
-/// the target, `t`, with `columns` of it; binds the tenant and instance.
+/// the target, `t`, with `columns` of it, locked as `lock` says; binds the
+/// tenant and instance.
 ///
 /// On PostgreSQL the record is looked up per plan row, through a `LATERAL`
 /// subquery that `LIMIT 1` keeps the planner from flattening: a target
@@ -259,11 +276,20 @@ impl Store {
 /// chunk against all of them (measured: 100 ms per 500-row chunk on a
 /// 20,000-row target, growing with it). SQLite always probes the unique
 /// index.
-pub(crate) fn target_row_join(backend: DatabaseBackend, join: &str, columns: &str) -> String {
+pub(crate) fn target_row_join(
+    backend: DatabaseBackend,
+    join: &str,
+    columns: &str,
+    lock: RowLock,
+) -> String {
     let key = "t.tenant_id = ? AND t.instance_id = ? AND t.table_name = p.table_name AND t.sys_id = p.sys_id";
+    let lock = match lock {
+        RowLock::None => "",
+        RowLock::ForUpdate => " FOR UPDATE",
+    };
     match backend {
         DatabaseBackend::Postgres => format!(
-            "{join} LATERAL (SELECT {columns} FROM target_records t WHERE {key} LIMIT 1) t ON true"
+            "{join} LATERAL (SELECT {columns} FROM target_records t WHERE {key} LIMIT 1{lock}) t ON true"
         ),
         _ => format!("{join} target_records t ON {key}"),
     }
@@ -271,19 +297,22 @@ pub(crate) fn target_row_join(backend: DatabaseBackend, join: &str, columns: &st
 
 /// The current payload hash of each row of a plan chunk whose record
 /// exists in the target, by plan row id, read on `conn` (a chunk's
-/// transaction reads them under its own writes).
+/// transaction reads them under its own writes, with
+/// [`RowLock::ForUpdate`] so that none of them changes between this read
+/// and the chunk's write).
 pub async fn chunk_target_hashes<C: ConnectionTrait>(
     conn: &C,
     tenant_id: &str,
     instance_id: &str,
     plan_id: &str,
     chunk_index: i64,
+    lock: RowLock,
 ) -> Result<HashMap<i64, String>, StoreError> {
     let backend = conn.get_database_backend();
     let sql = format!(
         "SELECT p.plan_row_id AS plan_row_id, t.payload_sha256 AS payload_sha256 FROM plan_rows p {} \
          WHERE p.plan_id = ? AND p.chunk_index = ?",
-        target_row_join(backend, "JOIN", "t.payload_sha256")
+        target_row_join(backend, "JOIN", "t.payload_sha256", lock)
     );
     let values: Vec<Value> = vec![
         tenant_id.into(),
