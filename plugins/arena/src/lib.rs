@@ -17,8 +17,11 @@
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
 
-/// Arena size: ample for a decision over thousands of rows.
-pub const ARENA_BYTES: usize = 256 * 1024;
+/// Arena size: a typical decision allocates a few KiB (its input, its
+/// output, its settings), and a plan with a few hundred delete candidates
+/// fits. It is part of the module's initial memory, which the host scans
+/// for dirty pages after every decision, so it is kept small.
+pub const ARENA_BYTES: usize = 64 * 1024;
 
 #[repr(C, align(16))]
 struct Space([u8; ARENA_BYTES]);
