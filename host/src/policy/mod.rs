@@ -51,5 +51,5 @@ pub use gate::{
 pub use kind::PolicyKind;
 pub use loader::PolicyInfo;
 pub use media_caps::{MediaCaps, MediaCapsInput, MediaCapsOutput};
-pub use record::{Decision, DecisionOutcome, DecisionRecord, PolicyRef};
+pub use record::{input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
 pub use registry::PolicyRegistry;

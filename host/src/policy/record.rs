@@ -87,12 +87,29 @@ pub struct Decision<T> {
 /// Lowercase hex sha256 of `input`'s JSON. The input types are structs
 /// and lists only, so serde_json's output is already deterministic; full
 /// RFC 8785 canonicalisation measured ~50 µs per decision, more than the
-/// sandboxed call itself.
-pub(crate) fn input_sha256<I: Serialize>(input: &I) -> String {
-    match serde_json::to_vec(input) {
-        Ok(bytes) => hex::encode(Sha256::digest(bytes)),
+/// sandboxed call itself. The JSON streams into the hash through a fixed
+/// buffer.
+pub fn input_sha256<I: Serialize>(input: &I) -> String {
+    let mut hasher = std::io::BufWriter::with_capacity(4096, HashWriter(Sha256::new()));
+    let written = serde_json::to_writer(&mut hasher, input).map_err(|e| e.to_string());
+    match written.and_then(|()| hasher.into_inner().map_err(|e| e.to_string())) {
+        Ok(hasher) => hex::encode(hasher.0.finalize()),
         // The input types always serialise; hash the error rather than
         // panic if that ever changes.
         Err(e) => hex::encode(Sha256::digest(format!("unserialisable input: {e}"))),
+    }
+}
+
+/// An `io::Write` that feeds sha256.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
