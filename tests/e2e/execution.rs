@@ -249,6 +249,26 @@ async fn a_changed_row_sends_its_chunk_to_row_fallback() {
     assert_eq!(a1["before_image"], json!({"v": 1, "id": "a1"}));
 }
 
+/// Starts `POST /v1/jobs/{job_id}/execution` in the background; its
+/// status and body once it answers.
+fn spawn_execute(ctx: &TestContext, job_id: &str) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+    let (url, token) = (
+        ctx.url(&format!("/v1/jobs/{job_id}/execution")),
+        ctx.admin_token.clone(),
+    );
+    tokio::spawn(async move {
+        let response = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json::<Value>().await.unwrap())
+    })
+}
+
 /// A plan updating r1-r3 (in the target as `{"v": 1}`) to `{"v": 2}` and
 /// creating r4, and its job; None on SQLite, where a chunk's write
 /// transaction cannot start while another writer holds the database, so
@@ -288,21 +308,7 @@ async fn execute_racing(ctx: &TestContext, job_id: &str, sql: &str) -> Value {
         .execute(Statement::from_string(backend, sql))
         .await
         .unwrap();
-    let (url, token) = (
-        ctx.url(&format!("/v1/jobs/{job_id}/execution")),
-        ctx.admin_token.clone(),
-    );
-    let in_flight = tokio::spawn(async move {
-        let response = reqwest::Client::new()
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json::<Value>().await.unwrap())
-    });
+    let in_flight = spawn_execute(ctx, job_id);
     let waiting = "SELECT COUNT(*) AS n FROM pg_stat_activity \
                    WHERE datname = current_database() AND wait_event_type = 'Lock'";
     let mut blocked = false;
@@ -758,21 +764,7 @@ async fn cancelling_an_executing_job_stops_it_at_the_next_chunk() {
         .await;
     let total = plan["chunking"]["total_chunks"].as_i64().unwrap();
     let job_id = job(&ctx, &plan).await;
-    let (url, token) = (
-        ctx.url(&format!("/v1/jobs/{job_id}/execution")),
-        ctx.admin_token.clone(),
-    );
-    let in_flight = tokio::spawn(async move {
-        let response = reqwest::Client::new()
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json::<Value>().await.unwrap())
-    });
+    let in_flight = spawn_execute(&ctx, &job_id);
     let checkpoint = format!("/v1/jobs/{job_id}/checkpoint");
     for _ in 0..500 {
         let cp = ctx.get(&checkpoint).await;
