@@ -38,6 +38,7 @@ const FIXTURE_PLUGINS: &[(&str, &str, &str)] = &[
     ("loop", "rrs-fixture-loop", "fixtures/loop"),
     ("memory", "rrs-fixture-memory", "fixtures/memory"),
     ("trap", "rrs-fixture-trap", "fixtures/trap"),
+    ("recursion", "rrs-fixture-recursion", "fixtures/recursion"),
     (
         "wrong-world",
         "rrs-fixture-wrong-world",

@@ -86,6 +86,15 @@ fn a_panic_traps_and_the_next_decision_gets_a_fresh_instance() {
         .is_allowed());
 }
 
+/// The plugins' 64 KiB stack (host/build.rs): running off it traps as an
+/// out-of-bounds access instead of writing over the plugin's data.
+#[test]
+fn a_stack_overflow_traps() {
+    let message = assert_fails_closed("recursion", PolicyFailureKind::PolicyTrap);
+    assert!(message.contains("out of bounds"), "{message}");
+    assert!(!message.contains("returned from"), "{message}");
+}
+
 #[test]
 fn bad_output_is_denied() {
     let message = assert_fails_closed("bad-output", PolicyFailureKind::PolicyBadOutput);
