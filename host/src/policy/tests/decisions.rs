@@ -127,6 +127,35 @@ fn typed_gate_decision_and_its_record() {
     assert_eq!(first.record.output["reason_code"], Value::Null);
 }
 
+/// The policy bench compares the plugin with a native rule run through
+/// `decide_gate_natively`; that is only a fair baseline if it is the same
+/// decision path: the same policy, settings, input hash, outcome and
+/// record, with only the call replaced.
+#[test]
+fn the_bench_baseline_runs_the_same_decision_path() {
+    let registry = default_registry();
+    let input = gate_input();
+    let wasm = registry.decide_gate(&input);
+    let mut seen_settings = String::new();
+    let native = registry.decide_gate_natively(&input, |_, settings| {
+        seen_settings = settings.to_string();
+        wasm.result.clone().unwrap()
+    });
+    let configured = registry.policy(PolicyKind::Gate).unwrap().settings;
+    assert_eq!(
+        serde_json::from_str::<Value>(&seen_settings).unwrap(),
+        configured
+    );
+    assert_eq!(native.policy, wasm.policy);
+    assert_eq!(native.record.input_sha256, wasm.record.input_sha256);
+    assert_eq!(native.record.outcome, wasm.record.outcome);
+    assert_eq!(native.record.output, wasm.record.output);
+    assert_ne!(native.record.decision_id, wasm.record.decision_id);
+    for kind in PolicyKind::ALL {
+        registry.instantiate_only(kind).unwrap();
+    }
+}
+
 #[test]
 fn typed_capability_denial() {
     let input = CapabilityInput {
