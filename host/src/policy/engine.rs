@@ -32,11 +32,13 @@ pub struct PolicyLimits {
     /// per slot; default 256 MiB).
     pub max_memory_bytes: usize,
     /// How long one call may run, plus the per-item allowance (default
-    /// 100 ms; a decision takes µs).
+    /// 100 ms; a decision takes µs). Past this much wall time a call may
+    /// still use as much CPU time again before it is stopped, and never
+    /// runs past ten times it (see `policy::deadline`).
     pub timeout: Duration,
     /// Time allowance per input item (default 20 µs).
     pub timeout_per_item: Duration,
-    /// The epoch tick; the deadline is enforced to within one tick.
+    /// The epoch tick; the deadlines are checked once a tick.
     pub epoch_tick: Duration,
     /// Instances alive at once (the pool's size; default 256).
     pub max_instances: u32,

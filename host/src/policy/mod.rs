@@ -18,6 +18,7 @@ mod cache;
 mod capability;
 pub mod cli;
 mod config;
+mod deadline;
 mod engine;
 mod failure;
 mod gate;

@@ -7,8 +7,9 @@
 //!
 //! Decisions are synchronous. A decision is a fresh instance and one call,
 //! 7-15 µs at p50 on the 2-core machines measured (`policy_decisions`
-//! bench; ~4 µs of it is the fresh instance itself), bounded by the epoch deadline (100 ms plus 20 µs per input
-//! item by default) even for a hostile plugin, so async callers may call
+//! bench; ~4 µs of it is the fresh instance itself). Even a hostile plugin
+//! is stopped after about twice its time budget (100 ms plus 20 µs per
+//! input item by default; see `deadline`), so async callers may call
 //! directly from a task; moving a typical decision to `spawn_blocking`
 //! would cost more than the call. A caller deciding over a very large input
 //! (tens of thousands of delete candidates: milliseconds) should wrap the

@@ -2,18 +2,22 @@
 //! trapped cannot be entered again, and a reused instance would leak guest
 //! state between decisions) with a memory cap that traps instead of letting
 //! `memory.grow` quietly return -1, and an epoch deadline (without one the
-//! store's default deadline traps at once). Whatever goes wrong becomes a
-//! typed [`PolicyFailure`].
+//! store's default deadline traps at once) that checks the call's CPU time
+//! before stopping it (see [`super::deadline`]). Whatever goes wrong becomes
+//! a typed [`PolicyFailure`].
 
-use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 
+use super::deadline::{CallClock, Overrun, WALL_CAP_BUDGETS};
 use super::engine::{Budget, PolicyEngine};
 use super::failure::{PolicyFailure, PolicyFailureKind};
 
-/// The store's data: its limits, and whether the memory cap was hit.
+/// The store's data: its limits, its clock, and whether the memory cap was
+/// hit.
 pub(crate) struct HostState {
     limits: StoreLimits,
     budget: Budget,
+    clock: CallClock,
     memory_cap_hit: bool,
 }
 
@@ -78,11 +82,20 @@ pub(crate) fn new_store(engine: &PolicyEngine, items: usize) -> Store<HostState>
         HostState {
             limits,
             budget,
+            clock: CallClock::start(),
             memory_cap_hit: false,
         },
     );
     store.limiter(|state| state as &mut dyn ResourceLimiter);
     store.set_epoch_deadline(budget.deadline_ticks);
+    // Past the wall deadline, look again every tick.
+    store.epoch_deadline_callback(|mut ctx| {
+        let state = ctx.data_mut();
+        match state.clock.on_deadline(state.budget.timeout) {
+            Ok(()) => Ok(UpdateDeadline::Continue(1)),
+            Err(_) => Ok(UpdateDeadline::Interrupt),
+        }
+    });
     store
 }
 
@@ -110,10 +123,17 @@ fn classify(error: wasmtime::Error, store: &Store<HostState>) -> PolicyFailure {
     let budget = store.data().budget;
     let trap = error.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) {
-        return PolicyFailure::new(
-            PolicyFailureKind::PolicyTimeout,
-            format!("the plugin ran past its {:?} deadline", budget.timeout),
-        );
+        let message = match store.data().clock.overrun {
+            Some(Overrun::Wall) => format!(
+                "the plugin ran past its deadline of {WALL_CAP_BUDGETS} x {:?} of wall time",
+                budget.timeout
+            ),
+            _ => format!(
+                "the plugin ran past its deadline: {:?} of CPU time after {:?} of wall time",
+                budget.timeout, budget.timeout
+            ),
+        };
+        return PolicyFailure::new(PolicyFailureKind::PolicyTimeout, message);
     }
     if store.data().memory_cap_hit {
         return PolicyFailure::new(
