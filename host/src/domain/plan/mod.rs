@@ -139,7 +139,7 @@ async fn build(
         &conflicts,
     )
     .await?;
-    let gate = gate::decide(policies, facts);
+    let gate = gate::decide(policies, facts).await?;
     writer.insert_decision(&gate.decision).await?;
     let media_summary = MediaSummaryDoc {
         count: media.len() as i64,
