@@ -250,8 +250,8 @@ async fn a_changed_row_sends_its_chunk_to_row_fallback() {
 }
 
 /// Starts `POST /v1/jobs/{job_id}/execution` in the background; its
-/// status and body once it answers.
-fn spawn_execute(ctx: &TestContext, job_id: &str) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+/// reply once it answers.
+fn spawn_execute(ctx: &TestContext, job_id: &str) -> tokio::task::JoinHandle<Reply> {
     let (url, token) = (
         ctx.url(&format!("/v1/jobs/{job_id}/execution")),
         ctx.admin_token.clone(),
@@ -264,9 +264,20 @@ fn spawn_execute(ctx: &TestContext, job_id: &str) -> tokio::task::JoinHandle<(St
             .send()
             .await
             .unwrap();
-        let status = response.status();
-        (status, response.json::<Value>().await.unwrap())
+        TestContext::reply(response).await
     })
+}
+
+/// Waits (up to 5 s) until the job's checkpoint has passed `chunks` chunks.
+async fn wait_for_checkpoint(ctx: &TestContext, job_id: &str, chunks: i64) {
+    let checkpoint = format!("/v1/jobs/{job_id}/checkpoint");
+    for _ in 0..500 {
+        let cp = ctx.get(&checkpoint).await;
+        if cp.body["next_chunk_index"].as_i64().unwrap_or(0) >= chunks {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 /// A plan updating r1-r3 (in the target as `{"v": 1}`) to `{"v": 2}` and
@@ -326,9 +337,9 @@ async fn execute_racing(ctx: &TestContext, job_id: &str, sql: &str) -> Value {
     }
     assert!(blocked, "the chunk never reached the user's row");
     writer.commit().await.unwrap();
-    let (status, done) = in_flight.await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{done:?}");
-    done
+    let done = in_flight.await.unwrap();
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    done.body
 }
 
 fn outcome_of(done: &Value, sys_id: &str) -> Value {
@@ -716,25 +727,8 @@ async fn a_shutdown_pauses_the_execution_and_a_restart_resumes_it() {
         .executable_plan(&["incident"], 1000, json!({"chunk_size": 2}))
         .await;
     let job_id = job(&ctx, &plan).await;
-    let url = ctx.url(&format!("/v1/jobs/{job_id}/execution"));
-    let token = ctx.admin_token.clone();
-    let running = tokio::spawn(async move {
-        let response = reqwest::Client::new()
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        TestContext::reply(response).await
-    });
-    for _ in 0..500 {
-        let cp = ctx.get(&format!("/v1/jobs/{job_id}/checkpoint")).await;
-        if cp.body["next_chunk_index"].as_i64().unwrap_or(0) >= 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let running = spawn_execute(&ctx, &job_id);
+    wait_for_checkpoint(&ctx, &job_id, 3).await;
     ctx.stop().await;
     let paused = running.await.unwrap();
     assert_eq!(
@@ -757,7 +751,6 @@ async fn a_shutdown_pauses_the_execution_and_a_restart_resumes_it() {
 #[tokio::test]
 async fn cancelling_an_executing_job_stops_it_at_the_next_chunk() {
     use sea_orm::{ConnectionTrait, Statement};
-    use std::time::Duration;
     let ctx = TestContext::start().await;
     let plan = ctx
         .executable_plan(&["incident"], 3000, json!({"chunk_size": 5}))
@@ -765,14 +758,7 @@ async fn cancelling_an_executing_job_stops_it_at_the_next_chunk() {
     let total = plan["chunking"]["total_chunks"].as_i64().unwrap();
     let job_id = job(&ctx, &plan).await;
     let in_flight = spawn_execute(&ctx, &job_id);
-    let checkpoint = format!("/v1/jobs/{job_id}/checkpoint");
-    for _ in 0..500 {
-        let cp = ctx.get(&checkpoint).await;
-        if cp.body["next_chunk_index"].as_i64().unwrap_or(0) >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_checkpoint(&ctx, &job_id, 3).await;
     let cancel = ctx
         .post(
             &format!("/v1/jobs/{job_id}/complete"),
@@ -785,11 +771,12 @@ async fn cancelling_an_executing_job_stops_it_at_the_next_chunk() {
         "cancelled mid-run: {:?}",
         cancel.body
     );
-    let (status, body) = in_flight.await.unwrap();
-    assert_eq!(status, StatusCode::CONFLICT, "{body:?}");
+    let stopped_reply = in_flight.await.unwrap();
+    let body = &stopped_reply.body;
+    assert_eq!(stopped_reply.status, StatusCode::CONFLICT, "{body:?}");
     assert_eq!(body["reason_code"], "job_not_running", "{body:?}");
 
-    let stopped = ctx.get(&checkpoint).await.body["next_chunk_index"]
+    let stopped = ctx.get(&format!("/v1/jobs/{job_id}/checkpoint")).await.body["next_chunk_index"]
         .as_i64()
         .unwrap();
     assert!(
