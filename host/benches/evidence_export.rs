@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
+use rrs::domain::canonical::sha256_hex;
 use rrs::domain::evidence::artifact;
-use rrs::domain::evidence::canonical::sha256_hex;
 use rrs::domain::evidence::keys::{generate_key_pair, parse_public_key_pem, Signer};
 use rrs::domain::evidence::manifest::{Origin, ResumeMetadata};
 use rrs::domain::evidence::package::{digest_artifacts, scope_of, seal, verify_parts, SealRequest};

@@ -18,13 +18,15 @@ use rrs::domain::capability::{Capability, Principal, TenantScope};
 use rrs::domain::evidence::artifact;
 use rrs::domain::evidence::manifest::Origin;
 use rrs::domain::evidence::package::scope_of;
-use rrs::domain::evidence::service::{create, verify_row};
+use rrs::domain::evidence::service::{create, load, verify_row};
 use rrs::domain::evidence::store_sources::StoreSources;
 use rrs::domain::evidence::{ArtifactKind, EvidenceSources};
-use rrs::domain::execute::{execute, Exercise};
-use rrs::domain::job_lifecycle::{self, CreateJob};
+use rrs::domain::execute::Exercise;
+use rrs::domain::job_lifecycle::CreateJob;
 use rrs::domain::plan::request::{PlanRequest, ScopeTable};
-use rrs::domain::target::{put_table, Column, ColumnType};
+use rrs::domain::target::{Column, ColumnType};
+use rrs::domain::RestoreService;
+use rrs::policy::Executability;
 use rrs::store::index::{IndexRecordRow, WatermarkRow};
 use rrs::store::Store;
 use serde_json::json;
@@ -63,8 +65,12 @@ fn payload(i: usize) -> serde_json::Value {
 
 /// The index, a writable target table, an executable plan of creates, a
 /// running job; then the restore.
-async fn restored_job(state: &rrs::api::state::AppState, rows: usize) -> anyhow::Result<String> {
-    let (store, principal, now) = (&state.store, admin(), Utc::now());
+async fn restored_job(
+    service: &RestoreService,
+    store: &Store,
+    rows: usize,
+) -> anyhow::Result<String> {
+    let (principal, now) = (admin(), Utc::now());
     let topic = format!("sn.{TENANT}.{INSTANCE}.{TABLE}");
     let mut batch = Vec::new();
     for i in 0..rows {
@@ -109,15 +115,9 @@ async fn restored_job(state: &rrs::api::state::AppState, rows: usize) -> anyhow:
         column("priority", ColumnType::Integer),
         column("caller_id", ColumnType::String),
     ];
-    put_table(
-        store,
-        &principal,
-        (TENANT, INSTANCE, TABLE),
-        columns,
-        true,
-        now,
-    )
-    .await?;
+    service
+        .put_target_table(&principal, (TENANT, INSTANCE, TABLE), columns, true, now)
+        .await?;
     let request = PlanRequest {
         plan_id: None,
         tenant_id: TENANT.into(),
@@ -131,10 +131,9 @@ async fn restored_job(state: &rrs::api::state::AppState, rows: usize) -> anyhow:
         include_media: false,
         chunk_size: Some(500),
     };
-    let (plan, _) =
-        rrs::domain::plan::dry_run(store, &state.policies, &principal, request, now).await?;
+    let (plan, _) = service.dry_run(&principal, request, now).await?;
     ensure!(
-        plan.gate.executability == "executable",
+        plan.gate.executability == Executability::Executable,
         "plan: {:?}",
         plan.gate.reasons
     );
@@ -142,15 +141,10 @@ async fn restored_job(state: &rrs::api::state::AppState, rows: usize) -> anyhow:
         plan_id: plan.plan_id,
         plan_hash: plan.plan_hash,
     };
-    let job = job_lifecycle::create(store, &principal, create, now).await?;
-    execute(
-        &state.exec_context(),
-        &principal,
-        &job.job_id,
-        Exercise::default(),
-        None,
-    )
-    .await?;
+    let job = service.create_job(&principal, create, now).await?;
+    service
+        .execute_job(&principal, &job.job_id, Exercise::default(), None)
+        .await?;
     Ok(job.job_id)
 }
 
@@ -163,9 +157,13 @@ async fn run(rows: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let toml = format!("data_dir = {:?}\n", dir.path().display().to_string());
     let app = rrs::prepare(rrs::config::Config::from_toml_str(&toml)?).await?;
-    let (store, evidence): (&Store, _) = (&app.state.store, app.state.evidence.clone());
+    let config = app.service.config();
+    let store = &Store::connect(&config.database_url(), &config.database).await?;
+    let evidence = load(store, &config.evidence, &config.data_dir, Utc::now()).await?;
     let started = Instant::now();
-    let job_id = restored_job(&app.state, rows).await.context("set-up")?;
+    let job_id = restored_job(&app.service, store, rows)
+        .await
+        .context("set-up")?;
     // The engine made the automatic package in the background: let it finish.
     while store.evidence_package(&job_id, None).await?.is_none() {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -32,7 +32,8 @@ use futures::StreamExt;
 use rrs::domain::canonical::canonical_sha256;
 use rrs::domain::capability::{Capability, Principal, TenantScope};
 use rrs::domain::plan::request::{PlanRequest, ScopeTable};
-use rrs::domain::target::{put_table, Column, ColumnType};
+use rrs::domain::target::{Column, ColumnType};
+use rrs::domain::RestoreService;
 use rrs::store::index::{IndexRecordRow, WatermarkRow};
 use rrs::store::target::{put_record, TargetRecordRow};
 use rrs::store::Store;
@@ -133,11 +134,12 @@ async fn run(shape: Shape) -> anyhow::Result<()> {
         data_dir.display().to_string()
     ))?;
     let app = rrs::prepare(config).await?;
-    let store = app.state.store.clone();
+    let config = app.service.config();
+    let store = Store::connect(&config.database_url(), &config.database).await?;
     let principal = admin();
     let loading = Instant::now();
     let loaded = load_index(&store, &shape).await?;
-    load_target(&store, &principal, &shape).await?;
+    load_target(&app.service, &store, &principal, &shape).await?;
     println!(
         "plan_dry_run: {} records, {loaded} index versions, loaded in {:.1}s (not measured)",
         shape.records,
@@ -167,9 +169,7 @@ async fn run(shape: Shape) -> anyhow::Result<()> {
     };
     println!("dry-run of the whole table...");
     let plan_started = Instant::now();
-    let (plan, created) =
-        rrs::domain::plan::dry_run(&store, &app.state.policies, &principal, request, Utc::now())
-            .await?;
+    let (plan, created) = app.service.dry_run(&principal, request, Utc::now()).await?;
     let plan_time = plan_started.elapsed();
     let peak = proc_status_kb("VmHWM")?;
     anyhow::ensure!(created, "the plan was not created by this run");
@@ -192,7 +192,13 @@ async fn run(shape: Shape) -> anyhow::Result<()> {
         plan_time,
         rows: plan.summary.rows_total,
         summary: serde_json::to_string(&plan.summary)?,
-        gate: plan.gate.reasons.join(","),
+        gate: plan
+            .gate
+            .reasons
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         rss_before,
         peak,
         reset,
@@ -268,7 +274,12 @@ async fn load_index(store: &Store, shape: &Shape) -> anyhow::Result<u64> {
 }
 
 /// The target tables, the referenced users and the share of records present.
-async fn load_target(store: &Store, principal: &Principal, shape: &Shape) -> anyhow::Result<()> {
+async fn load_target(
+    service: &RestoreService,
+    store: &Store,
+    principal: &Principal,
+    shape: &Shape,
+) -> anyhow::Result<()> {
     let now = Utc::now();
     let string = |name: &str| Column {
         name: name.into(),
@@ -281,25 +292,13 @@ async fn load_target(store: &Store, principal: &Principal, shape: &Shape) -> any
         column_type: ColumnType::Reference,
         reference_table: Some("sys_user".into()),
     });
-    put_table(
-        store,
-        principal,
-        (TENANT, INSTANCE, TABLE),
-        columns,
-        true,
-        now,
-    )
-    .await?;
+    service
+        .put_target_table(principal, (TENANT, INSTANCE, TABLE), columns, true, now)
+        .await?;
     let users = vec![string("name")];
-    put_table(
-        store,
-        principal,
-        (TENANT, INSTANCE, "sys_user"),
-        users,
-        true,
-        now,
-    )
-    .await?;
+    service
+        .put_target_table(principal, (TENANT, INSTANCE, "sys_user"), users, true, now)
+        .await?;
     let users = (0..USERS).map(|u| (format!("U{u:04}"), json!({"name": format!("user {u}")})));
     write_target(store, "sys_user", users).await?;
     let rows = (0..shape.records).filter_map(|i| {

@@ -40,10 +40,13 @@ use anyhow::{ensure, Context};
 use chrono::{DateTime, Utc};
 use rrs::domain::canonical::canonical_sha256;
 use rrs::domain::capability::{Capability, Principal, TenantScope};
-use rrs::domain::execute::{execute, ExecOutcome, Exercise};
-use rrs::domain::job_lifecycle::{self, CreateJob};
+use rrs::domain::execute::view::{ChunkStatus, ExecutionPhase};
+use rrs::domain::execute::{ExecOutcome, Exercise};
+use rrs::domain::job_lifecycle::CreateJob;
 use rrs::domain::plan::request::{PlanRequest, ScopeTable};
-use rrs::domain::target::{put_table, Column, ColumnType};
+use rrs::domain::target::{Column, ColumnType};
+use rrs::domain::RestoreService;
+use rrs::policy::Executability;
 use rrs::store::index::{IndexRecordRow, WatermarkRow};
 use rrs::store::sql::{rows_placeholders, statement};
 use rrs::store::Store;
@@ -120,8 +123,8 @@ async fn run(database_url: Option<String>, rows: usize) -> anyhow::Result<Report
         toml.push_str(&format!("[database]\nurl = {url:?}\n"));
     }
     let app = rrs::prepare(rrs::config::Config::from_toml_str(&toml)?).await?;
-    let store = app.state.store.clone();
-    let ctx = app.state.exec_context();
+    let config = app.service.config();
+    let store = Store::connect(&config.database_url(), &config.database).await?;
     let principal = admin();
     let data = Data::new(rows);
     let setup_started = Instant::now();
@@ -129,7 +132,7 @@ async fn run(database_url: Option<String>, rows: usize) -> anyhow::Result<Report
         .await
         .context("loading the index")?;
     analyze(&store).await?;
-    let job_id = plan_and_job(&app.state, &principal, &data)
+    let job_id = plan_and_job(&app.service, &principal, &data)
         .await
         .context("plan and job")?;
     analyze(&store).await?;
@@ -141,7 +144,9 @@ async fn run(database_url: Option<String>, rows: usize) -> anyhow::Result<Report
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let hwm_before = proc_status_kb("VmHWM")?;
     let started = Instant::now();
-    let outcome = execute(&ctx, &principal, &job_id, Exercise::default(), None)
+    let outcome = app
+        .service
+        .execute_job(&principal, &job_id, Exercise::default(), None)
         .await
         .context("restore")?;
     let restore = started.elapsed();
@@ -255,11 +260,10 @@ async fn load_index(store: &Store, data: &Data) -> anyhow::Result<()> {
 
 /// The writable target table, an executable plan of creates, a running job.
 async fn plan_and_job(
-    state: &rrs::api::state::AppState,
+    service: &RestoreService,
     principal: &Principal,
     data: &Data,
 ) -> anyhow::Result<String> {
-    let store = &state.store;
     let column = |name: &str, column_type| Column {
         name: name.into(),
         column_type,
@@ -278,15 +282,15 @@ async fn plan_and_job(
     columns.extend(["state", "priority", "impact"].map(|name| column(name, ColumnType::Integer)));
     columns.push(column("active", ColumnType::Boolean));
     columns.push(column("opened_at", ColumnType::Datetime));
-    put_table(
-        store,
-        principal,
-        (TENANT, INSTANCE, TABLE),
-        columns,
-        true,
-        Utc::now(),
-    )
-    .await?;
+    service
+        .put_target_table(
+            principal,
+            (TENANT, INSTANCE, TABLE),
+            columns,
+            true,
+            Utc::now(),
+        )
+        .await?;
     let request = PlanRequest {
         plan_id: Some(format!("bench-{}", uuid::Uuid::new_v4().simple())),
         tenant_id: TENANT.into(),
@@ -300,10 +304,9 @@ async fn plan_and_job(
         include_media: false,
         chunk_size: Some(CHUNK as u32),
     };
-    let (plan, _) =
-        rrs::domain::plan::dry_run(store, &state.policies, principal, request, Utc::now()).await?;
+    let (plan, _) = service.dry_run(principal, request, Utc::now()).await?;
     ensure!(
-        plan.gate.executability == "executable",
+        plan.gate.executability == Executability::Executable,
         "plan not executable: {:?}",
         plan.gate.reasons
     );
@@ -316,7 +319,7 @@ async fn plan_and_job(
         plan_id: plan.plan_id,
         plan_hash: plan.plan_hash,
     };
-    let job = job_lifecycle::create(store, principal, create, Utc::now()).await?;
+    let job = service.create_job(principal, create, Utc::now()).await?;
     ensure!(
         job.status.as_str() == "running",
         "job is {}",
@@ -447,13 +450,13 @@ async fn verify(
         anyhow::bail!("the execution paused");
     };
     ensure!(
-        view.state == "completed",
+        view.state == ExecutionPhase::Completed,
         "execution ended {} ({:?})",
-        view.state,
+        view.state.as_str(),
         view.status_reason_code
     );
     ensure!(
-        view.chunks.iter().all(|c| c.status == "applied"),
+        view.chunks.iter().all(|c| c.status == ChunkStatus::Applied),
         "a chunk fell back"
     );
     let sql = "SELECT COUNT(*) AS n FROM target_records WHERE tenant_id = ? AND instance_id = ? AND table_name = ?";

@@ -17,13 +17,13 @@ use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, Route, Server};
 
-use api::state::AppState;
 use config::Config;
+use domain::RestoreService;
 use store::Store;
 
-/// A ready-to-serve application: the endpoint and the state behind it.
+/// A ready-to-serve application: the domain service behind the endpoint.
 pub struct App {
-    pub state: AppState,
+    pub service: RestoreService,
     /// A token generated at this start, to be shown once.
     pub new_bootstrap_token: Option<String>,
 }
@@ -60,18 +60,16 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     .context("cannot set up evidence signing")?;
     let media = media_store::MediaStore::local(&config.data_dir.join("media"))
         .map_err(|e| anyhow::anyhow!("cannot open the media store: {e}"))?;
-    let state = AppState {
+    let service = RestoreService::new(
         store,
         policies,
-        evidence: Arc::new(evidence),
+        evidence,
         media,
-        config: Arc::new(config),
-        metrics: telemetry::metrics::handle(),
-        shutting_down: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-        instance_id: format!("rrs-{}", uuid::Uuid::new_v4().simple()),
-    };
+        config,
+        telemetry::metrics::handle(),
+    );
     Ok(App {
-        state,
+        service,
         new_bootstrap_token,
     })
 }
@@ -98,7 +96,7 @@ pub fn load_policies(config: &Config) -> anyhow::Result<policy::PolicyRegistry> 
 }
 
 /// The full HTTP app: API, Swagger UI, the document, errors and middleware.
-pub fn build_app(state: AppState, server_url: &str) -> impl Endpoint {
+pub fn build_app(domain: RestoreService, server_url: &str) -> impl Endpoint {
     let service = api::service(server_url);
     let document = api::spec_json_for(server_url);
     let routes = Arc::new(api::allow::RouteMethods::from_document(&document));
@@ -106,14 +104,14 @@ pub fn build_app(state: AppState, server_url: &str) -> impl Endpoint {
         poem::IntoResponse::with_content_type(document.clone(), "application/json")
     });
     let docs = service.swagger_ui();
-    let body_limit = state.config.server.body_limit_bytes;
-    let retry_after_seconds = state.config.database.retry_after_seconds;
+    let body_limit = domain.config().server.body_limit_bytes;
+    let retry_after_seconds = domain.config().database.retry_after_seconds;
     Route::new()
         .nest("/", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .data(state)
-        .with(telemetry::request::RequestContext {
+        .data(domain)
+        .with(api::request_context::RequestContext {
             body_limit,
             retry_after_seconds,
             routes,
@@ -148,23 +146,19 @@ pub async fn serve_on(
     bound: Bound,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let grace = Duration::from_secs(app.state.config.server.shutdown_grace_seconds);
-    let endpoint = build_app(app.state.clone(), &format!("http://{}", bound.addr));
+    let service = app.service;
+    let grace = Duration::from_secs(service.config().server.shutdown_grace_seconds);
+    let endpoint = build_app(service.clone(), &format!("http://{}", bound.addr));
     tracing::info!("listening on http://{}", bound.addr);
-    let gauges = domain::ops::gauges::spawn_refresher(
-        app.state.store.clone(),
-        app.state.policies.clone(),
-        app.state.config.slo.clone(),
-    );
-    let flag = app.state.shutting_down.clone();
+    let background = service.spawn_background();
     let shutdown = async move {
         shutdown.await;
-        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        service.begin_shutdown();
     };
     let served = Server::new_with_acceptor(bound.acceptor)
         .run_with_graceful_shutdown(endpoint, shutdown, Some(grace))
         .await;
-    gauges.abort();
+    background.abort();
     served.context("server failed")?;
     tracing::info!("stopped");
     Ok(())
@@ -173,11 +167,11 @@ pub async fn serve_on(
 /// Serves until SIGINT/SIGTERM, printing a newly generated bootstrap
 /// token once.
 pub async fn serve(app: App) -> anyhow::Result<()> {
-    let bound = bind(app.state.config.server.listen_addr).await?;
+    let bound = bind(app.service.config().server.listen_addr).await?;
     if let Some(token) = &app.new_bootstrap_token {
         println!("bootstrap admin token (shown once, stored only as a hash): {token}");
     }
-    let reloader = reload_on_sighup(app.state.policies.clone());
+    let reloader = reload_on_sighup(app.service.policies().clone());
     let served = serve_on(app, bound, shutdown_signal()).await;
     reloader.abort();
     served

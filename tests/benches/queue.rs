@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use rrs::domain::capability::{Capability, Principal, TenantScope};
-use rrs::domain::job_lifecycle::{self, Completion, CreateJob};
-use rrs::domain::jobs::JobStatus;
+use rrs::domain::job_lifecycle::{Completion, CreateJob};
+use rrs::domain::job_states::JobStatus;
 use rrs::domain::queue;
 use rrs::store::entities::plan;
 use rrs::store::job_queue::NewJob;
@@ -34,6 +34,7 @@ const SAMPLES: usize = 300;
 const TENANT: &str = "acme";
 
 struct Bench {
+    service: rrs::domain::RestoreService,
     store: Store,
     principal: Principal,
     dice: u64,
@@ -97,7 +98,8 @@ impl Bench {
             plan_hash: plan.1.clone(),
         };
         let started = Instant::now();
-        job_lifecycle::create(&self.store, &self.principal, request, Utc::now())
+        self.service
+            .create_job(&self.principal, request, Utc::now())
             .await
             .unwrap();
         started.elapsed()
@@ -112,10 +114,11 @@ impl Bench {
             note: None,
         };
         let started = Instant::now();
-        let finished =
-            job_lifecycle::complete(&self.store, &self.principal, job_id, completion, Utc::now())
-                .await
-                .unwrap();
+        let finished = self
+            .service
+            .complete_job(&self.principal, job_id, completion, Utc::now())
+            .await
+            .unwrap();
         (started.elapsed(), finished.promoted_job_ids.len())
     }
 
@@ -232,10 +235,17 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let database = TestDatabase::create().await;
+        let data_dir = tempfile::tempdir().unwrap();
+        let config = rrs::config::Config::from_toml_str(&format!(
+            "data_dir = {:?}\n[database]\nurl = {:?}\n",
+            data_dir.path().display().to_string(),
+            database.url
+        ))
+        .unwrap();
+        let service = rrs::prepare(config).await.unwrap().service;
         let store = Store::connect(&database.url, &Default::default())
             .await
             .unwrap();
-        store.migrate().await.unwrap();
         let depth = std::env::var("RRS_BENCH_QUEUED")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -254,6 +264,7 @@ fn main() {
             expires_at: None,
         };
         let mut bench = Bench {
+            service,
             store,
             principal,
             dice: 0x2545_F491_4F6C_DD1D,

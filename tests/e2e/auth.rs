@@ -217,10 +217,7 @@ async fn generated_bootstrap_token_is_created_once() {
         .await
         .unwrap();
     assert!(second.new_bootstrap_token.is_none(), "printed only once");
-    let principal =
-        rrs::domain::auth::authenticate(&second.state.store, &token, chrono::Utc::now())
-            .await
-            .unwrap();
+    let principal = second.service.authenticate(&token).await.unwrap();
     assert_eq!(
         principal.capabilities.len(),
         rrs::domain::capability::Capability::ALL.len()

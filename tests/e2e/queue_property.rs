@@ -13,9 +13,10 @@ use chrono::Utc;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rrs::domain::job_lifecycle;
-use rrs::domain::jobs::{self, JobStatus, QueueInfo};
+use rrs::domain::job_states::{JobStatus, QueueInfo};
+use rrs::domain::jobs;
 use rrs::domain::queue::{self, JobFinish};
-use rrs::domain::DomainError;
+use rrs::domain::{DomainError, ReasonCode};
 use rrs::store::job_queue::NewJob;
 use rrs::store::jobs::JobListFilter;
 use rrs::store::Store;
@@ -142,14 +143,14 @@ impl Case<'_> {
         let was_terminal = self.model.jobs[index].2.is_terminal();
         let finish = JobFinish {
             status,
-            reason_code: "failed_internal_error".into(),
+            reason_code: ReasonCode::FailedInternalError,
             actor: "prop".into(),
             details: Default::default(),
         };
         let outcome = job_lifecycle::finish(self.store, &job_id, finish, Utc::now()).await;
         match outcome {
             Err(DomainError::Conflict { reason_code, .. }) if was_terminal => {
-                prop_assert_eq!(reason_code, "job_already_terminal");
+                prop_assert_eq!(reason_code, ReasonCode::JobAlreadyTerminal);
             }
             Ok(finished) if !was_terminal => {
                 let expected = self.model.finish(index, status);
@@ -211,7 +212,10 @@ impl Case<'_> {
                 let (position, blocking) = self.model.queue_of(index);
                 prop_assert_eq!(job.queue.queue_position, Some(position));
                 prop_assert_eq!(&job.queue.blocking_job_ids, &blocking);
-                prop_assert_eq!(job.queue.wait_reason_code, Some("waiting_table_lock"));
+                prop_assert_eq!(
+                    job.queue.wait_reason_code,
+                    Some(ReasonCode::WaitingTableLock)
+                );
             } else {
                 prop_assert_eq!(&job.queue, &QueueInfo::default());
             }

@@ -96,7 +96,7 @@ impl TestContext {
         let mut config = self.config();
         config.server.listen_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         let app = rrs::prepare(config).await.expect("prepare app");
-        let bound = rrs::bind(app.state.config.server.listen_addr)
+        let bound = rrs::bind(app.service.config().server.listen_addr)
             .await
             .expect("bind");
         self.addr = bound.addr;

@@ -9,12 +9,12 @@ use super::body::JsonBody;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::error::ApiResult;
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
+use super::security::BearerAuth;
 use super::types::{CapabilityName, Timestamp};
 use super::ApiTags;
-use crate::domain::auth::{self, TokenRequest, MAX_TTL_SECONDS};
+use crate::domain::auth::{TokenRequest, MAX_TTL_SECONDS};
 use crate::domain::capability::Capability;
+use crate::domain::RestoreService;
 
 /// Token endpoints.
 pub struct AuthApi;
@@ -104,11 +104,11 @@ impl AuthApi {
     )]
     async fn create_token(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<CreateTokenRequest>,
     ) -> ApiResult<CreateTokenResponse> {
-        let issuer = authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
+        let issuer = bearer.principal(&svc).await?;
         let body = body.0;
         let request = TokenRequest {
             operator_id: body.operator_id,
@@ -120,7 +120,7 @@ impl AuthApi {
             tenants: body.tenants,
             ttl_seconds: body.ttl_seconds.map(|ttl| ttl.min(MAX_TTL_SECONDS)),
         };
-        let issued = auth::issue(&state.store, &issuer, request, Utc::now()).await?;
+        let issued = svc.issue_token(&issuer, request, Utc::now()).await?;
         Ok(CreateTokenResponse::Created(Json(IssuedTokenBody {
             token: issued.token,
             token_id: issued.token_id,
@@ -140,13 +140,13 @@ impl AuthApi {
     )]
     async fn revoke_token(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The `token_id` returned when the token was issued.
         token_id: Path<String>,
     ) -> ApiResult<RevokeTokenResponse> {
-        let issuer = authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        auth::revoke(&state.store, &issuer, &token_id.0, Utc::now()).await?;
+        let issuer = bearer.principal(&svc).await?;
+        svc.revoke_token(&issuer, &token_id.0, Utc::now()).await?;
         Ok(RevokeTokenResponse::Revoked)
     }
 
@@ -157,10 +157,10 @@ impl AuthApi {
     #[oai(path = "/v1/auth/whoami", method = "get", operation_id = "who_am_i")]
     async fn who_am_i(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
     ) -> ApiResult<WhoAmIResponse> {
-        let principal = authorize(&state, &bearer, &[]).await?;
+        let principal = bearer.principal(&svc).await?;
         Ok(WhoAmIResponse::Ok(Json(WhoAmI {
             token_id: principal.token_id,
             operator_id: principal.operator_id,

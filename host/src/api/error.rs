@@ -12,14 +12,13 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 use serde_json::{json, Value};
 
-use crate::domain::DomainError;
-use crate::store::StoreError;
+use crate::domain::{DomainError, ReasonCode};
 
 /// The body of every error response.
 #[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct ErrorBody {
     /// Stable, machine-readable reason, e.g. `plan_not_found` or `invalid_request`.
-    pub reason_code: String,
+    pub reason_code: ReasonCode,
     /// Human-readable explanation; its wording may change.
     pub message: String,
     /// Structured context for the reason (for example `missing_capabilities`).
@@ -30,9 +29,9 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     /// A body without details.
-    pub fn new(reason_code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(reason_code: ReasonCode, message: impl Into<String>) -> Self {
         Self {
-            reason_code: reason_code.into(),
+            reason_code,
             message: message.into(),
             details: None,
         }
@@ -100,7 +99,7 @@ fn retry_after() -> String {
 impl ApiError {
     /// An `invalid_request` naming what is wrong.
     pub fn invalid(message: impl Into<String>) -> Self {
-        ApiError::BadRequest(Json(ErrorBody::new("invalid_request", message)))
+        ApiError::BadRequest(Json(ErrorBody::new(ReasonCode::InvalidRequest, message)))
     }
 
     /// The status this error answers with.
@@ -137,11 +136,12 @@ impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         let message = error.to_string();
         match error {
-            DomainError::Unauthenticated(_) => {
-                ApiError::Unauthorized(Json(ErrorBody::new("auth_unauthenticated", message)))
-            }
+            DomainError::Unauthenticated(_) => ApiError::Unauthorized(Json(ErrorBody::new(
+                ReasonCode::AuthUnauthenticated,
+                message,
+            ))),
             DomainError::TokenExpired => {
-                ApiError::Unauthorized(Json(ErrorBody::new("auth_token_expired", message)))
+                ApiError::Unauthorized(Json(ErrorBody::new(ReasonCode::AuthTokenExpired, message)))
             }
             DomainError::MissingCapability {
                 missing,
@@ -152,12 +152,12 @@ impl From<DomainError> for ApiError {
                 details
                     .entry("message")
                     .or_insert_with(|| json!(message.clone()));
-                let body = ErrorBody::new("blocked_missing_capability", message)
+                let body = ErrorBody::new(ReasonCode::BlockedMissingCapability, message)
                     .with_details(Some(Value::Object(details)));
                 ApiError::Forbidden(Json(body))
             }
             DomainError::TenantOutOfScope { tenant_id } => ApiError::Forbidden(Json(
-                ErrorBody::new("blocked_tenant_scope", message)
+                ErrorBody::new(ReasonCode::BlockedTenantScope, message)
                     .with_details(Some(json!({ "tenant_id": tenant_id }))),
             )),
             DomainError::NotFound { reason_code, .. } => {
@@ -178,30 +178,20 @@ impl From<DomainError> for ApiError {
                 ErrorBody::new(reason_code, message).with_details(details),
             )),
             DomainError::Invalid { details, .. } => ApiError::BadRequest(Json(
-                ErrorBody::new("invalid_request", message).with_details(details),
+                ErrorBody::new(ReasonCode::InvalidRequest, message).with_details(details),
             )),
-            DomainError::Store(store) => store.into(),
-            DomainError::Internal(cause) => internal(&cause),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(cause) => {
+            DomainError::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 ApiError::Unavailable(
                     Json(ErrorBody::new(
-                        "database_unavailable",
+                        ReasonCode::DatabaseUnavailable,
                         "the database is unavailable; retry later",
                     )),
                     retry_after(),
                 )
             }
-            StoreError::Duplicate(cause)
-            | StoreError::Corrupt(cause)
-            | StoreError::Database(cause) => internal(&cause),
+            DomainError::Store(cause) => internal(&cause.to_string()),
+            DomainError::Internal(cause) => internal(&cause),
         }
     }
 }
@@ -209,7 +199,7 @@ impl From<StoreError> for ApiError {
 fn internal(cause: &str) -> ApiError {
     tracing::error!(%cause, "internal error");
     ApiError::Internal(Json(ErrorBody::new(
-        "internal_error",
+        ReasonCode::InternalError,
         "the server failed to handle the request",
     )))
 }
@@ -220,7 +210,7 @@ fn request_rejected(error: poem::Error) -> ApiError {
     let status = error.status();
     if status == StatusCode::UNAUTHORIZED {
         return ApiError::Unauthorized(Json(ErrorBody::new(
-            "auth_unauthenticated",
+            ReasonCode::AuthUnauthenticated,
             "an `Authorization: Bearer <token>` header is required",
         )));
     }
@@ -228,27 +218,30 @@ fn request_rejected(error: poem::Error) -> ApiError {
     ApiError::from_status(status, ErrorBody::new(reason, message))
 }
 
-fn describe_framework_error(status: StatusCode, raw: &str) -> (&'static str, String) {
+fn describe_framework_error(status: StatusCode, raw: &str) -> (ReasonCode, String) {
     match status {
-        StatusCode::NOT_FOUND => ("route_not_found", "no such route".to_owned()),
+        StatusCode::NOT_FOUND => (ReasonCode::RouteNotFound, "no such route".to_owned()),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
+            ReasonCode::MethodNotAllowed,
             "this route does not accept that method".to_owned(),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload_too_large",
+            ReasonCode::PayloadTooLarge,
             "the request body is larger than the limit".to_owned(),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
+            ReasonCode::UnsupportedMediaType,
             "send the body as application/json".to_owned(),
         ),
-        StatusCode::UNAUTHORIZED => ("auth_unauthenticated", "authentication required".to_owned()),
+        StatusCode::UNAUTHORIZED => (
+            ReasonCode::AuthUnauthenticated,
+            "authentication required".to_owned(),
+        ),
         s if s.is_server_error() => (
-            "internal_error",
+            ReasonCode::InternalError,
             "the server failed to handle the request".to_owned(),
         ),
-        _ => ("invalid_request", raw.to_owned()),
+        _ => (ReasonCode::InvalidRequest, raw.to_owned()),
     }
 }
 

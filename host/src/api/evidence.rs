@@ -9,16 +9,14 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::body::JsonBody;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::evidence_types::{
-    signer_key_body, EvidencePackageBody, PruneJournalBody, PruneJournalRequest, SignerKeyPage,
+    EvidencePackageBody, PruneJournalBody, PruneJournalRequest, SignerKeyBody, SignerKeyPage,
 };
-use super::paging::{self, PageRequest};
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
+use super::paging;
+use super::security::BearerAuth;
 use super::ApiTags;
-use crate::domain::capability::Capability;
-use crate::domain::evidence::{operations, retention};
+use crate::domain::RestoreService;
 
 /// Evidence endpoints.
 pub struct EvidenceApi;
@@ -87,7 +85,7 @@ impl EvidenceApi {
     )]
     async fn get_evidence(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
@@ -95,9 +93,10 @@ impl EvidenceApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
         package_version: Query<Option<i64>>,
     ) -> ApiResult<EvidenceResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let package =
-            operations::read(&state.store, &principal, &job_id.0, package_version.0).await?;
+        let principal = bearer.principal(&svc).await?;
+        let package = svc
+            .evidence(&principal, &job_id.0, package_version.0)
+            .await?;
         Ok(EvidenceResponse::Ok(Json(package.into())))
     }
 
@@ -115,14 +114,13 @@ impl EvidenceApi {
     )]
     async fn export_evidence(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
     ) -> ApiResult<ExportResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::EvidenceExport]).await?;
-        let package =
-            operations::export(&state.store, &state.evidence, &principal, &job_id.0).await?;
+        let principal = bearer.principal(&svc).await?;
+        let package = svc.export_evidence(&principal, &job_id.0).await?;
         Ok(ExportResponse::Created(Json(package.into())))
     }
 
@@ -139,7 +137,7 @@ impl EvidenceApi {
     )]
     async fn download_evidence_package(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
@@ -147,9 +145,10 @@ impl EvidenceApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
         package_version: Query<Option<i64>>,
     ) -> ApiResult<PackageFileResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let download =
-            operations::download(&state.store, &principal, &job_id.0, package_version.0).await?;
+        let principal = bearer.principal(&svc).await?;
+        let download = svc
+            .download_evidence(&principal, &job_id.0, package_version.0)
+            .await?;
         let disposition = format!("attachment; filename=\"{}\"", download.file_name);
         let body = Body::from_bytes_stream(download.into_stream());
         Ok(PackageFileResponse::Ok(Binary(body), disposition))
@@ -168,7 +167,7 @@ impl EvidenceApi {
     )]
     async fn list_evidence_keys(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Page size (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -177,25 +176,12 @@ impl EvidenceApi {
         #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<KeysResponse> {
-        authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let page = PageRequest::new(limit.0, cursor.0, paging::DEFAULT_LIMIT)?;
-        let skip = match page.after.as_deref() {
-            None => 0,
-            Some(after) => after
-                .parse::<usize>()
-                .map_err(|_| ApiError::invalid("cursor is not a valid cursor"))?,
-        };
-        let keys = operations::keys(&state.store).await?;
-        let rows: Vec<(usize, _)> = keys.into_iter().enumerate().skip(skip).collect();
-        let (rows, next_cursor) =
-            paging::finish(rows, page.limit, |(index, _)| (index + 1).to_string());
-        let current = state.evidence.signer.key_id().to_owned();
+        let principal = bearer.principal(&svc).await?;
+        let page = paging::request(limit.0, cursor.as_deref(), paging::DEFAULT_LIMIT);
+        let keys = svc.evidence_keys(&principal, page).await?;
         Ok(KeysResponse::Ok(Json(SignerKeyPage {
-            items: rows
-                .into_iter()
-                .map(|(_, row)| signer_key_body(row, &current))
-                .collect(),
-            next_cursor,
+            next_cursor: paging::cursor(keys.next_after),
+            items: keys.items.into_iter().map(SignerKeyBody::from).collect(),
         })))
     }
 
@@ -215,19 +201,15 @@ impl EvidenceApi {
     )]
     async fn prune_journal(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<PruneJournalRequest>,
     ) -> ApiResult<PruneResponse> {
-        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let report = retention::prune(
-            &state.store,
-            state.config.evidence.retention_days,
-            &body.0.actor,
-            body.0.dry_run.unwrap_or(false),
-            chrono::Utc::now(),
-        )
-        .await?;
+        let principal = bearer.principal(&svc).await?;
+        let body = body.0;
+        let report = svc
+            .prune_journal(&principal, &body.actor, body.dry_run.unwrap_or(false))
+            .await?;
         Ok(PruneResponse::Ok(Json(report.into())))
     }
 }

@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::types::Timestamp;
 use crate::domain::evidence::manifest::{ArtifactHashes, PolicyDecisionRef, ResumeEntry};
+use crate::domain::evidence::operations::SignerKey;
 use crate::domain::evidence::service::PackageView;
 use crate::domain::evidence::verify::{Check, Verification};
-use crate::store::evidence::SignerKeyRow;
 
 /// How a package came to be: `automatic` (generated when the job became
 /// terminal) or `export` (`POST /v1/jobs/{job_id}/evidence/export`).
@@ -339,16 +339,17 @@ impl From<PackageView> for EvidencePackageBody {
     }
 }
 
-/// A keyring entry, `current` when it is this process's signing key.
-pub fn signer_key_body(row: SignerKeyRow, current_key_id: &str) -> SignerKeyBody {
-    SignerKeyBody {
-        current: row.signer_key_id == current_key_id,
-        signer_key_id: row.signer_key_id,
-        algorithm: row.algorithm,
-        public_key_pem: row.public_key_pem,
-        fingerprint_sha256: row.public_key_sha256,
-        source: row.source,
-        registered_at: row.registered_at.into(),
+impl From<SignerKey> for SignerKeyBody {
+    fn from(key: SignerKey) -> Self {
+        Self {
+            current: key.current,
+            signer_key_id: key.signer_key_id,
+            algorithm: key.algorithm,
+            public_key_pem: key.public_key_pem,
+            fingerprint_sha256: key.fingerprint_sha256,
+            source: key.source,
+            registered_at: key.registered_at.into(),
+        }
     }
 }
 

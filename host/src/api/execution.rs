@@ -7,17 +7,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::body::JsonBody;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::execution_types::*;
-use super::paging::{self, PageRequest};
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
-use super::types::Timestamp;
+use super::paging;
+use super::security::BearerAuth;
 use super::ApiTags;
 use crate::domain::capability::Capability;
-use crate::domain::execute::view::ExecutionView;
-use crate::domain::execute::{self, ExecOutcome, Exercise, ResumeExpectation};
-use crate::domain::DomainError;
+use crate::domain::execute::{ExecOutcome, Exercise, ResumeExpectation};
+use crate::domain::RestoreService;
 use crate::policy::ElevatedConfirmation;
 
 /// Execution endpoints.
@@ -71,30 +68,10 @@ fn exercise(
     }
 }
 
-fn body(view: ExecutionView) -> Result<ExecutionBody, ApiError> {
-    let next = view
-        .next_after
-        .map(|after| paging::encode(&after.to_string()));
-    let mut body: ExecutionBody = serde_json::to_value(view)
-        .and_then(serde_json::from_value)
-        .map_err(|e| ApiError::from(DomainError::Internal(format!("execution document: {e}"))))?;
-    body.next_cursor = next;
-    Ok(body)
-}
-
-fn run_response(outcome: ExecOutcome) -> ApiResult<RunResponse> {
-    Ok(match outcome {
-        ExecOutcome::Terminal(view) => RunResponse::Terminal(Json(body(view)?)),
-        ExecOutcome::Paused(view) => RunResponse::Paused(Json(body(view)?)),
-    })
-}
-
-fn after_of(page: &PageRequest) -> Result<i64, ApiError> {
-    match &page.after {
-        Some(after) => after
-            .parse::<i64>()
-            .map_err(|_| ApiError::invalid("cursor is not a valid cursor")),
-        None => Ok(0),
+fn run_response(outcome: ExecOutcome) -> RunResponse {
+    match outcome {
+        ExecOutcome::Terminal(view) => RunResponse::Terminal(Json(view.into())),
+        ExecOutcome::Paused(view) => RunResponse::Paused(Json(view.into())),
     }
 }
 
@@ -117,22 +94,23 @@ impl ExecutionApi {
     )]
     async fn execute(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
         request: JsonBody<ExecuteRequest>,
     ) -> ApiResult<RunResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreExecute]).await?;
+        let principal = bearer.principal(&svc).await?;
         let r = request.0;
         let ex = exercise(
             r.operator_id,
             r.operator_capabilities,
             r.elevated_confirmation,
         );
-        run_response(
-            execute::execute(&state.exec_context(), &principal, &job_id, ex, r.max_chunks).await?,
-        )
+        Ok(run_response(
+            svc.execute_job(&principal, &job_id, ex, r.max_chunks)
+                .await?,
+        ))
     }
 
     /// Resume a job
@@ -150,13 +128,13 @@ impl ExecutionApi {
     )]
     async fn resume(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
         request: JsonBody<ResumeRequest>,
     ) -> ApiResult<RunResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreExecute]).await?;
+        let principal = bearer.principal(&svc).await?;
         let r = request.0;
         let expect = ResumeExpectation {
             plan_checksum: r.expected_plan_checksum,
@@ -167,17 +145,10 @@ impl ExecutionApi {
             r.operator_capabilities,
             r.elevated_confirmation,
         );
-        run_response(
-            execute::resume(
-                &state.exec_context(),
-                &principal,
-                &job_id,
-                ex,
-                expect,
-                r.max_chunks,
-            )
-            .await?,
-        )
+        Ok(run_response(
+            svc.resume_job(&principal, &job_id, ex, expect, r.max_chunks)
+                .await?,
+        ))
     }
 
     /// Get a job's execution
@@ -192,7 +163,7 @@ impl ExecutionApi {
     )]
     async fn get_execution(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
@@ -203,17 +174,10 @@ impl ExecutionApi {
         #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<ExecutionResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let page = PageRequest::new(limit.0, cursor.0, paging::DEFAULT_EMBEDDED_LIMIT)?;
-        let view = execute::read(
-            &state.store,
-            &principal,
-            &job_id,
-            after_of(&page)?,
-            u64::from(page.limit),
-        )
-        .await?;
-        Ok(ExecutionResponse::Ok(Json(body(view)?)))
+        let principal = bearer.principal(&svc).await?;
+        let page = paging::request(limit.0, cursor.as_deref(), paging::DEFAULT_EMBEDDED_LIMIT);
+        let view = svc.execution(&principal, &job_id, page).await?;
+        Ok(ExecutionResponse::Ok(Json(view.into())))
     }
 
     /// Get a job's checkpoint
@@ -227,21 +191,14 @@ impl ExecutionApi {
     )]
     async fn get_checkpoint(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
     ) -> ApiResult<CheckpointResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let e = execute::checkpoint(&state.store, &principal, &job_id).await?;
-        Ok(CheckpointResponse::Ok(Json(CheckpointDocBody {
-            job_id: e.job_id,
-            next_chunk_index: e.next_chunk_index,
-            total_chunks: e.total_chunks,
-            plan_checksum: e.plan_checksum,
-            precondition_checksum: e.precondition_checksum,
-            updated_at: Timestamp(e.updated_at),
-        })))
+        let principal = bearer.principal(&svc).await?;
+        let checkpoint = svc.checkpoint(&principal, &job_id).await?;
+        Ok(CheckpointResponse::Ok(Json(checkpoint.into())))
     }
 
     /// Get a job's rollback journal
@@ -256,7 +213,7 @@ impl ExecutionApi {
     )]
     async fn get_journal(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
@@ -267,53 +224,15 @@ impl ExecutionApi {
         #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<JournalResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let page = PageRequest::new(limit.0, cursor.0, paging::DEFAULT_EMBEDDED_LIMIT)?;
-        let j = execute::journal(
-            &state.store,
-            &principal,
-            &job_id,
-            after_of(&page)?,
-            u64::from(page.limit),
-        )
-        .await?;
-        let rollback_journal = j
-            .journal
-            .into_iter()
-            .map(|r| ExecJournalRowBody {
-                journal_id: r.journal_id,
-                plan_hash: r.plan_hash,
-                plan_row_id: r.plan_row_id,
-                chunk_id: r.chunk_id,
-                row_attempt: r.row_attempt,
-                table: r.table,
-                sys_id: r.sys_id,
-                action: r.action,
-                before_image: r.before_image,
-                before_image_sha256: r.before_image_sha256,
-                after_image_sha256: r.after_image_sha256,
-                created_at: Timestamp(r.created_at),
-            })
-            .collect();
-        let sn_mirror = j
-            .mirror
-            .into_iter()
-            .map(|m| ExecMirrorRowBody {
-                journal_id: m.journal_id,
-                table: m.table,
-                sys_id: m.sys_id,
-                plan_row_id: m.plan_row_id,
-                chunk_id: m.chunk_id,
-                before_image_sha256: m.before_image_sha256,
-                synced_at: Timestamp(m.synced_at),
-            })
-            .collect();
+        let principal = bearer.principal(&svc).await?;
+        let page = paging::request(limit.0, cursor.as_deref(), paging::DEFAULT_EMBEDDED_LIMIT);
+        let j = svc.rollback_journal(&principal, &job_id, page).await?;
         Ok(JournalResponse::Ok(Json(RollbackJournalBody {
             job_id: job_id.0,
             plan_hash: j.plan_hash,
-            rollback_journal,
-            sn_mirror,
-            next_cursor: j.next_after.map(|a| paging::encode(&a.to_string())),
+            next_cursor: paging::cursor(j.journal.next_after),
+            rollback_journal: j.journal.items.into_iter().map(Into::into).collect(),
+            sn_mirror: j.mirror.into_iter().map(Into::into).collect(),
         })))
     }
 }

@@ -1,9 +1,15 @@
 //! Wire types of executions, checkpoints and the rollback journal.
 
 use poem_openapi::{Enum, Object};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use super::plan_types::RowActionName;
 use super::types::{CapabilityName, Timestamp};
+use crate::domain::execute::view::{
+    Checkpoint, ChunkStatus, ChunkView, ExecutionPhase, ExecutionView, JournalEntry,
+    MediaOutcomeView, MirrorEntry, Outcome, OutcomeView, ResumeEntry,
+};
+use crate::domain::ReasonCode;
 
 /// The operator's confirmation of a high-risk action.
 #[derive(Debug, Clone, Object, Deserialize)]
@@ -55,9 +61,8 @@ pub struct ResumeRequest {
 }
 
 /// An execution's state: `in_progress`, `paused`, `completed` or `failed`.
-#[derive(Debug, Clone, Copy, Enum, Serialize, Deserialize)]
-#[oai(rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case", remote = "ExecutionPhase")]
 pub enum ExecutionPhaseName {
     InProgress,
     Paused,
@@ -67,17 +72,26 @@ pub enum ExecutionPhaseName {
 
 /// A chunk's status: `pending`, `applied` (one transaction) or
 /// `row_fallback` (conflicts isolated to row level).
-#[derive(Debug, Clone, Copy, Enum, Serialize, Deserialize)]
-#[oai(rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case", remote = "ChunkStatus")]
 pub enum ChunkStatusName {
     Pending,
     Applied,
     RowFallback,
 }
 
+/// What became of a row or a media candidate: `applied`, `skipped` or
+/// `failed`.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case", remote = "Outcome")]
+pub enum OutcomeName {
+    Applied,
+    Skipped,
+    Failed,
+}
+
 /// Where the execution continues.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct ExecCheckpointBody {
     /// The next chunk to apply (= `total_chunks` when all are applied).
     pub next_chunk_index: i64,
@@ -86,7 +100,7 @@ pub struct ExecCheckpointBody {
 }
 
 /// One chunk.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct ExecChunkBody {
     /// The chunk's id.
     pub chunk_id: String,
@@ -101,7 +115,7 @@ pub struct ExecChunkBody {
 }
 
 /// What happened to one executed row.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct ExecRowOutcomeBody {
     /// The plan row.
     pub plan_row_id: i64,
@@ -112,11 +126,11 @@ pub struct ExecRowOutcomeBody {
     /// The record's `sys_id`.
     pub sys_id: String,
     /// `create`, `update` or `delete`.
-    pub action: String,
+    pub action: RowActionName,
     /// `applied`, `skipped` or `failed`.
-    pub outcome: String,
+    pub outcome: OutcomeName,
     /// Why it was skipped or failed (e.g. `skipped_target_changed`).
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     /// Whether it was applied in row-fallback mode.
     pub used_row_fallback: bool,
     /// 1 in a chunk transaction, 2 in row fallback.
@@ -126,16 +140,16 @@ pub struct ExecRowOutcomeBody {
 }
 
 /// What happened to one media candidate.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct ExecMediaOutcomeBody {
     /// The plan's media candidate.
     pub candidate_id: String,
     /// The attachment.
     pub media_id: String,
     /// `applied`, `failed` or `skipped`.
-    pub outcome: String,
+    pub outcome: OutcomeName,
     /// `failed_media_parent_missing`, `failed_media_hash_mismatch` or `failed_media_retry_exhausted`.
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     /// Reads of the media store made.
     pub attempt_count: i32,
     /// sha256 the plan expects.
@@ -145,7 +159,7 @@ pub struct ExecMediaOutcomeBody {
 }
 
 /// One resume.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct ExecResumeEntryBody {
     /// When.
     pub at: Timestamp,
@@ -156,7 +170,7 @@ pub struct ExecResumeEntryBody {
 }
 
 /// How often the execution was resumed.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct ExecResumeMetadataBody {
     /// Number of resumes.
     pub resume_count: i32,
@@ -165,7 +179,7 @@ pub struct ExecResumeMetadataBody {
 }
 
 /// A job's execution.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct ExecutionBody {
     /// The job.
     pub job_id: String,
@@ -173,7 +187,7 @@ pub struct ExecutionBody {
     pub state: ExecutionPhaseName,
     /// Why it paused or failed (`paused_max_chunks`, `paused_auth_expired`,
     /// `paused_server_shutdown`, `paused_entitlement_disabled`, a failure code); null otherwise.
-    pub status_reason_code: Option<String>,
+    pub status_reason_code: Option<ReasonCode>,
     /// The plan's checksum; resume must present it.
     pub plan_checksum: String,
     /// What the remaining chunks assume of the target; resume must present it.
@@ -185,7 +199,6 @@ pub struct ExecutionBody {
     /// A page of row outcomes (`limit`/`cursor`, default 1000).
     pub row_outcomes: Vec<ExecRowOutcomeBody>,
     /// Cursor of the next page of `row_outcomes`; null at the end.
-    #[serde(default)]
     pub next_cursor: Option<String>,
     /// Every media candidate's outcome.
     pub media_outcomes: Vec<ExecMediaOutcomeBody>,
@@ -230,7 +243,7 @@ pub struct ExecJournalRowBody {
     /// The record's `sys_id`.
     pub sys_id: String,
     /// `create`, `update` or `delete`.
-    pub action: String,
+    pub action: RowActionName,
     /// The target row before the restore (null when absent, or once pruned).
     pub before_image: Option<serde_json::Value>,
     /// sha256 of the before-image (kept after pruning).
@@ -273,4 +286,133 @@ pub struct RollbackJournalBody {
     pub sn_mirror: Vec<ExecMirrorRowBody>,
     /// Cursor of the next page; null at the end.
     pub next_cursor: Option<String>,
+}
+
+impl From<ChunkView> for ExecChunkBody {
+    fn from(c: ChunkView) -> Self {
+        Self {
+            chunk_id: c.chunk_id,
+            chunk_index: c.chunk_index,
+            status: c.status.into(),
+            row_count: c.row_count,
+            fallback_trigger_conflict_ids: c.fallback_trigger_conflict_ids,
+        }
+    }
+}
+
+impl From<OutcomeView> for ExecRowOutcomeBody {
+    fn from(o: OutcomeView) -> Self {
+        Self {
+            plan_row_id: o.plan_row_id,
+            chunk_id: o.chunk_id,
+            table: o.table,
+            sys_id: o.sys_id,
+            action: o.action.into(),
+            outcome: o.outcome.into(),
+            reason_code: o.reason_code,
+            used_row_fallback: o.used_row_fallback,
+            row_attempt: o.row_attempt,
+            journal_id: o.journal_id,
+        }
+    }
+}
+
+impl From<MediaOutcomeView> for ExecMediaOutcomeBody {
+    fn from(m: MediaOutcomeView) -> Self {
+        Self {
+            candidate_id: m.candidate_id,
+            media_id: m.media_id,
+            outcome: m.outcome.into(),
+            reason_code: m.reason_code,
+            attempt_count: m.attempt_count,
+            expected_sha256_plain: m.expected_sha256_plain,
+            observed_sha256_plain: m.observed_sha256_plain,
+        }
+    }
+}
+
+impl From<ResumeEntry> for ExecResumeEntryBody {
+    fn from(r: ResumeEntry) -> Self {
+        Self {
+            at: Timestamp(r.at),
+            operator_id: r.operator_id,
+            from_chunk_index: r.from_chunk_index,
+        }
+    }
+}
+
+impl From<ExecutionView> for ExecutionBody {
+    fn from(v: ExecutionView) -> Self {
+        Self {
+            job_id: v.job_id,
+            state: v.state.into(),
+            status_reason_code: v.status_reason_code,
+            plan_checksum: v.plan_checksum,
+            precondition_checksum: v.precondition_checksum,
+            checkpoint: ExecCheckpointBody {
+                next_chunk_index: v.checkpoint.next_chunk_index,
+                total_chunks: v.checkpoint.total_chunks,
+            },
+            chunks: v.chunks.into_iter().map(Into::into).collect(),
+            next_cursor: super::paging::cursor(v.row_outcomes.next_after),
+            row_outcomes: v.row_outcomes.items.into_iter().map(Into::into).collect(),
+            media_outcomes: v.media_outcomes.into_iter().map(Into::into).collect(),
+            resume_metadata: ExecResumeMetadataBody {
+                resume_count: v.resume_metadata.resume_count,
+                resumes: v
+                    .resume_metadata
+                    .resumes
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            },
+            promoted_job_ids: v.promoted_job_ids,
+        }
+    }
+}
+
+impl From<Checkpoint> for CheckpointDocBody {
+    fn from(e: Checkpoint) -> Self {
+        Self {
+            job_id: e.job_id,
+            next_chunk_index: e.next_chunk_index,
+            total_chunks: e.total_chunks,
+            plan_checksum: e.plan_checksum,
+            precondition_checksum: e.precondition_checksum,
+            updated_at: Timestamp(e.updated_at),
+        }
+    }
+}
+
+impl From<JournalEntry> for ExecJournalRowBody {
+    fn from(r: JournalEntry) -> Self {
+        Self {
+            journal_id: r.journal_id,
+            plan_hash: r.plan_hash,
+            plan_row_id: r.plan_row_id,
+            chunk_id: r.chunk_id,
+            row_attempt: r.row_attempt,
+            table: r.table,
+            sys_id: r.sys_id,
+            action: r.action.into(),
+            before_image: r.before_image,
+            before_image_sha256: r.before_image_sha256,
+            after_image_sha256: r.after_image_sha256,
+            created_at: Timestamp(r.created_at),
+        }
+    }
+}
+
+impl From<MirrorEntry> for ExecMirrorRowBody {
+    fn from(m: MirrorEntry) -> Self {
+        Self {
+            journal_id: m.journal_id,
+            table: m.table,
+            sys_id: m.sys_id,
+            plan_row_id: m.plan_row_id,
+            chunk_id: m.chunk_id,
+            before_image_sha256: m.before_image_sha256,
+            synced_at: Timestamp(m.synced_at),
+        }
+    }
 }

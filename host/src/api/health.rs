@@ -6,8 +6,9 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::error::{ApiError, ErrorBody};
-use super::state::AppState;
 use super::ApiTags;
+use crate::domain::service::Readiness as DomainReadiness;
+use crate::domain::{ReasonCode, RestoreService};
 
 /// Health endpoints.
 pub struct HealthApi;
@@ -77,11 +78,11 @@ impl HealthApi {
     /// Answers 200 when the database is reachable and every migration is
     /// applied, 503 otherwise.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
-    async fn readyz(&self, state: Data<&AppState>) -> Result<ReadyResponse, ApiError> {
-        let (database, migrations) = match state.store.ready().await {
-            Ok(migrated) => (true, migrated),
-            Err(_) => (false, false),
-        };
+    async fn readyz(&self, svc: Data<&RestoreService>) -> Result<ReadyResponse, ApiError> {
+        let DomainReadiness {
+            database,
+            migrations,
+        } = svc.readiness().await;
         if database && migrations {
             return Ok(ReadyResponse::Ready(Json(Readiness {
                 status: "ready".into(),
@@ -89,11 +90,11 @@ impl HealthApi {
                 migrations,
             })));
         }
-        let mut body = ErrorBody::new("not_ready", "the service is not ready");
+        let mut body = ErrorBody::new(ReasonCode::NotReady, "the service is not ready");
         body.details = Some(serde_json::json!({ "database": database, "migrations": migrations }));
         Ok(ReadyResponse::NotReady(
             Json(body),
-            state.config.database.retry_after_seconds.to_string(),
+            svc.config().database.retry_after_seconds.to_string(),
         ))
     }
 
@@ -102,7 +103,7 @@ impl HealthApi {
     /// Request counts and latencies by operation and status, policy
     /// decisions and restore figures, in Prometheus text format.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self, state: Data<&AppState>) -> MetricsResponse {
-        MetricsResponse::Ok(PlainText(state.metrics.render()))
+    async fn metrics(&self, svc: Data<&RestoreService>) -> MetricsResponse {
+        MetricsResponse::Ok(PlainText(svc.render_metrics()))
     }
 }

@@ -14,12 +14,11 @@ use serde_json::Value;
 
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
+use super::security::BearerAuth;
 use super::types::Timestamp;
 use super::ApiTags;
-use crate::domain::capability::Capability;
-use crate::domain::index::{self, from_micros, MediaUpload, RecordOp, RecordVersion, Watermark};
+use crate::domain::index::{from_micros, MediaUpload, RecordOp, RecordVersion, Watermark};
+use crate::domain::RestoreService;
 
 /// Index ingestion endpoints.
 pub struct IndexApi;
@@ -267,14 +266,13 @@ impl IndexApi {
     )]
     async fn ingest_records(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<IngestRecordsRequest>,
     ) -> ApiResult<RecordsResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::IndexWrite]).await?;
+        let principal = bearer.principal(&svc).await?;
         let records = body.0.records.into_iter().map(record_version).collect();
-        let (accepted, duplicates) =
-            index::ingest_records(&state.store, &principal, records, Utc::now()).await?;
+        let (accepted, duplicates) = svc.ingest_records(&principal, records, Utc::now()).await?;
         Ok(RecordsResponse::Ok(Json(IngestRecordsResult {
             accepted,
             duplicates,
@@ -294,11 +292,11 @@ impl IndexApi {
     )]
     async fn publish_watermarks(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<PublishWatermarksRequest>,
     ) -> ApiResult<WatermarksResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::IndexWrite]).await?;
+        let principal = bearer.principal(&svc).await?;
         let watermarks = body
             .0
             .watermarks
@@ -311,8 +309,9 @@ impl IndexApi {
                 watermark_time: w.watermark_time.0,
             })
             .collect();
-        let (accepted, ignored_regressions) =
-            index::publish_watermarks(&state.store, &principal, watermarks, Utc::now()).await?;
+        let (accepted, ignored_regressions) = svc
+            .publish_watermarks(&principal, watermarks, Utc::now())
+            .await?;
         Ok(WatermarksResponse::Ok(Json(PublishWatermarksResult {
             accepted,
             ignored_regressions,
@@ -330,16 +329,17 @@ impl IndexApi {
     )]
     async fn list_watermarks(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Tenant whose watermarks to list.
         tenant_id: Query<String>,
         /// Instance of the tenant.
         instance_id: Query<String>,
     ) -> ApiResult<WatermarkListResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let rows =
-            index::list_watermarks(&state.store, &principal, &tenant_id.0, &instance_id.0).await?;
+        let principal = bearer.principal(&svc).await?;
+        let rows = svc
+            .list_watermarks(&principal, &tenant_id.0, &instance_id.0)
+            .await?;
         let items = rows
             .into_iter()
             .map(|w| WatermarkOut {
@@ -369,11 +369,11 @@ impl IndexApi {
     )]
     async fn ingest_media(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<IngestMediaRequest>,
     ) -> ApiResult<MediaResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::IndexWrite]).await?;
+        let principal = bearer.principal(&svc).await?;
         let mut uploads = Vec::with_capacity(body.0.media.len());
         for (i, m) in body.0.media.into_iter().enumerate() {
             let content = LENIENT_BASE64.decode(&m.content_base64).map_err(|e| {
@@ -391,9 +391,7 @@ impl IndexApi {
                 content,
             });
         }
-        let accepted =
-            index::ingest_media(&state.store, &state.media, &principal, uploads, Utc::now())
-                .await?;
+        let accepted = svc.ingest_media(&principal, uploads, Utc::now()).await?;
         Ok(MediaResponse::Ok(Json(IngestMediaResult { accepted })))
     }
 }

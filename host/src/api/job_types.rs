@@ -5,13 +5,15 @@ use poem_openapi::{Enum, Object};
 use serde_json::Value;
 
 use super::types::Timestamp;
-use crate::domain::jobs::{ExecutionState, Job, JobEvent, JobEventType, JobStatus};
+use crate::domain::job_states::{ExecutionState, JobEventType, JobStatus};
+use crate::domain::jobs::{Job, JobEvent};
+use crate::domain::ReasonCode;
 
 /// Where a job is: `queued` (waiting for table locks), `running` (holds
 /// the locks of all its tables), or terminal: `completed`, `failed`,
 /// `cancelled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "JobStatus")]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatusName {
     Queued,
@@ -21,50 +23,15 @@ pub enum JobStatusName {
     Cancelled,
 }
 
-impl From<JobStatusName> for JobStatus {
-    fn from(name: JobStatusName) -> Self {
-        match name {
-            JobStatusName::Queued => JobStatus::Queued,
-            JobStatusName::Running => JobStatus::Running,
-            JobStatusName::Completed => JobStatus::Completed,
-            JobStatusName::Failed => JobStatus::Failed,
-            JobStatusName::Cancelled => JobStatus::Cancelled,
-        }
-    }
-}
-
-impl From<JobStatus> for JobStatusName {
-    fn from(status: JobStatus) -> Self {
-        match status {
-            JobStatus::Queued => JobStatusName::Queued,
-            JobStatus::Running => JobStatusName::Running,
-            JobStatus::Completed => JobStatusName::Completed,
-            JobStatus::Failed => JobStatusName::Failed,
-            JobStatus::Cancelled => JobStatusName::Cancelled,
-        }
-    }
-}
-
 /// How far execution got: `not_started`, `in_progress`, `paused` (at a
 /// chunk boundary; resumable) or `terminal` (the job ended).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "ExecutionState")]
 pub enum ExecutionStateName {
     NotStarted,
     InProgress,
     Paused,
     Terminal,
-}
-
-impl From<ExecutionState> for ExecutionStateName {
-    fn from(state: ExecutionState) -> Self {
-        match state {
-            ExecutionState::NotStarted => ExecutionStateName::NotStarted,
-            ExecutionState::InProgress => ExecutionStateName::InProgress,
-            ExecutionState::Paused => ExecutionStateName::Paused,
-            ExecutionState::Terminal => ExecutionStateName::Terminal,
-        }
-    }
 }
 
 /// Why a queued job waits: `waiting_table_lock` (a table of its plan is
@@ -82,7 +49,7 @@ pub enum WaitReasonCode {
 /// terminal event (`job_completed`, `job_failed`, `job_cancelled`), and
 /// `evidence_exported`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "JobEventType")]
 pub enum JobEventTypeName {
     JobQueued,
     JobStarted,
@@ -96,25 +63,6 @@ pub enum JobEventTypeName {
     JobFailed,
     JobCancelled,
     EvidenceExported,
-}
-
-impl From<JobEventType> for JobEventTypeName {
-    fn from(event: JobEventType) -> Self {
-        match event {
-            JobEventType::JobQueued => JobEventTypeName::JobQueued,
-            JobEventType::JobStarted => JobEventTypeName::JobStarted,
-            JobEventType::ExecutionStarted => JobEventTypeName::ExecutionStarted,
-            JobEventType::ChunkApplied => JobEventTypeName::ChunkApplied,
-            JobEventType::ChunkRowFallback => JobEventTypeName::ChunkRowFallback,
-            JobEventType::ExecutionPaused => JobEventTypeName::ExecutionPaused,
-            JobEventType::ExecutionResumed => JobEventTypeName::ExecutionResumed,
-            JobEventType::ResumeBlocked => JobEventTypeName::ResumeBlocked,
-            JobEventType::JobCompleted => JobEventTypeName::JobCompleted,
-            JobEventType::JobFailed => JobEventTypeName::JobFailed,
-            JobEventType::JobCancelled => JobEventTypeName::JobCancelled,
-            JobEventType::EvidenceExported => JobEventTypeName::EvidenceExported,
-        }
-    }
 }
 
 /// The terminal status an operator can give a job.
@@ -154,10 +102,9 @@ pub struct CreateJobRequest {
 pub struct CompleteJobRequest {
     /// `failed` or `cancelled`.
     pub status: CompletionStatus,
-    /// A snake_case reason; default `failed_internal_error` for `failed`,
+    /// The reason to record; default `failed_internal_error` for `failed`,
     /// `cancelled_by_operator` for `cancelled`.
-    #[oai(validator(max_length = 128, pattern = r"^[a-z][a-z0-9_]*$"))]
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     /// Who ends the job (recorded on the terminal event).
     #[oai(validator(min_length = 1, max_length = 256, pattern = r"\S"))]
     pub actor: String,
@@ -186,7 +133,7 @@ pub struct JobBody {
     pub status: JobStatusName,
     /// Why it is in that status (e.g. `failed_internal_error`,
     /// `cancelled_by_operator`, `paused_auth_expired`); null when none.
-    pub status_reason_code: Option<String>,
+    pub status_reason_code: Option<ReasonCode>,
     /// `waiting_table_lock` while queued; null otherwise.
     pub wait_reason_code: Option<WaitReasonCode>,
     /// While queued: its tables held by a running job or wanted by an
@@ -269,7 +216,7 @@ pub struct JobEventBody {
     /// promotions.
     pub actor: String,
     /// The reason, if any (e.g. `waiting_table_lock`, the terminal reason).
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     /// Structured context (wait tables, released tables, promoted jobs, ...).
     pub details: Value,
 }

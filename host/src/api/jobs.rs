@@ -8,18 +8,17 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::body::JsonBody;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::job_types::{
     CompleteJobRequest, CompletedJob, CreateJobRequest, JobBody, JobEventBody, JobEventPage,
     JobPage, JobStatusName,
 };
-use super::paging::{self, PageRequest};
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
+use super::paging;
+use super::security::BearerAuth;
 use super::ApiTags;
-use crate::domain::capability::Capability;
-use crate::domain::job_lifecycle::{self, Completion, CreateJob};
-use crate::domain::jobs::{self, JobQuery};
+use crate::domain::job_lifecycle::{Completion, CreateJob};
+use crate::domain::jobs::JobQuery;
+use crate::domain::RestoreService;
 
 /// Job endpoints.
 pub struct JobsApi;
@@ -59,18 +58,6 @@ enum CompleteJobResponse {
     Ok(Json<CompletedJob>),
 }
 
-/// A cursor of this resource is the `seq` of the last row served.
-fn cursor_seq(page: &PageRequest) -> Result<Option<i64>, ApiError> {
-    page.after
-        .as_deref()
-        .map(|after| {
-            after
-                .parse::<i64>()
-                .map_err(|_| ApiError::invalid("cursor is not a valid cursor"))
-        })
-        .transpose()
-}
-
 #[OpenApi(tag = "ApiTags::Jobs")]
 impl JobsApi {
     /// Create a job from a plan
@@ -86,16 +73,16 @@ impl JobsApi {
     #[oai(path = "/v1/jobs", method = "post", operation_id = "create_job")]
     async fn create_job(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<CreateJobRequest>,
     ) -> ApiResult<CreateJobResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreExecute]).await?;
+        let principal = bearer.principal(&svc).await?;
         let request = CreateJob {
             plan_id: body.0.plan_id,
             plan_hash: body.0.plan_hash,
         };
-        let job = job_lifecycle::create(&state.store, &principal, request, Utc::now()).await?;
+        let job = svc.create_job(&principal, request, Utc::now()).await?;
         Ok(CreateJobResponse::Created(Json(job.into())))
     }
 
@@ -108,13 +95,13 @@ impl JobsApi {
     #[oai(path = "/v1/jobs/:job_id", method = "get", operation_id = "get_job")]
     async fn get_job(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
     ) -> ApiResult<JobResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let job = jobs::get(&state.store, &principal, &job_id.0).await?;
+        let principal = bearer.principal(&svc).await?;
+        let job = svc.get_job(&principal, &job_id.0).await?;
         Ok(JobResponse::Ok(Json(job.into())))
     }
 
@@ -127,7 +114,7 @@ impl JobsApi {
     #[allow(clippy::too_many_arguments)]
     async fn list_jobs(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Only jobs in this status.
         status: Query<Option<JobStatusName>>,
@@ -147,21 +134,18 @@ impl JobsApi {
         #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<JobListResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let page = PageRequest::new(limit.0, cursor.0, paging::DEFAULT_LIMIT)?;
+        let principal = bearer.principal(&svc).await?;
         let query = JobQuery {
             status: status.0.map(Into::into),
             tenant_id: tenant_id.0,
             instance_id: instance_id.0,
             table: table.0,
-            after_seq: cursor_seq(&page)?,
-            limit: u64::from(page.limit) + 1,
         };
-        let found = jobs::list(&state.store, &principal, query).await?;
-        let (found, next_cursor) = paging::finish(found, page.limit, |job| job.seq.to_string());
+        let page = paging::request(limit.0, cursor.as_deref(), paging::DEFAULT_LIMIT);
+        let found = svc.list_jobs(&principal, query, page).await?;
         Ok(JobListResponse::Ok(Json(JobPage {
-            items: found.into_iter().map(JobBody::from).collect(),
-            next_cursor,
+            next_cursor: paging::cursor(found.next_after),
+            items: found.items.into_iter().map(JobBody::from).collect(),
         })))
     }
 
@@ -178,7 +162,7 @@ impl JobsApi {
     )]
     async fn list_job_events(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
@@ -189,15 +173,12 @@ impl JobsApi {
         #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<JobEventsResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let page = PageRequest::new(limit.0, cursor.0, paging::DEFAULT_EMBEDDED_LIMIT)?;
-        let after = cursor_seq(&page)?;
-        let limit = u64::from(page.limit) + 1;
-        let events = jobs::events(&state.store, &principal, &job_id.0, after, limit).await?;
-        let (events, next_cursor) = paging::finish(events, page.limit, |e| e.seq.to_string());
+        let principal = bearer.principal(&svc).await?;
+        let page = paging::request(limit.0, cursor.as_deref(), paging::DEFAULT_EMBEDDED_LIMIT);
+        let events = svc.job_events(&principal, &job_id.0, page).await?;
         Ok(JobEventsResponse::Ok(Json(JobEventPage {
-            events: events.into_iter().map(JobEventBody::from).collect(),
-            next_cursor,
+            next_cursor: paging::cursor(events.next_after),
+            events: events.items.into_iter().map(JobEventBody::from).collect(),
         })))
     }
 
@@ -216,13 +197,13 @@ impl JobsApi {
     )]
     async fn complete_job(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The job's id.
         job_id: Path<String>,
         body: JsonBody<CompleteJobRequest>,
     ) -> ApiResult<CompleteJobResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreExecute]).await?;
+        let principal = bearer.principal(&svc).await?;
         let body = body.0;
         let completion = Completion {
             status: body.status.into(),
@@ -230,9 +211,9 @@ impl JobsApi {
             actor: body.actor,
             note: body.note,
         };
-        let finished =
-            job_lifecycle::complete(&state.store, &principal, &job_id.0, completion, Utc::now())
-                .await?;
+        let finished = svc
+            .complete_job(&principal, &job_id.0, completion, Utc::now())
+            .await?;
         Ok(CompleteJobResponse::Ok(Json(CompletedJob {
             job: finished.job.into(),
             promoted_job_ids: finished.promoted_job_ids,

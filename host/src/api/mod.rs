@@ -21,8 +21,8 @@ pub mod paging;
 pub mod plan_types;
 pub mod plans;
 pub mod policies;
+pub mod request_context;
 pub mod security;
-pub mod state;
 pub mod targets;
 pub mod types;
 

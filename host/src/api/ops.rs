@@ -16,14 +16,11 @@ use super::ops_types::{
     OpsAuditPage, RunbooksSignoffRequest, RunbooksSignoffState, StagingModeRequest,
     StagingModeState, TenantEntitlementRequest, TenantEntitlementState,
 };
-use super::paging::{self, PageRequest};
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
+use super::paging;
+use super::security::BearerAuth;
 use super::ApiTags;
-use crate::domain::capability::Capability;
-use crate::domain::ops::controls::{self, AuditFilter, Switch};
-use crate::domain::ops::entitlement;
-use crate::store::ops::AuditRow;
+use crate::domain::ops::controls::{AuditFilter, Switch};
+use crate::domain::RestoreService;
 
 /// Operations control endpoints.
 pub struct OpsApi;
@@ -83,11 +80,11 @@ impl OpsApi {
     )]
     async fn get_staging_mode(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
     ) -> ApiResult<StagingModeResponse> {
-        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let stored = controls::switch_state(&state.store, Switch::StagingMode).await?;
+        let principal = bearer.principal(&svc).await?;
+        let stored = svc.switch(&principal, Switch::StagingMode).await?;
         Ok(StagingModeResponse::Ok(Json(StagingModeState::from(
             stored,
         ))))
@@ -107,21 +104,21 @@ impl OpsApi {
     )]
     async fn set_staging_mode(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<StagingModeRequest>,
     ) -> ApiResult<StagingModeResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
+        let principal = bearer.principal(&svc).await?;
         let body = body.0;
-        let stored = controls::set_switch(
-            &state.store,
-            &principal,
-            Switch::StagingMode,
-            body.enabled,
-            &body.actor,
-            Utc::now(),
-        )
-        .await?;
+        let stored = svc
+            .set_switch(
+                &principal,
+                Switch::StagingMode,
+                body.enabled,
+                &body.actor,
+                Utc::now(),
+            )
+            .await?;
         Ok(StagingModeResponse::Ok(Json(StagingModeState::from(
             stored,
         ))))
@@ -138,11 +135,11 @@ impl OpsApi {
     )]
     async fn get_runbooks_signoff(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
     ) -> ApiResult<SignoffResponse> {
-        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let stored = controls::switch_state(&state.store, Switch::RunbooksSignoff).await?;
+        let principal = bearer.principal(&svc).await?;
+        let stored = svc.switch(&principal, Switch::RunbooksSignoff).await?;
         Ok(SignoffResponse::Ok(Json(RunbooksSignoffState::from(
             stored,
         ))))
@@ -160,21 +157,21 @@ impl OpsApi {
     )]
     async fn set_runbooks_signoff(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<RunbooksSignoffRequest>,
     ) -> ApiResult<SignoffResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
+        let principal = bearer.principal(&svc).await?;
         let body = body.0;
-        let stored = controls::set_switch(
-            &state.store,
-            &principal,
-            Switch::RunbooksSignoff,
-            body.signed_off,
-            &body.actor,
-            Utc::now(),
-        )
-        .await?;
+        let stored = svc
+            .set_switch(
+                &principal,
+                Switch::RunbooksSignoff,
+                body.signed_off,
+                &body.actor,
+                Utc::now(),
+            )
+            .await?;
         Ok(SignoffResponse::Ok(Json(RunbooksSignoffState::from(
             stored,
         ))))
@@ -191,11 +188,11 @@ impl OpsApi {
     )]
     async fn list_failure_drills(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
     ) -> ApiResult<DrillsResponse> {
-        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let drills = controls::drills(&state.store).await?;
+        let principal = bearer.principal(&svc).await?;
+        let drills = svc.failure_drills(&principal).await?;
         Ok(DrillsResponse::Ok(Json(FailureDrills {
             drills: drills.into_iter().map(FailureDrillState::from).collect(),
         })))
@@ -215,22 +212,21 @@ impl OpsApi {
     )]
     async fn record_failure_drill(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<FailureDrillRequest>,
     ) -> ApiResult<DrillResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
+        let principal = bearer.principal(&svc).await?;
         let body = body.0;
-        let stored = controls::record_drill(
-            &state.store,
-            &principal,
-            body.drill_id.into(),
-            body.status.into(),
-            body.notes.as_deref(),
-            &body.actor,
-            Utc::now(),
-        )
-        .await?;
+        let stored = svc
+            .record_drill(
+                &principal,
+                (body.drill_id.into(), body.status.into()),
+                body.notes.as_deref(),
+                &body.actor,
+                Utc::now(),
+            )
+            .await?;
         Ok(DrillResponse::Ok(Json(FailureDrillState::from(stored))))
     }
 
@@ -248,7 +244,7 @@ impl OpsApi {
     )]
     async fn list_ops_audit(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Only changes of this kind.
         kind: Query<Option<OpsAuditKind>>,
@@ -264,18 +260,16 @@ impl OpsApi {
         #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<AuditResponse> {
-        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let page = PageRequest::new(limit.0, None, paging::DEFAULT_LIMIT)?;
+        let principal = bearer.principal(&svc).await?;
+        let page = paging::request(limit.0, cursor.as_deref(), paging::DEFAULT_LIMIT);
         let filter = AuditFilter {
             kind: kind.0.map(|k| k.as_str().to_owned()),
             subject: subject.0,
         };
-        let rows =
-            controls::audit_page(&state.store, &filter, cursor.0.as_deref(), page.limit).await?;
-        let (rows, next_cursor) = page_of(rows, page.limit);
+        let rows = svc.ops_audit(&principal, &filter, page).await?;
         Ok(AuditResponse::Ok(Json(OpsAuditPage {
-            items: rows.into_iter().map(OpsAuditEntry::from).collect(),
-            next_cursor,
+            next_cursor: paging::cursor(rows.next_after),
+            items: rows.items.into_iter().map(OpsAuditEntry::from).collect(),
         })))
     }
 
@@ -291,14 +285,14 @@ impl OpsApi {
     )]
     async fn get_tenant_entitlement(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The tenant.
         #[oai(validator(min_length = 1, max_length = 256))]
         tenant_id: Path<String>,
     ) -> ApiResult<EntitlementResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let stored = entitlement::entitlement(&state.store, &principal, &tenant_id.0).await?;
+        let principal = bearer.principal(&svc).await?;
+        let stored = svc.tenant_entitlement(&principal, &tenant_id.0).await?;
         Ok(EntitlementResponse::Ok(Json(stored.into())))
     }
 
@@ -318,35 +312,24 @@ impl OpsApi {
     )]
     async fn set_tenant_entitlement(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The tenant.
         #[oai(validator(min_length = 1, max_length = 256))]
         tenant_id: Path<String>,
         body: JsonBody<TenantEntitlementRequest>,
     ) -> ApiResult<EntitlementResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
+        let principal = bearer.principal(&svc).await?;
         let body = body.0;
-        let stored = entitlement::set_entitlement(
-            &state.store,
-            &principal,
-            &tenant_id.0,
-            body.restore_enabled,
-            &body.actor,
-            Utc::now(),
-        )
-        .await?;
+        let stored = svc
+            .set_tenant_entitlement(
+                &principal,
+                &tenant_id.0,
+                body.restore_enabled,
+                &body.actor,
+                Utc::now(),
+            )
+            .await?;
         Ok(EntitlementResponse::Ok(Json(stored.into())))
     }
-}
-
-/// The first `limit` of `limit + 1` rows, and the position of the last one
-/// served when more follow.
-fn page_of(mut rows: Vec<AuditRow>, limit: u32) -> (Vec<AuditRow>, Option<String>) {
-    if rows.len() <= limit as usize {
-        return (rows, None);
-    }
-    rows.truncate(limit as usize);
-    let next = rows.last().map(|r| r.seq.to_string());
-    (rows, next)
 }

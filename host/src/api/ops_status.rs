@@ -10,17 +10,15 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde_json::Value;
 
 use super::error::ApiResult;
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
+use super::security::BearerAuth;
 use super::types::Timestamp;
 use super::ApiTags;
-use crate::domain::capability::Capability;
 use crate::domain::ops::journal::{Backlog, JournalGrowth, PerJob};
 use crate::domain::ops::readiness::{Readiness, ReadinessCheck};
 use crate::domain::ops::slo::{
     BurnWindow, ErrorBudget, Objective, Severity, SloCheck, SloReport, SloStatus,
 };
-use crate::domain::ops::view;
+use crate::domain::RestoreService;
 
 /// Operations status endpoints.
 pub struct OpsStatusApi;
@@ -269,12 +267,11 @@ impl OpsStatusApi {
     )]
     async fn get_ops_slo(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
     ) -> ApiResult<SloResponse> {
-        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let report =
-            view::slo_report(&state.store, &state.policies, &state.config.slo, Utc::now()).await?;
+        let principal = bearer.principal(&svc).await?;
+        let report = svc.slo_report(&principal, Utc::now()).await?;
         Ok(SloResponse::Ok(Json(report.into())))
     }
 
@@ -292,13 +289,11 @@ impl OpsStatusApi {
     )]
     async fn get_ga_readiness(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
     ) -> ApiResult<GaResponse> {
-        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let verdict =
-            view::ga_readiness(&state.store, &state.policies, &state.config.slo, Utc::now())
-                .await?;
+        let principal = bearer.principal(&svc).await?;
+        let verdict = svc.ga_readiness(&principal, Utc::now()).await?;
         Ok(GaResponse::Ok(Json(verdict.into())))
     }
 
@@ -317,12 +312,11 @@ impl OpsStatusApi {
     )]
     async fn get_journal_growth(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
     ) -> ApiResult<JournalResponse> {
-        authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        let retention_days = state.config.evidence.retention_days;
-        let growth = view::journal_growth(&state.store, retention_days, Utc::now()).await?;
+        let principal = bearer.principal(&svc).await?;
+        let growth = svc.journal_growth(&principal, Utc::now()).await?;
         Ok(JournalResponse::Ok(Json(growth.into())))
     }
 }

@@ -7,9 +7,10 @@ use serde_json::Value;
 
 use super::types::Timestamp;
 
-use crate::domain::ops::controls::{DrillId, DrillState, DrillStatus, SwitchState};
+use crate::domain::ops::controls::{
+    AuditEntry, DrillId, DrillState, DrillStatus, SetBy, SwitchState,
+};
 use crate::domain::ops::entitlement::Entitlement;
-use crate::store::ops::{AuditRow, SetBy};
 
 /// Turn staging mode on or off.
 #[derive(Debug, Object, Deserialize)]
@@ -79,7 +80,7 @@ pub struct TenantEntitlementRequest {
 /// mid-execution and the job resumes), `evidence_audit_export` (an auditor
 /// verifies an exported package offline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "DrillId")]
 #[serde(rename_all = "snake_case")]
 pub enum DrillIdName {
     AuthOutage,
@@ -93,7 +94,7 @@ pub enum DrillIdName {
 /// A drill's outcome: `pass`, `fail`, or `pending` (not run yet, or to be
 /// run again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "DrillStatus")]
 #[serde(rename_all = "snake_case")]
 pub enum DrillStatusName {
     Pass,
@@ -296,8 +297,8 @@ impl From<Entitlement> for TenantEntitlementState {
     }
 }
 
-impl From<AuditRow> for OpsAuditEntry {
-    fn from(r: AuditRow) -> Self {
+impl From<AuditEntry> for OpsAuditEntry {
+    fn from(r: AuditEntry) -> Self {
         Self {
             seq: r.seq,
             at: r.at.into(),
@@ -309,52 +310,6 @@ impl From<AuditRow> for OpsAuditEntry {
             previous: r.previous,
             current: r.current,
             changed: r.changed,
-        }
-    }
-}
-
-impl From<DrillIdName> for DrillId {
-    fn from(name: DrillIdName) -> Self {
-        match name {
-            DrillIdName::AuthOutage => DrillId::AuthOutage,
-            DrillIdName::SidecarLag => DrillId::SidecarLag,
-            DrillIdName::PgSaturation => DrillId::PgSaturation,
-            DrillIdName::EntitlementDisable => DrillId::EntitlementDisable,
-            DrillIdName::CrashResume => DrillId::CrashResume,
-            DrillIdName::EvidenceAuditExport => DrillId::EvidenceAuditExport,
-        }
-    }
-}
-
-impl From<DrillId> for DrillIdName {
-    fn from(id: DrillId) -> Self {
-        match id {
-            DrillId::AuthOutage => DrillIdName::AuthOutage,
-            DrillId::SidecarLag => DrillIdName::SidecarLag,
-            DrillId::PgSaturation => DrillIdName::PgSaturation,
-            DrillId::EntitlementDisable => DrillIdName::EntitlementDisable,
-            DrillId::CrashResume => DrillIdName::CrashResume,
-            DrillId::EvidenceAuditExport => DrillIdName::EvidenceAuditExport,
-        }
-    }
-}
-
-impl From<DrillStatusName> for DrillStatus {
-    fn from(name: DrillStatusName) -> Self {
-        match name {
-            DrillStatusName::Pass => DrillStatus::Pass,
-            DrillStatusName::Fail => DrillStatus::Fail,
-            DrillStatusName::Pending => DrillStatus::Pending,
-        }
-    }
-}
-
-impl From<DrillStatus> for DrillStatusName {
-    fn from(status: DrillStatus) -> Self {
-        match status {
-            DrillStatus::Pass => DrillStatusName::Pass,
-            DrillStatus::Fail => DrillStatusName::Fail,
-            DrillStatus::Pending => DrillStatusName::Pending,
         }
     }
 }

@@ -1,17 +1,25 @@
 //! Wire types of plans. They mirror `domain::plan::document` field for
-//! field and are filled from it through serde, so the document the domain
-//! stores is exactly what the API serves (a test checks the round trip).
+//! field and are converted from it with `From`, so a field the two
+//! disagree on is a compile error, not a failed request.
 
 use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 
-use super::types::Timestamp;
+use super::types::{CapabilityName, Timestamp};
+use crate::domain::plan::document::{
+    ChunkingDoc, DeleteCandidateDoc, GateDoc, MediaCandidateDoc, MediaSummaryDoc, PlanDocument,
+    PlanRow, PolicyDoc, PolicyErrorDoc, ReferenceConflictDoc, RowAction, SummaryDoc, TableDoc,
+    WatermarkDoc,
+};
+use crate::domain::plan::request::{DecisionInput, PlanInputs, ScopeTable};
+use crate::domain::ReasonCode;
+use crate::policy::{DeleteDecision, Executability, Freshness, PolicyFailureKind};
 
 /// A plan's executability: `executable` (a job may be created),
 /// `preview_only` (stale freshness alone; inspect, do not execute) or
 /// `blocked` (fail-closed reasons; replan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "Executability")]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutabilityName {
     Executable,
@@ -22,7 +30,7 @@ pub enum ExecutabilityName {
 /// A partition's freshness: `fresh`, `stale` (watermark behind the PIT or
 /// lagging past the policy's limit) or `unknown` (no watermark).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "Freshness")]
 #[serde(rename_all = "snake_case")]
 pub enum FreshnessName {
     Fresh,
@@ -33,7 +41,7 @@ pub enum FreshnessName {
 /// A decision on a delete candidate: `allow_deletion` (the row is deleted)
 /// or `skip_deletion` (the row is kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "DeleteDecision")]
 #[serde(rename_all = "snake_case")]
 pub enum DeleteDecisionName {
     AllowDeletion,
@@ -44,7 +52,7 @@ pub enum DeleteDecisionName {
 /// `delete` (allowed delete candidate), `skip_delete` (skipped candidate)
 /// or `undecided_delete`. Only `create`, `update` and `delete` execute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "RowAction")]
 #[serde(rename_all = "snake_case")]
 pub enum RowActionName {
     Create,
@@ -56,7 +64,8 @@ pub enum RowActionName {
 }
 
 /// The policy plugin that decided.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(remote = "PolicyDoc")]
 pub struct PolicyRefBody {
     /// The plugin's name.
     pub name: String,
@@ -66,26 +75,38 @@ pub struct PolicyRefBody {
     pub digest: String,
 }
 
+/// How a policy call failed: `policy_timeout` (past its deadline),
+/// `policy_trap` (a trap, the memory cap, a stack overflow) or
+/// `policy_bad_output` (an answer the contract does not allow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case", remote = "PolicyFailureKind")]
+pub enum PolicyFailureKindName {
+    PolicyTimeout,
+    PolicyTrap,
+    PolicyBadOutput,
+}
+
 /// A failed policy call (the gate failed closed).
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(remote = "PolicyErrorDoc")]
 pub struct PolicyErrorBody {
     /// `policy_timeout`, `policy_trap` or `policy_bad_output`.
-    pub kind: String,
+    pub kind: PolicyFailureKindName,
     /// What happened.
     pub message: String,
 }
 
 /// The gate's verdict.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct GateBody {
     /// Whether a job may be created from the plan.
     pub executability: ExecutabilityName,
     /// The first of `reasons`; null when executable.
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     /// Every reason that applies, ordered `blocked_policy_error`,
     /// `blocked_freshness_unknown`, `blocked_unresolved_delete_candidates`,
     /// `blocked_reference_conflict`, `blocked_freshness_stale`.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<ReasonCode>,
     /// The gate policy that decided.
     pub policy: PolicyRefBody,
     /// Id of the decision in the decision log.
@@ -97,7 +118,7 @@ pub struct GateBody {
 }
 
 /// A partition feeding the scope.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct PlanWatermarkBody {
     /// Tenant.
     pub tenant_id: String,
@@ -118,7 +139,8 @@ pub struct PlanWatermarkBody {
 }
 
 /// Counts of rows by action.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(remote = "SummaryDoc")]
 pub struct PlanSummaryBody {
     /// Sum of the counts; the number of rows `/rows` pages through.
     pub rows_total: i64,
@@ -137,7 +159,7 @@ pub struct PlanSummaryBody {
 }
 
 /// A target row with no version at the PIT.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct DeleteCandidateBody {
     /// Deterministic id: the same table and `sys_id` give the same id in every plan.
     pub candidate_id: String,
@@ -150,7 +172,8 @@ pub struct DeleteCandidateBody {
 }
 
 /// A restored row referring to a record that will not exist after the restore.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(remote = "ReferenceConflictDoc")]
 pub struct ReferenceConflictBody {
     /// Table of the restored row.
     pub table: String,
@@ -165,7 +188,8 @@ pub struct ReferenceConflictBody {
 }
 
 /// An attachment the plan restores (its version at the PIT).
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(remote = "MediaCandidateDoc")]
 pub struct MediaCandidateBody {
     /// Deterministic id of this attachment version.
     pub candidate_id: String,
@@ -186,7 +210,8 @@ pub struct MediaCandidateBody {
 }
 
 /// Count and bytes of the media candidates.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(remote = "MediaSummaryDoc")]
 pub struct MediaSummaryBody {
     /// Number of media candidates.
     pub count: i64,
@@ -195,7 +220,8 @@ pub struct MediaSummaryBody {
 }
 
 /// How the executed rows are split.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(remote = "ChunkingDoc")]
 pub struct ChunkingBody {
     /// Executed rows per chunk.
     pub chunk_size: i64,
@@ -204,7 +230,8 @@ pub struct ChunkingBody {
 }
 
 /// A scoped table's target state as planned; execution revalidates it.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
+#[oai(remote = "TableDoc")]
 pub struct PlanTableBody {
     /// Table.
     pub table: String,
@@ -236,7 +263,7 @@ pub struct DeleteDecisionBody {
 }
 
 /// The normalised inputs the plan hash covers.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct PlanInputsBody {
     /// Tenant.
     pub tenant_id: String,
@@ -255,7 +282,7 @@ pub struct PlanInputsBody {
 }
 
 /// An immutable dry-run plan.
-#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[derive(Debug, Clone, Object)]
 pub struct PlanBody {
     /// The plan's id.
     pub plan_id: String,
@@ -290,7 +317,7 @@ pub struct PlanBody {
     /// Count and bytes of the media candidates.
     pub media_summary: MediaSummaryBody,
     /// Capabilities executing the plan exercises.
-    pub required_capabilities: Vec<String>,
+    pub required_capabilities: Vec<CapabilityName>,
     /// How executed rows are split into chunks.
     pub chunking: ChunkingBody,
     /// The scoped tables' target state as planned.
@@ -326,4 +353,138 @@ pub struct PlanRowsPage {
     pub items: Vec<PlanRowBody>,
     /// Pass as `cursor` for the next page; null at the end.
     pub next_cursor: Option<String>,
+}
+
+fn all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
+    items.into_iter().map(U::from).collect()
+}
+
+impl From<GateDoc> for GateBody {
+    fn from(g: GateDoc) -> Self {
+        Self {
+            executability: g.executability.into(),
+            reason_code: g.reason_code,
+            reasons: g.reasons,
+            policy: g.policy.into(),
+            decision_id: g.decision_id,
+            policy_error: g.policy_error.map(Into::into),
+            tables_without_history: g.tables_without_history,
+        }
+    }
+}
+
+impl From<WatermarkDoc> for PlanWatermarkBody {
+    fn from(w: WatermarkDoc) -> Self {
+        Self {
+            tenant_id: w.tenant_id,
+            instance_id: w.instance_id,
+            topic: w.topic,
+            partition: w.partition,
+            watermark_time: w.watermark_time.map(Timestamp),
+            published_at: w.published_at.map(Timestamp),
+            lag_seconds: w.lag_seconds,
+            freshness: w.freshness.into(),
+        }
+    }
+}
+
+impl From<DeleteCandidateDoc> for DeleteCandidateBody {
+    fn from(c: DeleteCandidateDoc) -> Self {
+        Self {
+            candidate_id: c.candidate_id,
+            table: c.table,
+            sys_id: c.sys_id,
+            decision: c.decision.map(Into::into),
+        }
+    }
+}
+
+impl From<ScopeTable> for ScopeTableBody {
+    fn from(t: ScopeTable) -> Self {
+        Self {
+            table: t.table,
+            sys_ids: t.sys_ids,
+        }
+    }
+}
+
+impl From<ScopeTableBody> for ScopeTable {
+    fn from(t: ScopeTableBody) -> Self {
+        Self {
+            table: t.table,
+            sys_ids: t.sys_ids,
+        }
+    }
+}
+
+impl From<DecisionInput> for DeleteDecisionBody {
+    fn from(d: DecisionInput) -> Self {
+        Self {
+            candidate_id: d.candidate_id,
+            decision: d.decision.into(),
+        }
+    }
+}
+
+impl From<DeleteDecisionBody> for DecisionInput {
+    fn from(d: DeleteDecisionBody) -> Self {
+        Self {
+            candidate_id: d.candidate_id,
+            decision: d.decision.into(),
+        }
+    }
+}
+
+impl From<PlanInputs> for PlanInputsBody {
+    fn from(i: PlanInputs) -> Self {
+        Self {
+            tenant_id: i.tenant_id,
+            instance_id: i.instance_id,
+            pit: Timestamp(i.pit),
+            scope: all(i.scope),
+            delete_decisions: all(i.delete_decisions),
+            include_media: i.include_media,
+            chunk_size: i.chunk_size,
+        }
+    }
+}
+
+impl From<PlanDocument> for PlanBody {
+    fn from(d: PlanDocument) -> Self {
+        Self {
+            plan_id: d.plan_id,
+            plan_hash: d.plan_hash,
+            plan_checksum: d.plan_checksum,
+            tenant_id: d.tenant_id,
+            instance_id: d.instance_id,
+            pit: Timestamp(d.pit),
+            created_at: Timestamp(d.created_at),
+            pit_algorithm_version: d.pit_algorithm_version,
+            gate: d.gate.into(),
+            watermarks: all(d.watermarks),
+            summary: d.summary.into(),
+            delete_candidates: all(d.delete_candidates),
+            reference_conflicts: all(d.reference_conflicts),
+            media_candidates: all(d.media_candidates),
+            media_summary: d.media_summary.into(),
+            required_capabilities: all(d.required_capabilities),
+            chunking: d.chunking.into(),
+            tables: all(d.tables),
+            inputs: d.inputs.into(),
+        }
+    }
+}
+
+impl From<PlanRow> for PlanRowBody {
+    fn from(r: PlanRow) -> Self {
+        Self {
+            plan_row_id: r.plan_row_id,
+            chunk_index: r.chunk_index,
+            table: r.table,
+            sys_id: r.sys_id,
+            action: r.action.into(),
+            before_sha256: r.before_sha256,
+            after_sha256: r.after_sha256,
+        }
+    }
 }

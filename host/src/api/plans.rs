@@ -8,18 +8,14 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::body::JsonBody;
-use super::error::{ApiError, ApiResult};
-use super::paging::{self, PageRequest};
+use super::error::ApiResult;
+use super::paging;
 use super::plan_types::*;
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
+use super::security::BearerAuth;
 use super::types::Timestamp;
 use super::ApiTags;
-use crate::domain::capability::Capability;
-use crate::domain::plan::document::PlanDocument;
-use crate::domain::plan::request::{DecisionInput, PlanRequest, ScopeTable};
-use crate::domain::plan::{self as plans};
-use crate::policy::DeleteDecision;
+use crate::domain::plan::request::PlanRequest;
+use crate::domain::RestoreService;
 
 /// Plan endpoints.
 pub struct PlansApi;
@@ -101,21 +97,14 @@ impl PlansApi {
     )]
     async fn dry_run(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         body: JsonBody<DryRunRequest>,
     ) -> ApiResult<DryRunResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestorePlan]).await?;
+        let principal = bearer.principal(&svc).await?;
         let request = plan_request(body.0);
-        let (document, created) = plans::dry_run(
-            &state.store,
-            &state.policies,
-            &principal,
-            request,
-            Utc::now(),
-        )
-        .await?;
-        let body = Json(plan_body(document)?);
+        let (document, created) = svc.dry_run(&principal, request, Utc::now()).await?;
+        let body = Json(PlanBody::from(document));
         Ok(if created {
             DryRunResponse::Created(body)
         } else {
@@ -130,14 +119,14 @@ impl PlansApi {
     #[oai(path = "/v1/plans/:plan_id", method = "get", operation_id = "get_plan")]
     async fn get_plan(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The plan's id.
         plan_id: Path<String>,
     ) -> ApiResult<PlanResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let document = plans::get_plan(&state.store, &principal, &plan_id).await?;
-        Ok(PlanResponse::Ok(Json(plan_body(document)?)))
+        let principal = bearer.principal(&svc).await?;
+        let document = svc.get_plan(&principal, &plan_id).await?;
+        Ok(PlanResponse::Ok(Json(document.into())))
     }
 
     /// List a plan's rows
@@ -152,7 +141,7 @@ impl PlansApi {
     )]
     async fn list_rows(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// The plan's id.
         plan_id: Path<String>,
@@ -163,42 +152,13 @@ impl PlansApi {
         #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
         cursor: Query<Option<String>>,
     ) -> ApiResult<RowsResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let page = PageRequest::new(limit.0, cursor.0, paging::DEFAULT_LIMIT)?;
-        let after = match &page.after {
-            Some(after) => Some(
-                after
-                    .parse::<i64>()
-                    .map_err(|_| ApiError::invalid("cursor is not a valid cursor"))?,
-            ),
-            None => None,
-        };
-        let rows = plans::plan_rows(
-            &state.store,
-            &principal,
-            &plan_id,
-            after,
-            u64::from(page.limit) + 1,
-        )
-        .await?;
-        let (rows, next_cursor) = paging::finish(rows, page.limit, |r| r.plan_row_id.to_string());
-        let items = rows
-            .into_iter()
-            .map(|r| {
-                Ok(PlanRowBody {
-                    plan_row_id: r.plan_row_id,
-                    chunk_index: r.chunk_index,
-                    table: r.table,
-                    sys_id: r.sys_id,
-                    action: serde_json::from_value(serde_json::Value::String(r.action)).map_err(
-                        |e| ApiError::from(crate::domain::DomainError::Internal(e.to_string())),
-                    )?,
-                    before_sha256: r.before_sha256,
-                    after_sha256: r.after_sha256,
-                })
-            })
-            .collect::<Result<Vec<_>, ApiError>>()?;
-        Ok(RowsResponse::Ok(Json(PlanRowsPage { items, next_cursor })))
+        let principal = bearer.principal(&svc).await?;
+        let page = paging::request(limit.0, cursor.as_deref(), paging::DEFAULT_LIMIT);
+        let rows = svc.plan_rows(&principal, &plan_id, page).await?;
+        Ok(RowsResponse::Ok(Json(PlanRowsPage {
+            next_cursor: paging::cursor(rows.next_after),
+            items: rows.items.into_iter().map(PlanRowBody::from).collect(),
+        })))
     }
 }
 
@@ -208,39 +168,14 @@ fn plan_request(body: DryRunRequest) -> PlanRequest {
         tenant_id: body.tenant_id,
         instance_id: body.instance_id,
         pit: body.pit.0,
-        tables: body
-            .scope
-            .tables
-            .into_iter()
-            .map(|t| ScopeTable {
-                table: t.table,
-                sys_ids: t.sys_ids,
-            })
-            .collect(),
+        tables: body.scope.tables.into_iter().map(Into::into).collect(),
         delete_decisions: body
             .delete_decisions
             .unwrap_or_default()
             .into_iter()
-            .map(|d| DecisionInput {
-                candidate_id: d.candidate_id,
-                decision: match d.decision {
-                    DeleteDecisionName::AllowDeletion => DeleteDecision::AllowDeletion,
-                    DeleteDecisionName::SkipDeletion => DeleteDecision::SkipDeletion,
-                },
-            })
+            .map(Into::into)
             .collect(),
         include_media: body.include_media.unwrap_or(false),
         chunk_size: body.chunk_size,
     }
-}
-
-/// The wire form of a stored plan document.
-pub fn plan_body(document: PlanDocument) -> Result<PlanBody, ApiError> {
-    serde_json::to_value(document)
-        .and_then(serde_json::from_value)
-        .map_err(|e| {
-            ApiError::from(crate::domain::DomainError::Internal(format!(
-                "plan document: {e}"
-            )))
-        })
 }

@@ -5,11 +5,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::error::ApiResult;
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
+use super::security::BearerAuth;
 use super::ApiTags;
-use crate::domain::capability::Capability;
-use crate::domain::policies;
+use crate::domain::RestoreService;
 use crate::policy::{PolicyInfo, PolicyKind};
 
 /// Policy endpoints.
@@ -18,7 +16,7 @@ pub struct PoliciesApi;
 /// What a policy decides: `gate` (dry-run executability), `capability`
 /// (execute and resume) or `media_caps` (attachment caps).
 #[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "PolicyKind")]
 pub enum PolicyKindName {
     Gate,
     Capability,
@@ -63,11 +61,7 @@ fn body(list: Vec<PolicyInfo>) -> PolicyList {
         .into_iter()
         .map(|p| PolicyBody {
             name: p.name,
-            kind: match p.kind {
-                PolicyKind::Gate => PolicyKindName::Gate,
-                PolicyKind::Capability => PolicyKindName::Capability,
-                PolicyKind::MediaCaps => PolicyKindName::MediaCaps,
-            },
+            kind: p.kind.into(),
             version: p.version,
             digest: p.digest,
             settings: p.settings,
@@ -87,12 +81,13 @@ impl PoliciesApi {
     /// The loaded policy plugins with their kind, version, digest and
     /// settings. Needs `restore_read`.
     #[oai(path = "/v1/policies", method = "get", operation_id = "list_policies")]
-    async fn list(&self, state: Data<&AppState>, bearer: BearerAuth) -> ApiResult<ListResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        Ok(ListResponse::Ok(Json(body(policies::list(
-            &state.policies,
-            &principal,
-        )?))))
+    async fn list(
+        &self,
+        svc: Data<&RestoreService>,
+        bearer: BearerAuth,
+    ) -> ApiResult<ListResponse> {
+        let principal = bearer.principal(&svc).await?;
+        Ok(ListResponse::Ok(Json(body(svc.list_policies(&principal)?))))
     }
 
     /// Reload policies
@@ -107,11 +102,14 @@ impl PoliciesApi {
         method = "post",
         operation_id = "reload_policies"
     )]
-    async fn reload(&self, state: Data<&AppState>, bearer: BearerAuth) -> ApiResult<ListResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::OpsAdmin]).await?;
-        Ok(ListResponse::Ok(Json(body(policies::reload(
-            &state.policies,
-            &principal,
-        )?))))
+    async fn reload(
+        &self,
+        svc: Data<&RestoreService>,
+        bearer: BearerAuth,
+    ) -> ApiResult<ListResponse> {
+        let principal = bearer.principal(&svc).await?;
+        Ok(ListResponse::Ok(Json(body(
+            svc.reload_policies(&principal)?,
+        ))))
     }
 }

@@ -1,14 +1,13 @@
-//! The bearer-token security scheme and the guard every `/v1` operation
-//! calls first: resolve the token to a principal, then check capabilities.
+//! The bearer-token security scheme: every `/v1` operation resolves its
+//! token to a principal first; the domain call then checks capabilities
+//! and tenant scope.
 
-use chrono::Utc;
 use poem_openapi::auth::Bearer;
 use poem_openapi::SecurityScheme;
 
 use super::error::ApiResult;
-use super::state::AppState;
-use crate::domain::auth;
-use crate::domain::capability::{Capability, Principal};
+use crate::domain::capability::Principal;
+use crate::domain::RestoreService;
 
 /// `Authorization: Bearer <token>`. Tokens are issued by
 /// `POST /v1/auth/tokens`; the bootstrap admin token is printed once at
@@ -17,13 +16,9 @@ use crate::domain::capability::{Capability, Principal};
 #[oai(ty = "bearer", bearer_format = "opaque")]
 pub struct BearerAuth(pub Bearer);
 
-/// Authenticates the call and checks that every capability is granted.
-pub async fn authorize(
-    state: &AppState,
-    bearer: &BearerAuth,
-    needed: &[Capability],
-) -> ApiResult<Principal> {
-    let principal = auth::authenticate(&state.store, &bearer.0.token, Utc::now()).await?;
-    principal.require(needed)?;
-    Ok(principal)
+impl BearerAuth {
+    /// The principal the token belongs to (`401` for a bad token).
+    pub async fn principal(&self, service: &RestoreService) -> ApiResult<Principal> {
+        Ok(service.authenticate(&self.0.token).await?)
+    }
 }

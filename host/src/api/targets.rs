@@ -12,14 +12,12 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::body::JsonBody;
-use super::error::{ApiError, ApiResult};
-use super::security::{authorize, BearerAuth};
-use super::state::AppState;
+use super::error::ApiResult;
+use super::security::BearerAuth;
 use super::types::Timestamp;
 use super::ApiTags;
-use crate::domain::capability::Capability;
 use crate::domain::target::{self, Column, ColumnType};
-use crate::store::target::{TargetRecordRow, TargetTableRow};
+use crate::domain::RestoreService;
 
 /// Target set-up endpoints.
 pub struct TargetsApi;
@@ -27,7 +25,7 @@ pub struct TargetsApi;
 /// A column's type: `string`, `integer`, `boolean`, `datetime`,
 /// `reference` (holds the `sys_id` of a record of `reference_table`) or `json`.
 #[derive(Debug, Clone, Copy, Enum, Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "ColumnType")]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnTypeName {
     String,
@@ -167,7 +165,7 @@ impl TargetsApi {
     )]
     async fn put_table(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Tenant of the instance.
         tenant_id: Path<String>,
@@ -177,23 +175,17 @@ impl TargetsApi {
         table: Path<String>,
         body: JsonBody<PutTableRequest>,
     ) -> ApiResult<TableResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::IndexWrite]).await?;
-        let columns = body.0.columns.into_iter().map(column).collect();
+        let principal = bearer.principal(&svc).await?;
+        let columns = body.0.columns.into_iter().map(Column::from).collect();
         let key = (
             tenant_id.0.as_str(),
             instance_id.0.as_str(),
             table.0.as_str(),
         );
-        let row = target::put_table(
-            &state.store,
-            &principal,
-            key,
-            columns,
-            body.0.write_allowed,
-            Utc::now(),
-        )
-        .await?;
-        Ok(TableResponse::Ok(Json(table_out(row)?)))
+        let row = svc
+            .put_target_table(&principal, key, columns, body.0.write_allowed, Utc::now())
+            .await?;
+        Ok(TableResponse::Ok(Json(row.into())))
     }
 
     /// Get a target table's schema
@@ -207,7 +199,7 @@ impl TargetsApi {
     )]
     async fn get_table(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Tenant of the instance.
         tenant_id: Path<String>,
@@ -216,10 +208,11 @@ impl TargetsApi {
         /// Table name.
         table: Path<String>,
     ) -> ApiResult<TableResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
-        let row =
-            target::get_table(&state.store, &principal, &tenant_id, &instance_id, &table).await?;
-        Ok(TableResponse::Ok(Json(table_out(row)?)))
+        let principal = bearer.principal(&svc).await?;
+        let row = svc
+            .get_target_table(&principal, &tenant_id, &instance_id, &table)
+            .await?;
+        Ok(TableResponse::Ok(Json(row.into())))
     }
 
     /// Write a target row
@@ -234,7 +227,7 @@ impl TargetsApi {
     )]
     async fn put_record(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Tenant of the instance.
         tenant_id: Path<String>,
@@ -246,22 +239,22 @@ impl TargetsApi {
         sys_id: Path<String>,
         body: JsonBody<PutRecordRequest>,
     ) -> ApiResult<RecordResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::IndexWrite]).await?;
+        let principal = bearer.principal(&svc).await?;
         let key = (
             tenant_id.0.as_str(),
             instance_id.0.as_str(),
             table.0.as_str(),
             sys_id.0.as_str(),
         );
-        let row = target::put_record(
-            &state.store,
-            &principal,
-            key,
-            Value::Object(body.0.payload.into_iter().collect()),
-            Utc::now(),
-        )
-        .await?;
-        Ok(RecordResponse::Ok(Json(record_out(row))))
+        let row = svc
+            .put_target_record(
+                &principal,
+                key,
+                Value::Object(body.0.payload.into_iter().collect()),
+                Utc::now(),
+            )
+            .await?;
+        Ok(RecordResponse::Ok(Json(row.into())))
     }
 
     /// Delete a target row
@@ -275,7 +268,7 @@ impl TargetsApi {
     )]
     async fn delete_record(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Tenant of the instance.
         tenant_id: Path<String>,
@@ -286,14 +279,14 @@ impl TargetsApi {
         /// The row's `sys_id`.
         sys_id: Path<String>,
     ) -> ApiResult<DeletedResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::IndexWrite]).await?;
+        let principal = bearer.principal(&svc).await?;
         let key = (
             tenant_id.0.as_str(),
             instance_id.0.as_str(),
             table.0.as_str(),
             sys_id.0.as_str(),
         );
-        target::delete_record(&state.store, &principal, key).await?;
+        svc.delete_target_record(&principal, key).await?;
         Ok(DeletedResponse::Deleted)
     }
 
@@ -308,7 +301,7 @@ impl TargetsApi {
     )]
     async fn get_record(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Tenant of the instance.
         tenant_id: Path<String>,
@@ -319,15 +312,15 @@ impl TargetsApi {
         /// The row's `sys_id`.
         sys_id: Path<String>,
     ) -> ApiResult<RecordResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let principal = bearer.principal(&svc).await?;
         let key = (
             tenant_id.0.as_str(),
             instance_id.0.as_str(),
             table.0.as_str(),
             sys_id.0.as_str(),
         );
-        let row = target::get_record(&state.store, &principal, key).await?;
-        Ok(RecordResponse::Ok(Json(record_out(row))))
+        let row = svc.get_target_record(&principal, key).await?;
+        Ok(RecordResponse::Ok(Json(row.into())))
     }
 
     /// Read a restored attachment
@@ -341,7 +334,7 @@ impl TargetsApi {
     )]
     async fn get_media(
         &self,
-        state: Data<&AppState>,
+        svc: Data<&RestoreService>,
         bearer: BearerAuth,
         /// Tenant of the instance.
         tenant_id: Path<String>,
@@ -352,15 +345,70 @@ impl TargetsApi {
         /// The attachment's id.
         media_id: Path<String>,
     ) -> ApiResult<MediaResponse> {
-        let principal = authorize(&state, &bearer, &[Capability::RestoreRead]).await?;
+        let principal = bearer.principal(&svc).await?;
         let key = (
             tenant_id.0.as_str(),
             instance_id.0.as_str(),
             table.0.as_str(),
             media_id.0.as_str(),
         );
-        let m = target::get_media(&state.store, &principal, key).await?;
-        Ok(MediaResponse::Ok(Json(TargetMedia {
+        let media = svc.get_target_media(&principal, key).await?;
+        Ok(MediaResponse::Ok(Json(media.into())))
+    }
+}
+
+impl From<ColumnSpec> for Column {
+    fn from(spec: ColumnSpec) -> Self {
+        Self {
+            name: spec.name,
+            column_type: spec.column_type.into(),
+            reference_table: spec.reference_table,
+        }
+    }
+}
+
+impl From<Column> for ColumnSpec {
+    fn from(column: Column) -> Self {
+        Self {
+            name: column.name,
+            column_type: column.column_type.into(),
+            reference_table: column.reference_table,
+        }
+    }
+}
+
+impl From<target::TargetTable> for TargetTable {
+    fn from(t: target::TargetTable) -> Self {
+        Self {
+            tenant_id: t.tenant_id,
+            instance_id: t.instance_id,
+            table: t.table,
+            columns: t.columns.into_iter().map(Into::into).collect(),
+            schema_sha256: t.schema_sha256,
+            write_allowed: t.write_allowed,
+            updated_at: Timestamp(t.updated_at),
+        }
+    }
+}
+
+impl From<target::TargetRecord> for TargetRecord {
+    fn from(r: target::TargetRecord) -> Self {
+        let payload = match r.payload {
+            Value::Object(map) => map.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        Self {
+            sys_id: r.sys_id,
+            payload,
+            payload_sha256: r.payload_sha256,
+            updated_at: Timestamp(r.updated_at),
+        }
+    }
+}
+
+impl From<target::RestoredMedia> for TargetMedia {
+    fn from(m: target::RestoredMedia) -> Self {
+        Self {
             media_id: m.media_id,
             parent_sys_id: m.parent_sys_id,
             file_name: m.file_name,
@@ -368,65 +416,6 @@ impl TargetsApi {
             size_bytes: m.size_bytes,
             sha256_plain: m.sha256_plain,
             restored_at: Timestamp(m.restored_at),
-        })))
-    }
-}
-
-fn column(spec: ColumnSpec) -> Column {
-    Column {
-        name: spec.name,
-        column_type: match spec.column_type {
-            ColumnTypeName::String => ColumnType::String,
-            ColumnTypeName::Integer => ColumnType::Integer,
-            ColumnTypeName::Boolean => ColumnType::Boolean,
-            ColumnTypeName::Datetime => ColumnType::Datetime,
-            ColumnTypeName::Reference => ColumnType::Reference,
-            ColumnTypeName::Json => ColumnType::Json,
-        },
-        reference_table: spec.reference_table,
-    }
-}
-
-fn column_spec(column: Column) -> ColumnSpec {
-    ColumnSpec {
-        name: column.name,
-        column_type: match column.column_type {
-            ColumnType::String => ColumnTypeName::String,
-            ColumnType::Integer => ColumnTypeName::Integer,
-            ColumnType::Boolean => ColumnTypeName::Boolean,
-            ColumnType::Datetime => ColumnTypeName::Datetime,
-            ColumnType::Reference => ColumnTypeName::Reference,
-            ColumnType::Json => ColumnTypeName::Json,
-        },
-        reference_table: column.reference_table,
-    }
-}
-
-fn table_out(row: TargetTableRow) -> Result<TargetTable, ApiError> {
-    let columns = target::columns_of(&row)?
-        .into_iter()
-        .map(column_spec)
-        .collect();
-    Ok(TargetTable {
-        tenant_id: row.tenant_id,
-        instance_id: row.instance_id,
-        table: row.table,
-        columns,
-        schema_sha256: row.schema_sha256,
-        write_allowed: row.write_allowed,
-        updated_at: Timestamp(row.updated_at),
-    })
-}
-
-fn record_out(row: TargetRecordRow) -> TargetRecord {
-    let payload = match row.payload {
-        Value::Object(map) => map.into_iter().collect(),
-        _ => BTreeMap::new(),
-    };
-    TargetRecord {
-        sys_id: row.sys_id,
-        payload,
-        payload_sha256: row.payload_sha256,
-        updated_at: Timestamp(row.updated_at),
+        }
     }
 }

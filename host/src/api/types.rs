@@ -11,7 +11,7 @@ use crate::domain::capability::Capability;
 /// `index_write` (sidecar ingestion and target set-up), `ops_admin`
 /// (`/v1/admin/*` and token issuance).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "Capability")]
 #[serde(rename_all = "snake_case")]
 pub enum CapabilityName {
     RestoreRead,
@@ -22,36 +22,6 @@ pub enum CapabilityName {
     EvidenceExport,
     IndexWrite,
     OpsAdmin,
-}
-
-impl From<CapabilityName> for Capability {
-    fn from(name: CapabilityName) -> Self {
-        match name {
-            CapabilityName::RestoreRead => Capability::RestoreRead,
-            CapabilityName::RestorePlan => Capability::RestorePlan,
-            CapabilityName::RestoreExecute => Capability::RestoreExecute,
-            CapabilityName::RestoreDelete => Capability::RestoreDelete,
-            CapabilityName::RestoreOverrideCaps => Capability::RestoreOverrideCaps,
-            CapabilityName::EvidenceExport => Capability::EvidenceExport,
-            CapabilityName::IndexWrite => Capability::IndexWrite,
-            CapabilityName::OpsAdmin => Capability::OpsAdmin,
-        }
-    }
-}
-
-impl From<Capability> for CapabilityName {
-    fn from(cap: Capability) -> Self {
-        match cap {
-            Capability::RestoreRead => CapabilityName::RestoreRead,
-            Capability::RestorePlan => CapabilityName::RestorePlan,
-            Capability::RestoreExecute => CapabilityName::RestoreExecute,
-            Capability::RestoreDelete => CapabilityName::RestoreDelete,
-            Capability::RestoreOverrideCaps => CapabilityName::RestoreOverrideCaps,
-            Capability::EvidenceExport => CapabilityName::EvidenceExport,
-            Capability::IndexWrite => CapabilityName::IndexWrite,
-            Capability::OpsAdmin => CapabilityName::OpsAdmin,
-        }
-    }
 }
 
 /// An RFC 3339 UTC timestamp written with `Z` (`2026-11-20T10:00:00Z`),
@@ -149,6 +119,73 @@ mod timestamp_openapi {
     impl ToJSON for Timestamp {
         fn to_json(&self) -> Option<Value> {
             Some(Value::String(self.to_wire()))
+        }
+    }
+}
+
+/// The OpenAPI face of the domain's [`ReasonCode`]: a string enum schema
+/// listing every code, so generated clients get a typed enum and the
+/// document says which values a `reason_code` can take.
+mod reason_code_openapi {
+    use std::borrow::Cow;
+
+    use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+    use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+    use serde_json::Value;
+    use strum::IntoEnumIterator;
+
+    use crate::domain::ReasonCode;
+
+    impl Type for ReasonCode {
+        const IS_REQUIRED: bool = true;
+        type RawValueType = Self;
+        type RawElementValueType = Self;
+
+        fn name() -> Cow<'static, str> {
+            "ReasonCode".into()
+        }
+
+        fn schema_ref() -> MetaSchemaRef {
+            MetaSchemaRef::Reference(Self::name().into_owned())
+        }
+
+        fn register(registry: &mut Registry) {
+            registry.create_schema::<Self, _>(Self::name().into_owned(), |_| MetaSchema {
+                description: Some(
+                    "A stable, machine-readable reason. Each has an entry in the runbooks \
+                     (docs/runbooks.md): what it means, what to check, what to do.",
+                ),
+                enum_items: ReasonCode::iter()
+                    .map(|c| Value::from(c.as_str()))
+                    .collect(),
+                ..MetaSchema::new("string")
+            });
+        }
+
+        fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+            Some(self)
+        }
+
+        fn raw_element_iter<'a>(
+            &'a self,
+        ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+            Box::new(self.as_raw_value().into_iter())
+        }
+    }
+
+    impl ParseFromJSON for ReasonCode {
+        fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+            match value.unwrap_or_default() {
+                Value::String(text) => ReasonCode::parse(&text)
+                    .ok_or_else(|| ParseError::custom(format!("unknown reason code {text:?}"))),
+                other => Err(ParseError::expected_type(other)),
+            }
+        }
+    }
+
+    impl ToJSON for ReasonCode {
+        fn to_json(&self) -> Option<Value> {
+            Some(Value::from(self.as_str()))
         }
     }
 }

@@ -6,6 +6,8 @@
 //! holds (capabilities and tenants), so `ops_admin` cannot mint a token
 //! broader than its own.
 
+use crate::domain::ReasonCode;
+use crate::domain::RestoreService;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
@@ -83,56 +85,59 @@ fn principal_of(row: TokenRow) -> Result<Principal, DomainError> {
     })
 }
 
-/// Issues a token no broader than the issuer's own grants.
-pub async fn issue(
-    store: &Store,
-    issuer: &Principal,
-    request: TokenRequest,
-    now: DateTime<Utc>,
-) -> Result<IssuedToken, DomainError> {
-    issuer.require(&[Capability::OpsAdmin])?;
-    validate_request(&request)?;
-    let beyond: Vec<Capability> = request
-        .capabilities
-        .iter()
-        .copied()
-        .filter(|c| !issuer.capabilities.contains(c))
-        .collect();
-    if !beyond.is_empty() {
-        return Err(DomainError::MissingCapability {
-            missing: beyond,
-            details: serde_json::Map::new(),
-        });
-    }
-    let scope = TenantScope::from_list(&request.tenants);
-    if !issuer.tenants.covers(&scope) {
-        let outside = request
-            .tenants
+impl RestoreService {
+    /// Issues a token no broader than the issuer's own grants.
+    pub async fn issue_token(
+        &self,
+        issuer: &Principal,
+        request: TokenRequest,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, DomainError> {
+        let store = &self.store;
+        issuer.require(&[Capability::OpsAdmin])?;
+        validate_request(&request)?;
+        let beyond: Vec<Capability> = request
+            .capabilities
             .iter()
-            .find(|t| !issuer.tenants.contains(t))
-            .cloned();
-        return Err(DomainError::TenantOutOfScope {
-            tenant_id: outside.unwrap_or_else(|| "*".into()),
-        });
+            .copied()
+            .filter(|c| !issuer.capabilities.contains(c))
+            .collect();
+        if !beyond.is_empty() {
+            return Err(DomainError::MissingCapability {
+                missing: beyond,
+                details: serde_json::Map::new(),
+            });
+        }
+        let scope = TenantScope::from_list(&request.tenants);
+        if !issuer.tenants.covers(&scope) {
+            let outside = request
+                .tenants
+                .iter()
+                .find(|t| !issuer.tenants.contains(t))
+                .cloned();
+            return Err(DomainError::TenantOutOfScope {
+                tenant_id: outside.unwrap_or_else(|| "*".into()),
+            });
+        }
+        let expires_at = request.ttl_seconds.map(|ttl| now + Duration::seconds(ttl));
+        let mut capabilities: Vec<String> = request
+            .capabilities
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        capabilities.sort();
+        capabilities.dedup();
+        mint(
+            store,
+            request.operator_id,
+            capabilities,
+            scope.to_list(),
+            expires_at,
+            false,
+            now,
+        )
+        .await
     }
-    let expires_at = request.ttl_seconds.map(|ttl| now + Duration::seconds(ttl));
-    let mut capabilities: Vec<String> = request
-        .capabilities
-        .iter()
-        .map(|c| c.as_str().to_owned())
-        .collect();
-    capabilities.sort();
-    capabilities.dedup();
-    mint(
-        store,
-        request.operator_id,
-        capabilities,
-        scope.to_list(),
-        expires_at,
-        false,
-        now,
-    )
-    .await
 }
 
 fn validate_request(request: &TokenRequest) -> Result<(), DomainError> {
@@ -183,21 +188,24 @@ async fn mint(
     })
 }
 
-/// Revokes a token; `404 token_not_found` when unknown or already revoked.
-pub async fn revoke(
-    store: &Store,
-    issuer: &Principal,
-    token_id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), DomainError> {
-    issuer.require(&[Capability::OpsAdmin])?;
-    if store.revoke_token(token_id, now).await? {
-        Ok(())
-    } else {
-        Err(DomainError::not_found(
-            "token_not_found",
-            format!("no live token {token_id}"),
-        ))
+impl RestoreService {
+    /// Revokes a token; `404 token_not_found` when unknown or already revoked.
+    pub async fn revoke_token(
+        &self,
+        issuer: &Principal,
+        token_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let store = &self.store;
+        issuer.require(&[Capability::OpsAdmin])?;
+        if store.revoke_token(token_id, now).await? {
+            Ok(())
+        } else {
+            Err(DomainError::not_found(
+                ReasonCode::TokenNotFound,
+                format!("no live token {token_id}"),
+            ))
+        }
     }
 }
 

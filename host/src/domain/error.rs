@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::capability::Capability;
+use super::reason::ReasonCode;
 use crate::store::StoreError;
 
 /// A refusal or failure of a domain operation.
@@ -28,20 +29,20 @@ pub enum DomainError {
     /// Something the caller named does not exist (for this caller).
     #[error("{message}")]
     NotFound {
-        reason_code: &'static str,
+        reason_code: ReasonCode,
         message: String,
     },
     /// The request conflicts with the state of a resource.
     #[error("{message}")]
     Conflict {
-        reason_code: String,
+        reason_code: ReasonCode,
         message: String,
         details: Option<Value>,
     },
     /// A policy or rule forbids the request.
     #[error("{message}")]
     Forbidden {
-        reason_code: String,
+        reason_code: ReasonCode,
         message: String,
         details: Option<Value>,
     },
@@ -51,9 +52,13 @@ pub enum DomainError {
         message: String,
         details: Option<Value>,
     },
-    /// Storage failed.
+    /// The database cannot serve now (unreachable, pool exhausted, busy
+    /// past the timeout): retry later, nothing was half-written.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Storage failed otherwise.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// An invariant broke; a bug, never the caller's fault.
     #[error("internal error: {0}")]
     Internal(String),
@@ -61,7 +66,7 @@ pub enum DomainError {
 
 impl DomainError {
     /// A `404` for an unknown or out-of-scope resource.
-    pub fn not_found(reason_code: &'static str, message: impl Into<String>) -> Self {
+    pub fn not_found(reason_code: ReasonCode, message: impl Into<String>) -> Self {
         Self::NotFound {
             reason_code,
             message: message.into(),
@@ -69,9 +74,9 @@ impl DomainError {
     }
 
     /// A `409` with a reason code and no details.
-    pub fn conflict(reason_code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn conflict(reason_code: ReasonCode, message: impl Into<String>) -> Self {
         Self::Conflict {
-            reason_code: reason_code.into(),
+            reason_code,
             message: message.into(),
             details: None,
         }
@@ -82,6 +87,22 @@ impl DomainError {
         Self::Invalid {
             message: message.into(),
             details: None,
+        }
+    }
+}
+
+/// Reads back a name the service stored (a status, an event type); one it
+/// does not know is corrupt data, never the caller's fault.
+pub fn parse_stored<T: std::str::FromStr>(kind: &str, name: &str) -> Result<T, DomainError> {
+    name.parse()
+        .map_err(|_| DomainError::Internal(format!("unknown stored {kind} {name:?}")))
+}
+
+impl From<StoreError> for DomainError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => DomainError::Unavailable(cause),
+            other => DomainError::Store(other),
         }
     }
 }

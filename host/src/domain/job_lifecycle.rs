@@ -7,11 +7,14 @@
 //! its own it can use `store::job_events::append_event` and
 //! `queue::finish_in` directly.
 
+use crate::domain::ReasonCode;
+use crate::domain::RestoreService;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::capability::{Capability, Principal};
-use super::jobs::{self, ExecutionState, Job, JobEventType, JobStatus};
+use super::job_states::{ExecutionState, JobEventType, JobStatus};
+use super::jobs::{self, Job};
 use super::ops::entitlement;
 use super::queue::{self, JobFinish};
 use super::DomainError;
@@ -34,7 +37,7 @@ pub struct Completion {
     /// `failed` or `cancelled`.
     pub status: JobStatus,
     /// Defaults to `failed_internal_error` / `cancelled_by_operator`.
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     pub actor: String,
     pub note: Option<String>,
 }
@@ -53,58 +56,59 @@ pub struct NewJobEvent {
     /// Any non-terminal type (terminal events come from [`finish`]).
     pub event_type: JobEventType,
     pub actor: String,
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     pub details: Value,
 }
 
-/// Creates a job from an executable plan; it runs at once or queues.
-pub async fn create(
-    store: &Store,
-    principal: &Principal,
-    request: CreateJob,
-    now: DateTime<Utc>,
-) -> Result<Job, DomainError> {
-    principal.require(&[Capability::RestoreExecute])?;
-    let plan = match store.plan_header(&request.plan_id).await? {
-        Some(plan) if principal.sees_tenant(&plan.tenant_id) => plan,
-        _ => {
-            return Err(DomainError::not_found(
-                "plan_not_found",
-                format!("no plan {}", request.plan_id),
-            ))
-        }
-    };
-    check_plan(&plan, &request.plan_hash)?;
-    check_admission(store, principal, &plan, now).await?;
-    let new = NewJob {
-        job_id: format!("job_{}", uuid::Uuid::new_v4().simple()),
-        plan_id: plan.plan_id,
-        plan_hash: plan.plan_hash,
-        tenant_id: plan.tenant_id,
-        instance_id: plan.instance_id,
-        tables: plan.tables,
-        status: String::new(),
-        execution_state: String::new(),
-        operator_id: principal.operator_id.clone(),
-        created_at: now,
-    };
-    let row = queue::admit(store, new, now).await?;
-    jobs::view(store, row).await
+impl RestoreService {
+    /// Creates a job from an executable plan; it runs at once or queues.
+    pub async fn create_job(
+        &self,
+        principal: &Principal,
+        request: CreateJob,
+        now: DateTime<Utc>,
+    ) -> Result<Job, DomainError> {
+        let store = &self.store;
+        principal.require(&[Capability::RestoreExecute])?;
+        let plan = match store.plan_header(&request.plan_id).await? {
+            Some(plan) if principal.sees_tenant(&plan.tenant_id) => plan,
+            _ => {
+                return Err(DomainError::not_found(
+                    ReasonCode::PlanNotFound,
+                    format!("no plan {}", request.plan_id),
+                ))
+            }
+        };
+        check_plan(&plan, &request.plan_hash)?;
+        check_admission(store, principal, &plan, now).await?;
+        let new = NewJob {
+            job_id: format!("job_{}", uuid::Uuid::new_v4().simple()),
+            plan_id: plan.plan_id,
+            plan_hash: plan.plan_hash,
+            tenant_id: plan.tenant_id,
+            instance_id: plan.instance_id,
+            tables: plan.tables,
+            status: String::new(),
+            execution_state: String::new(),
+            operator_id: principal.operator_id.clone(),
+            created_at: now,
+        };
+        let row = queue::admit(store, new, now).await?;
+        jobs::view(store, row).await
+    }
 }
 
 fn check_plan(plan: &PlanHeader, plan_hash: &str) -> Result<(), DomainError> {
     if plan.plan_hash != plan_hash {
         return Err(DomainError::Conflict {
-            reason_code: "blocked_plan_hash_mismatch".into(),
+            reason_code: ReasonCode::BlockedPlanHashMismatch,
             message: format!("plan_hash is not the hash of plan {}", plan.plan_id),
             details: Some(json!({"plan_id": plan.plan_id})),
         });
     }
     if plan.executability != "executable" {
-        let reason = plan
-            .gate_reason_code
-            .clone()
-            .unwrap_or_else(|| "blocked_plan_not_executable".into());
+        let reason = jobs::stored_reason(plan.gate_reason_code.as_deref())?
+            .unwrap_or(ReasonCode::BlockedPlanNotExecutable);
         return Err(DomainError::Conflict {
             message: format!(
                 "plan {} is {} ({reason}); no job is created from it",
@@ -138,37 +142,40 @@ async fn reread(store: &Store, job_id: &str) -> Result<Job, DomainError> {
     jobs::view(store, row).await
 }
 
-/// An operator ends a queued or running job (`failed` or `cancelled`).
-pub async fn complete(
-    store: &Store,
-    principal: &Principal,
-    job_id: &str,
-    completion: Completion,
-    now: DateTime<Utc>,
-) -> Result<Finished, DomainError> {
-    principal.require(&[Capability::RestoreExecute])?;
-    let row = jobs::visible_row(store, principal, job_id).await?;
-    let reason_code = match (completion.reason_code, completion.status) {
-        (Some(reason), _) => reason,
-        (None, JobStatus::Failed) => "failed_internal_error".to_owned(),
-        (None, JobStatus::Cancelled) => "cancelled_by_operator".to_owned(),
-        (None, other) => {
-            return Err(DomainError::invalid(format!(
-                "status must be failed or cancelled, not {}",
-                other.as_str()
-            )))
-        }
-    };
-    let mut details = Map::new();
-    details.insert("operator_id".into(), json!(principal.operator_id));
-    details.insert("note".into(), json!(completion.note));
-    let finish = JobFinish {
-        status: completion.status,
-        reason_code,
-        actor: completion.actor,
-        details,
-    };
-    finish_row(store, row, finish, now).await
+impl RestoreService {
+    /// An operator ends a queued or running job (`failed` or `cancelled`).
+    pub async fn complete_job(
+        &self,
+        principal: &Principal,
+        job_id: &str,
+        completion: Completion,
+        now: DateTime<Utc>,
+    ) -> Result<Finished, DomainError> {
+        let store = &self.store;
+        principal.require(&[Capability::RestoreExecute])?;
+        let row = jobs::visible_row(store, principal, job_id).await?;
+        let reason_code = match (completion.reason_code, completion.status) {
+            (Some(reason), _) => reason,
+            (None, JobStatus::Failed) => ReasonCode::FailedInternalError,
+            (None, JobStatus::Cancelled) => ReasonCode::CancelledByOperator,
+            (None, other) => {
+                return Err(DomainError::invalid(format!(
+                    "status must be failed or cancelled, not {}",
+                    other.as_str()
+                )))
+            }
+        };
+        let mut details = Map::new();
+        details.insert("operator_id".into(), json!(principal.operator_id));
+        details.insert("note".into(), json!(completion.note));
+        let finish = JobFinish {
+            status: completion.status,
+            reason_code,
+            actor: completion.actor,
+            details,
+        };
+        finish_row(store, row, finish, now).await
+    }
 }
 
 /// Ends a job with its one terminal event, releases its table locks and
@@ -182,7 +189,7 @@ pub async fn finish(
 ) -> Result<Finished, DomainError> {
     let Some(row) = store.job(job_id).await? else {
         return Err(DomainError::not_found(
-            "job_not_found",
+            ReasonCode::JobNotFound,
             format!("no job {job_id}"),
         ));
     };
@@ -225,7 +232,7 @@ pub fn event_row(event: NewJobEvent, at: DateTime<Utc>) -> Result<NewEventRow, D
         event_type: event.event_type.as_str().to_owned(),
         at,
         actor: event.actor,
-        reason_code: event.reason_code,
+        reason_code: event.reason_code.map(|r| r.as_str().to_owned()),
         details: event.details,
     })
 }
@@ -238,7 +245,7 @@ pub async fn append_event(
     now: DateTime<Utc>,
 ) -> Result<i64, DomainError> {
     let row = event_row(event, now)?;
-    let not_found = || DomainError::not_found("job_not_found", format!("no job {job_id}"));
+    let not_found = || DomainError::not_found(ReasonCode::JobNotFound, format!("no job {job_id}"));
     let job = store.job(job_id).await?.ok_or_else(not_found)?;
     store
         .append_job_event(job.job_seq, &row)
@@ -253,7 +260,7 @@ pub async fn set_execution_state(
     store: &Store,
     job_id: &str,
     state: ExecutionState,
-    status_reason_code: Option<&str>,
+    status_reason_code: Option<ReasonCode>,
 ) -> Result<(), DomainError> {
     if state == ExecutionState::Terminal {
         return Err(DomainError::Internal(
@@ -262,18 +269,23 @@ pub async fn set_execution_state(
     }
     let running = JobStatus::Running.as_str();
     if store
-        .set_job_execution_state(job_id, running, state.as_str(), status_reason_code)
+        .set_job_execution_state(
+            job_id,
+            running,
+            state.as_str(),
+            status_reason_code.map(ReasonCode::as_str),
+        )
         .await?
     {
         return Ok(());
     }
     match store.job(job_id).await? {
         None => Err(DomainError::not_found(
-            "job_not_found",
+            ReasonCode::JobNotFound,
             format!("no job {job_id}"),
         )),
         Some(job) => Err(DomainError::Conflict {
-            reason_code: "job_not_running".into(),
+            reason_code: ReasonCode::JobNotRunning,
             message: format!("job {job_id} is {}, not running", job.status),
             details: Some(json!({"job_id": job_id, "status": job.status})),
         }),

@@ -10,11 +10,17 @@ pub mod evidence;
 pub mod execute;
 pub mod index;
 pub mod job_lifecycle;
+pub mod job_states;
 pub mod jobs;
 pub mod ops;
+pub mod paging;
 pub mod plan;
 pub mod policies;
 pub mod queue;
+pub mod reason;
+pub mod service;
 pub mod target;
 
 pub use error::DomainError;
+pub use reason::ReasonCode;
+pub use service::RestoreService;

@@ -3,28 +3,29 @@
 //! on any failure the old set keeps serving.
 
 use super::capability::{Capability, Principal};
-use super::DomainError;
-use crate::policy::{PolicyInfo, PolicyRegistry};
+use super::{DomainError, ReasonCode, RestoreService};
+use crate::policy::PolicyInfo;
 
-/// `GET /v1/policies`.
-pub fn list(
-    policies: &PolicyRegistry,
-    principal: &Principal,
-) -> Result<Vec<PolicyInfo>, DomainError> {
-    principal.require(&[Capability::RestoreRead])?;
-    Ok(policies.list())
-}
+impl RestoreService {
+    /// `GET /v1/policies`.
+    pub fn list_policies(&self, principal: &Principal) -> Result<Vec<PolicyInfo>, DomainError> {
+        principal.require(&[Capability::RestoreRead])?;
+        Ok(self.policies.list())
+    }
 
-/// `POST /v1/admin/policies/reload`: `409 policy_reload_failed` (with the
-/// loader's message) when the new set does not load; the old set stays.
-pub fn reload(
-    policies: &PolicyRegistry,
-    principal: &Principal,
-) -> Result<Vec<PolicyInfo>, DomainError> {
-    principal.require(&[Capability::OpsAdmin])?;
-    policies.reload().map_err(|error| DomainError::Conflict {
-        reason_code: "policy_reload_failed".into(),
-        message: format!("the new policy set was refused; the old set keeps serving: {error}"),
-        details: Some(serde_json::json!({ "error": error.to_string() })),
-    })
+    /// `POST /v1/admin/policies/reload`: `409 policy_reload_failed` (with
+    /// the loader's message) when the new set does not load; the old set
+    /// stays.
+    pub fn reload_policies(&self, principal: &Principal) -> Result<Vec<PolicyInfo>, DomainError> {
+        principal.require(&[Capability::OpsAdmin])?;
+        self.policies
+            .reload()
+            .map_err(|error| DomainError::Conflict {
+                reason_code: ReasonCode::PolicyReloadFailed,
+                message: format!(
+                    "the new policy set was refused; the old set keeps serving: {error}"
+                ),
+                details: Some(serde_json::json!({ "error": error.to_string() })),
+            })
+    }
 }

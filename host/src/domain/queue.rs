@@ -17,12 +17,13 @@
 //! holds the tenant and instance's guard, so replicas never decide on the
 //! same tuples at once, and release and promotion commit together.
 
+use crate::domain::ReasonCode;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::jobs::{ExecutionState, JobEventType, JobStatus, QueueInfo, WAITING_TABLE_LOCK};
+use super::job_states::{ExecutionState, JobEventType, JobStatus, QueueInfo};
 use super::DomainError;
 use crate::store::job_events::{self, NewEventRow};
 use crate::store::job_queue::{JobEnd, LockRow, NewJob, QueueTxn};
@@ -37,7 +38,7 @@ pub const QUEUE_ACTOR: &str = "lock_queue";
 pub struct JobFinish {
     /// `completed`, `failed` or `cancelled`.
     pub status: JobStatus,
-    pub reason_code: String,
+    pub reason_code: ReasonCode,
     pub actor: String,
     /// Merged into the terminal event's details.
     pub details: Map<String, Value>,
@@ -94,7 +95,7 @@ fn queued_event(actor: &str, ahead: &[(String, LockRow)], at: DateTime<Utc>) -> 
         event_type: JobEventType::JobQueued.as_str().to_owned(),
         at,
         actor: actor.to_owned(),
-        reason_code: Some(WAITING_TABLE_LOCK.to_owned()),
+        reason_code: Some(ReasonCode::WaitingTableLock.as_str().to_owned()),
         details: json!({"wait_tables": wait_tables, "queued_behind": behind}),
     }
 }
@@ -120,7 +121,7 @@ pub async fn finish_in(
     let end = JobEnd {
         from_statuses: &live,
         status: finish.status.as_str(),
-        status_reason_code: Some(&finish.reason_code),
+        status_reason_code: Some(finish.reason_code.as_str()),
         execution_state: ExecutionState::Terminal.as_str(),
         at,
     };
@@ -137,7 +138,7 @@ pub async fn finish_in(
         event_type: event_type.as_str().to_owned(),
         at,
         actor: finish.actor.clone(),
-        reason_code: Some(finish.reason_code.clone()),
+        reason_code: Some(finish.reason_code.as_str().to_owned()),
         details: Value::Object(details),
     };
     job_events::insert_event(q.connection(), job.job_seq, event_seq, &event, true).await?;
@@ -147,7 +148,7 @@ pub async fn finish_in(
 /// `409 job_already_terminal` for a job that has ended.
 pub fn already_terminal(job: &JobRow) -> DomainError {
     DomainError::Conflict {
-        reason_code: "job_already_terminal".into(),
+        reason_code: ReasonCode::JobAlreadyTerminal,
         message: format!("job {} already ended ({})", job.job_id, job.status),
         details: Some(json!({"job_id": job.job_id, "status": job.status})),
     }
@@ -216,7 +217,7 @@ pub fn queue_info(ahead: &[AheadRow]) -> QueueInfo {
         .map(|row| row.job_id.clone())
         .collect();
     QueueInfo {
-        wait_reason_code: Some(WAITING_TABLE_LOCK),
+        wait_reason_code: Some(ReasonCode::WaitingTableLock),
         wait_tables: wait_tables.into_iter().cloned().collect(),
         queue_position: Some(1 + earlier_queued.len() as i64),
         blocking_job_ids,
@@ -244,7 +245,7 @@ mod tests {
             row("b", 2, false),
             row("b", 3, false),
         ]);
-        assert_eq!(info.wait_reason_code, Some(WAITING_TABLE_LOCK));
+        assert_eq!(info.wait_reason_code, Some(ReasonCode::WaitingTableLock));
         assert_eq!(info.wait_tables, vec!["a".to_owned(), "b".to_owned()]);
         assert_eq!(info.queue_position, Some(3));
         assert_eq!(info.blocking_job_ids, vec!["job_1", "job_2", "job_3"]);
@@ -252,7 +253,7 @@ mod tests {
 
     #[test]
     fn only_terminal_statuses_have_terminal_events() {
-        for status in JobStatus::ALL {
+        for status in <JobStatus as strum::IntoEnumIterator>::iter() {
             assert_eq!(status.is_terminal(), status.terminal_event().is_some());
             if let Some(event) = status.terminal_event() {
                 assert!(event.is_terminal());

@@ -2,6 +2,8 @@
 //! `write_allowed` execution revalidates), live changes to rows, and reads
 //! of rows and restored media.
 
+use crate::domain::ReasonCode;
+use crate::domain::RestoreService;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -60,51 +62,135 @@ fn normalise_columns(columns: Vec<Column>) -> Vec<Column> {
     out
 }
 
-/// Creates or replaces a table's schema; returns the stored row.
-pub async fn put_table(
-    store: &Store,
-    principal: &Principal,
-    key: (&str, &str, &str),
-    columns: Vec<Column>,
-    write_allowed: bool,
-    now: DateTime<Utc>,
-) -> Result<TargetTableRow, DomainError> {
-    let (tenant_id, instance_id, table) = key;
-    principal.require(&[Capability::IndexWrite])?;
-    principal.require_tenant(tenant_id)?;
-    let columns = normalise_columns(columns);
-    let row = TargetTableRow {
-        tenant_id: tenant_id.to_owned(),
-        instance_id: instance_id.to_owned(),
-        table: table.to_owned(),
-        schema_sha256: schema_sha256(&columns)?,
-        columns: serde_json::to_value(&columns)
-            .map_err(|e| DomainError::Internal(e.to_string()))?,
-        write_allowed,
-        updated_at: now,
-    };
-    store.put_target_table(&row).await?;
-    Ok(row)
+/// A table of the embedded target: its schema, the schema's hash and
+/// whether restores may write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetTable {
+    pub tenant_id: String,
+    pub instance_id: String,
+    pub table: String,
+    pub columns: Vec<Column>,
+    pub schema_sha256: String,
+    pub write_allowed: bool,
+    pub updated_at: DateTime<Utc>,
 }
 
-/// A table's schema; `404 target_table_not_found` when it was never set up.
-pub async fn get_table(
-    store: &Store,
-    principal: &Principal,
-    tenant_id: &str,
-    instance_id: &str,
-    table: &str,
-) -> Result<TargetTableRow, DomainError> {
-    principal.require(&[Capability::RestoreRead])?;
-    let missing =
-        || DomainError::not_found("target_table_not_found", format!("no target table {table}"));
-    if !principal.sees_tenant(tenant_id) {
-        return Err(missing());
+impl TryFrom<TargetTableRow> for TargetTable {
+    type Error = DomainError;
+
+    fn try_from(row: TargetTableRow) -> Result<Self, DomainError> {
+        Ok(Self {
+            columns: columns_of(&row)?,
+            tenant_id: row.tenant_id,
+            instance_id: row.instance_id,
+            table: row.table,
+            schema_sha256: row.schema_sha256,
+            write_allowed: row.write_allowed,
+            updated_at: row.updated_at,
+        })
     }
-    store
-        .target_table(tenant_id, instance_id, table)
-        .await?
-        .ok_or_else(missing)
+}
+
+/// A live record of the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRecord {
+    pub sys_id: String,
+    pub payload: Value,
+    pub payload_sha256: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<TargetRecordRow> for TargetRecord {
+    fn from(row: TargetRecordRow) -> Self {
+        Self {
+            sys_id: row.sys_id,
+            payload: row.payload,
+            payload_sha256: row.payload_sha256,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// An attachment a restore wrote into the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredMedia {
+    pub media_id: String,
+    pub parent_sys_id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256_plain: String,
+    pub restored_at: DateTime<Utc>,
+}
+
+impl From<TargetMediaRow> for RestoredMedia {
+    fn from(row: TargetMediaRow) -> Self {
+        Self {
+            media_id: row.media_id,
+            parent_sys_id: row.parent_sys_id,
+            file_name: row.file_name,
+            content_type: row.content_type,
+            size_bytes: row.size_bytes,
+            sha256_plain: row.sha256_plain,
+            restored_at: row.restored_at,
+        }
+    }
+}
+
+impl RestoreService {
+    /// Creates or replaces a table's schema; returns the stored table.
+    pub async fn put_target_table(
+        &self,
+        principal: &Principal,
+        key: (&str, &str, &str),
+        columns: Vec<Column>,
+        write_allowed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<TargetTable, DomainError> {
+        let store = &self.store;
+        let (tenant_id, instance_id, table) = key;
+        principal.require(&[Capability::IndexWrite])?;
+        principal.require_tenant(tenant_id)?;
+        let columns = normalise_columns(columns);
+        let row = TargetTableRow {
+            tenant_id: tenant_id.to_owned(),
+            instance_id: instance_id.to_owned(),
+            table: table.to_owned(),
+            schema_sha256: schema_sha256(&columns)?,
+            columns: serde_json::to_value(&columns)
+                .map_err(|e| DomainError::Internal(e.to_string()))?,
+            write_allowed,
+            updated_at: now,
+        };
+        store.put_target_table(&row).await?;
+        row.try_into()
+    }
+
+    /// A table's schema; `404 target_table_not_found` when it was never set up.
+    pub async fn get_target_table(
+        &self,
+        principal: &Principal,
+        tenant_id: &str,
+        instance_id: &str,
+        table: &str,
+    ) -> Result<TargetTable, DomainError> {
+        let store = &self.store;
+        principal.require(&[Capability::RestoreRead])?;
+        let missing = || {
+            DomainError::not_found(
+                ReasonCode::TargetTableNotFound,
+                format!("no target table {table}"),
+            )
+        };
+        if !principal.sees_tenant(tenant_id) {
+            return Err(missing());
+        }
+        store
+            .target_table(tenant_id, instance_id, table)
+            .await?
+            .ok_or_else(missing)?
+            .try_into()
+    }
 }
 
 /// The parsed columns of a stored table.
@@ -113,95 +199,107 @@ pub fn columns_of(row: &TargetTableRow) -> Result<Vec<Column>, DomainError> {
         .map_err(|e| DomainError::Internal(format!("stored columns: {e}")))
 }
 
-/// A live change in the target: creates or replaces a row.
-pub async fn put_record(
-    store: &Store,
-    principal: &Principal,
-    key: (&str, &str, &str, &str),
-    payload: Value,
-    now: DateTime<Utc>,
-) -> Result<TargetRecordRow, DomainError> {
-    let (tenant_id, instance_id, table, sys_id) = key;
-    principal.require(&[Capability::IndexWrite])?;
-    principal.require_tenant(tenant_id)?;
-    if !payload.is_object() {
-        return Err(DomainError::invalid("payload must be a JSON object"));
+impl RestoreService {
+    /// A live change in the target: creates or replaces a row.
+    pub async fn put_target_record(
+        &self,
+        principal: &Principal,
+        key: (&str, &str, &str, &str),
+        payload: Value,
+        now: DateTime<Utc>,
+    ) -> Result<TargetRecord, DomainError> {
+        let store = &self.store;
+        let (tenant_id, instance_id, table, sys_id) = key;
+        principal.require(&[Capability::IndexWrite])?;
+        principal.require_tenant(tenant_id)?;
+        if !payload.is_object() {
+            return Err(DomainError::invalid("payload must be a JSON object"));
+        }
+        require_table(store, tenant_id, instance_id, table).await?;
+        let row = TargetRecordRow {
+            sys_id: sys_id.to_owned(),
+            payload_sha256: canonical_sha256(&payload)?,
+            payload,
+            updated_at: now,
+        };
+        store
+            .put_target_record(tenant_id, instance_id, table, &row)
+            .await?;
+        Ok(row.into())
     }
-    require_table(store, tenant_id, instance_id, table).await?;
-    let row = TargetRecordRow {
-        sys_id: sys_id.to_owned(),
-        payload_sha256: canonical_sha256(&payload)?,
-        payload,
-        updated_at: now,
-    };
-    store
-        .put_target_record(tenant_id, instance_id, table, &row)
-        .await?;
-    Ok(row)
-}
 
-/// A live deletion in the target; `404 record_not_found` when absent.
-pub async fn delete_record(
-    store: &Store,
-    principal: &Principal,
-    key: (&str, &str, &str, &str),
-) -> Result<(), DomainError> {
-    let (tenant_id, instance_id, table, sys_id) = key;
-    principal.require(&[Capability::IndexWrite])?;
-    principal.require_tenant(tenant_id)?;
-    if store
-        .delete_target_record(tenant_id, instance_id, table, sys_id)
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(DomainError::not_found(
-            "record_not_found",
-            format!("no record {sys_id} in {table}"),
-        ))
+    /// A live deletion in the target; `404 record_not_found` when absent.
+    pub async fn delete_target_record(
+        &self,
+        principal: &Principal,
+        key: (&str, &str, &str, &str),
+    ) -> Result<(), DomainError> {
+        let store = &self.store;
+        let (tenant_id, instance_id, table, sys_id) = key;
+        principal.require(&[Capability::IndexWrite])?;
+        principal.require_tenant(tenant_id)?;
+        if store
+            .delete_target_record(tenant_id, instance_id, table, sys_id)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(DomainError::not_found(
+                ReasonCode::RecordNotFound,
+                format!("no record {sys_id} in {table}"),
+            ))
+        }
     }
-}
 
-/// A live row; `404 record_not_found` when absent or outside the scope.
-pub async fn get_record(
-    store: &Store,
-    principal: &Principal,
-    key: (&str, &str, &str, &str),
-) -> Result<TargetRecordRow, DomainError> {
-    let (tenant_id, instance_id, table, sys_id) = key;
-    principal.require(&[Capability::RestoreRead])?;
-    let missing =
-        || DomainError::not_found("record_not_found", format!("no record {sys_id} in {table}"));
-    if !principal.sees_tenant(tenant_id) {
-        return Err(missing());
+    /// A live row; `404 record_not_found` when absent or outside the scope.
+    pub async fn get_target_record(
+        &self,
+        principal: &Principal,
+        key: (&str, &str, &str, &str),
+    ) -> Result<TargetRecord, DomainError> {
+        let store = &self.store;
+        let (tenant_id, instance_id, table, sys_id) = key;
+        principal.require(&[Capability::RestoreRead])?;
+        let missing = || {
+            DomainError::not_found(
+                ReasonCode::RecordNotFound,
+                format!("no record {sys_id} in {table}"),
+            )
+        };
+        if !principal.sees_tenant(tenant_id) {
+            return Err(missing());
+        }
+        store
+            .target_record(tenant_id, instance_id, table, sys_id)
+            .await?
+            .map(TargetRecord::from)
+            .ok_or_else(missing)
     }
-    store
-        .target_record(tenant_id, instance_id, table, sys_id)
-        .await?
-        .ok_or_else(missing)
-}
 
-/// A restored attachment; `404 media_not_found` when absent.
-pub async fn get_media(
-    store: &Store,
-    principal: &Principal,
-    key: (&str, &str, &str, &str),
-) -> Result<TargetMediaRow, DomainError> {
-    let (tenant_id, instance_id, table, media_id) = key;
-    principal.require(&[Capability::RestoreRead])?;
-    let missing = || {
-        DomainError::not_found(
-            "media_not_found",
-            format!("no restored media {media_id} in {table}"),
-        )
-    };
-    if !principal.sees_tenant(tenant_id) {
-        return Err(missing());
+    /// A restored attachment; `404 media_not_found` when absent.
+    pub async fn get_target_media(
+        &self,
+        principal: &Principal,
+        key: (&str, &str, &str, &str),
+    ) -> Result<RestoredMedia, DomainError> {
+        let store = &self.store;
+        let (tenant_id, instance_id, table, media_id) = key;
+        principal.require(&[Capability::RestoreRead])?;
+        let missing = || {
+            DomainError::not_found(
+                ReasonCode::MediaNotFound,
+                format!("no restored media {media_id} in {table}"),
+            )
+        };
+        if !principal.sees_tenant(tenant_id) {
+            return Err(missing());
+        }
+        store
+            .target_media(tenant_id, instance_id, table, media_id)
+            .await?
+            .map(RestoredMedia::from)
+            .ok_or_else(missing)
     }
-    store
-        .target_media(tenant_id, instance_id, table, media_id)
-        .await?
-        .ok_or_else(missing)
 }
 
 async fn require_table(
@@ -213,7 +311,7 @@ async fn require_table(
     match store.target_table(tenant_id, instance_id, table).await? {
         Some(_) => Ok(()),
         None => Err(DomainError::not_found(
-            "target_table_not_found",
+            ReasonCode::TargetTableNotFound,
             format!("target table {table} is not set up; PUT its schema first"),
         )),
     }

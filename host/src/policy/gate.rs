@@ -73,6 +73,17 @@ pub enum Executability {
     Blocked,
 }
 
+impl Executability {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Executable => "executable",
+            Self::PreviewOnly => "preview_only",
+            Self::Blocked => "blocked",
+        }
+    }
+}
+
 /// A gate reason code, declared (and ordered) as CONTRACT.md lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

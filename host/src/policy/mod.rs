@@ -28,7 +28,7 @@ mod media_caps;
 mod record;
 mod registry;
 mod sandbox;
-mod timestamp;
+pub(crate) mod timestamp;
 
 #[cfg(test)]
 mod tests;

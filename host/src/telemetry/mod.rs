@@ -1,5 +1,4 @@
-//! Logs, metrics and per-request context.
+//! Logs and metrics.
 
 pub mod logging;
 pub mod metrics;
-pub mod request;

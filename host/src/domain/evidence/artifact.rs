@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::canonical::{
+use crate::domain::canonical::{
     canonical_key_order, write_canonical, write_raw, write_value, HashingWriter,
 };
 use crate::domain::DomainError;

@@ -15,8 +15,8 @@ use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
-use super::canonical::sha256_hex;
 use crate::config::EvidenceConfig;
+use crate::domain::canonical::sha256_hex;
 
 /// The only signature algorithm.
 pub const ALGORITHM: &str = "ed25519";

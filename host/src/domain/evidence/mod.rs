@@ -13,14 +13,13 @@
 //! journal artifact leaves out the prunable before-images but keeps their
 //! hashes, so a package still verifies after retention pruning.
 //!
-//! Layout: [`canonical`] (streamed RFC 8785 and sha256), [`artifact`]
+//! Layout: `domain::canonical` (streamed RFC 8785 and sha256), [`artifact`]
 //! (artifact streaming), [`keys`] (the signer), [`manifest`] (the signed
 //! types), [`package`] (seal and verify over any sources), [`verify`] (the
 //! checks, shared with the offline verifier in [`offline`]), [`sources`]
 //! (the traits the store fills).
 
 pub mod artifact;
-pub mod canonical;
 pub mod keys;
 pub mod manifest;
 pub mod offline;

@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::artifact::{self, ArtifactKind, Output};
-use super::canonical::{canonical_key_order, value_sha256, write_canonical, write_raw};
 use super::keys::parse_public_key_pem;
 use super::manifest::ManifestSignature;
 use super::sources::{ArtifactScope, EvidenceSources};
 use super::verify::{self, SignedParts, Verification};
+use crate::domain::canonical::{canonical_key_order, value_sha256, write_canonical, write_raw};
 use crate::domain::DomainError;
 
 /// `format` of a package file.

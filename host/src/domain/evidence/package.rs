@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 
 use super::artifact::{self, ArtifactDigest, ArtifactKind};
-use super::canonical::{sha256_hex, timestamp, to_canonical};
 use super::keys::{Signer, ALGORITHM};
 use super::manifest::{
     ArtifactHashes, ArtifactSize, ImmutableStorage, JobSummary, Manifest, ManifestSignature,
@@ -17,6 +16,7 @@ use super::manifest::{
 use super::sources::{ArtifactScope, EvidenceSources, JobFacts, Keyring};
 use super::verify::{self, parse_manifest, SignedParts, Verification};
 use crate::config::EvidenceConfig;
+use crate::domain::canonical::{canonical_json, sha256_hex, timestamp};
 use crate::domain::DomainError;
 
 /// Retention terms written into every package.
@@ -107,7 +107,7 @@ pub fn seal(
 ) -> Result<Sealed, DomainError> {
     let job = request.job;
     let report = report_of(job, digests);
-    let report_json = to_canonical(&report)?;
+    let report_json = canonical_json(&report)?;
     let report_hash = sha256_hex(report_json.as_bytes());
     let retain_until = evidence.retention.until(request.now);
     let manifest = Manifest {
@@ -149,7 +149,7 @@ pub fn seal(
         signer_key_id: evidence.signer.key_id().to_owned(),
         algorithm: ALGORITHM.to_owned(),
     };
-    let manifest_json = to_canonical(&manifest)?;
+    let manifest_json = canonical_json(&manifest)?;
     let signature = ManifestSignature {
         signer_key_id: evidence.signer.key_id().to_owned(),
         algorithm: ALGORITHM.to_owned(),

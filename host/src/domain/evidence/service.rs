@@ -3,6 +3,7 @@
 //! version, and every stored package verified afresh when read, with each
 //! failure counted (metric and database row) for the SLO.
 
+use crate::domain::ReasonCode;
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -174,7 +175,7 @@ pub async fn create(
         }
     }
     Err(DomainError::conflict(
-        "evidence_export_contended",
+        ReasonCode::EvidenceExportContended,
         format!("job {} is being exported elsewhere; retry", job.job_id),
     ))
 }
@@ -182,7 +183,7 @@ pub async fn create(
 /// `409 evidence_job_not_terminal`.
 pub fn not_terminal(job_id: &str, status: &str) -> DomainError {
     DomainError::Conflict {
-        reason_code: "evidence_job_not_terminal".into(),
+        reason_code: ReasonCode::EvidenceJobNotTerminal,
         message: format!("job {job_id} is {status}; evidence exists once it is terminal"),
         details: Some(json!({"job_id": job_id, "status": status})),
     }

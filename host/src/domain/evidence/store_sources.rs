@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::artifact::{ArtifactKind, ArtifactSource, Page};
-use super::canonical::timestamp;
 use super::manifest::{PolicyDecisionRef, ResumeEntry, ResumeMetadata};
 use super::sources::{ArtifactScope, EvidenceSources, JobFacts};
+use crate::domain::canonical::timestamp;
 use crate::domain::DomainError;
 use crate::store::decisions::DecisionRow;
 use crate::store::evidence::OutcomeCount;

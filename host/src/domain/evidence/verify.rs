@@ -13,9 +13,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::artifact::ArtifactKind;
-use super::canonical::{sha256_hex, to_canonical};
 use super::keys::{verify_signature, ALGORITHM};
 use super::manifest::{Manifest, ManifestSignature, MANIFEST_FORMAT};
+use crate::domain::canonical::{canonical_json, sha256_hex};
 
 /// An artifact's recomputed hash differs from the manifest's.
 pub const ARTIFACT_HASH_MISMATCH: &str = "failed_evidence_artifact_hash_mismatch";
@@ -148,7 +148,7 @@ fn artifact_check(kind: ArtifactKind, manifest: &Manifest, observed: Option<&Str
 }
 
 fn report_check(parts: &SignedParts, manifest: &Manifest) -> Check {
-    let observed = to_canonical(&parts.report)
+    let observed = canonical_json(&parts.report)
         .map(|c| sha256_hex(c.as_bytes()))
         .ok();
     let mut result = compared(
@@ -170,7 +170,7 @@ fn manifest_checks(
     manifest: Result<&Manifest, String>,
     key: Result<VerifyingKey, String>,
 ) -> Vec<Check> {
-    let canonical = match to_canonical(&parts.manifest) {
+    let canonical = match canonical_json(&parts.manifest) {
         Ok(canonical) => canonical,
         Err(e) => return vec![check("signature", Some((SIGNATURE_FAILED, e.to_string())))],
     };

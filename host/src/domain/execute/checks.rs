@@ -2,6 +2,7 @@
 //! who the operator is and what they exercise, the capability policy and
 //! the media-cap policy. Each decision is logged with the policy's digest.
 
+use crate::domain::ReasonCode;
 use std::collections::BTreeSet;
 
 use serde_json::json;
@@ -32,7 +33,7 @@ pub fn exercised(
     if let Some(operator) = &exercise.operator_id {
         if operator != &principal.operator_id {
             return Err(DomainError::Forbidden {
-                reason_code: "blocked_missing_capability".into(),
+                reason_code: ReasonCode::BlockedMissingCapability,
                 message: format!("operator_id {operator:?} is not the token's operator"),
                 details: Some(
                     json!({"missing_capabilities": [], "requires_elevated_confirmation": false,
@@ -91,7 +92,7 @@ fn decision_row(record: &policy::DecisionRecord, job_id: &str) -> DecisionRow {
 
 fn policy_failed(failure: policy::PolicyFailure) -> DomainError {
     DomainError::Forbidden {
-        reason_code: policy::POLICY_ERROR_REASON_CODE.into(),
+        reason_code: ReasonCode::BlockedPolicyError,
         message: format!(
             "the policy failed and denies (fail closed): {}",
             failure.message
@@ -129,7 +130,7 @@ pub async fn capability(
     match decision.result.map_err(policy_failed)? {
         CapabilityDecision::Allow => Ok(()),
         CapabilityDecision::Deny(denial) => Err(DomainError::Forbidden {
-            reason_code: denial.reason_code.as_str().into(),
+            reason_code: ReasonCode::from(denial.reason_code),
             message: denial.message.clone(),
             details: Some(json!({
                 "missing_capabilities": denial.missing_capabilities,
@@ -165,7 +166,7 @@ pub async fn media_caps(
     match output.decision {
         CapabilityDecision::Allow => Ok(()),
         CapabilityDecision::Deny(denial) => Err(DomainError::Forbidden {
-            reason_code: denial.reason_code.as_str().into(),
+            reason_code: ReasonCode::from(denial.reason_code),
             message: denial.message.clone(),
             details: Some(json!({
                 "missing_capabilities": denial.missing_capabilities,
@@ -179,5 +180,13 @@ pub async fn media_caps(
                 },
             })),
         }),
+    }
+}
+
+impl From<policy::DenialReason> for ReasonCode {
+    fn from(reason: policy::DenialReason) -> Self {
+        match reason {
+            policy::DenialReason::MissingCapability => ReasonCode::BlockedMissingCapability,
+        }
     }
 }

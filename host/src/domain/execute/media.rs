@@ -2,6 +2,8 @@
 //! from the media store into the target once its parent row exists, its
 //! sha256 checked against the plan, transient store errors retried.
 
+use super::super::ReasonCode;
+use super::view::Outcome;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -59,7 +61,7 @@ async fn restore_one(
         candidate_id: c.candidate_id.clone(),
         ordinal,
         media_id: c.media_id.clone(),
-        outcome: "failed".into(),
+        outcome: Outcome::Failed.as_str().into(),
         reason_code: None,
         attempt_count: 0,
         expected_sha256_plain: c.sha256_plain.clone(),
@@ -74,7 +76,7 @@ async fn restore_one(
         )
         .await?;
     if parent.is_none() {
-        outcome.reason_code = Some("failed_media_parent_missing".into());
+        outcome.reason_code = Some(ReasonCode::FailedMediaParentMissing.as_str().into());
         return Ok(outcome);
     }
     let key = format!(
@@ -96,13 +98,13 @@ async fn restore_one(
         }
     }
     let Some(bytes) = bytes else {
-        outcome.reason_code = Some("failed_media_retry_exhausted".into());
+        outcome.reason_code = Some(ReasonCode::FailedMediaRetryExhausted.as_str().into());
         return Ok(outcome);
     };
     let observed = hex::encode(Sha256::digest(&bytes));
     outcome.observed_sha256_plain = Some(observed.clone());
     if observed != c.sha256_plain {
-        outcome.reason_code = Some("failed_media_hash_mismatch".into());
+        outcome.reason_code = Some(ReasonCode::FailedMediaHashMismatch.as_str().into());
         return Ok(outcome);
     }
     let row = TargetMediaRow {
@@ -122,6 +124,6 @@ async fn restore_one(
         &key,
     )
     .await?;
-    outcome.outcome = "applied".into();
+    outcome.outcome = Outcome::Applied.as_str().into();
     Ok(outcome)
 }

@@ -6,21 +6,21 @@
 use serde_json::json;
 
 use super::super::plan::document::PlanDocument;
-use super::super::DomainError;
+use super::super::{DomainError, ReasonCode};
 use crate::store::plan_writer::dangling_references;
 use crate::store::Store;
 
 /// A revalidation failure: the reason code and the error to answer.
 pub struct Invalidated {
-    pub reason_code: &'static str,
+    pub reason_code: ReasonCode,
     pub error: DomainError,
 }
 
-fn conflict(reason_code: &'static str, message: String, details: serde_json::Value) -> Invalidated {
+fn conflict(reason_code: ReasonCode, message: String, details: serde_json::Value) -> Invalidated {
     Invalidated {
         reason_code,
         error: DomainError::Conflict {
-            reason_code: reason_code.into(),
+            reason_code,
             message,
             details: Some(details),
         },
@@ -39,7 +39,7 @@ pub async fn revalidate(
         let schema = current.as_ref().map(|t| t.schema_sha256.clone());
         if schema != planned.schema_sha256 {
             return Ok(Some(conflict(
-                "failed_schema_conflict",
+                ReasonCode::FailedSchemaConflict,
                 format!(
                     "the schema of table {} changed since the plan was made",
                     planned.table
@@ -50,7 +50,7 @@ pub async fn revalidate(
         }
         if !current.as_ref().is_some_and(|t| t.write_allowed) {
             return Ok(Some(conflict(
-                "failed_permission_conflict",
+                ReasonCode::FailedPermissionConflict,
                 format!("table {} is not writable", planned.table),
                 json!({"remediation": "abort_and_replan", "table": planned.table}),
             )));
@@ -73,7 +73,7 @@ pub async fn revalidate(
             })
             .collect();
         return Ok(Some(conflict(
-            "blocked_reference_conflict",
+            ReasonCode::BlockedReferenceConflict,
             format!(
                 "{}.{} of {} would refer to a missing {} {}",
                 first.table, first.field, first.sys_id, first.ref_table, first.ref_sys_id

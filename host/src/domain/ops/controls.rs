@@ -6,9 +6,10 @@
 use chrono::{DateTime, Utc};
 
 use super::change_meta;
-use crate::domain::capability::Principal;
-use crate::domain::DomainError;
-use crate::store::ops::{AuditRow, DrillRow, SetBy, SwitchRow};
+use crate::domain::capability::{Capability, Principal};
+use crate::domain::paging::{Page, PageRequest};
+use crate::domain::{DomainError, RestoreService};
+use crate::store::ops::{AuditRow, DrillRow, SwitchRow};
 use crate::store::Store;
 
 /// An operator switch of the GA gate.
@@ -91,6 +92,56 @@ impl DrillStatus {
     }
 }
 
+/// Who last set a piece of state; all `None` while it was never set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetBy {
+    pub actor: Option<String>,
+    pub operator_id: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::store::ops::SetBy> for SetBy {
+    fn from(row: crate::store::ops::SetBy) -> Self {
+        Self {
+            actor: row.actor,
+            operator_id: row.operator_id,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// One change in the operations audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// `staging_mode`, `runbooks_signoff`, `failure_drill` or `tenant_entitlement`.
+    pub kind: String,
+    /// The switch key, drill id or tenant id changed.
+    pub subject: String,
+    pub actor: String,
+    pub operator_id: String,
+    pub previous: serde_json::Value,
+    pub current: serde_json::Value,
+    pub changed: bool,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(row: AuditRow) -> Self {
+        Self {
+            seq: row.seq,
+            at: row.at,
+            kind: row.kind,
+            subject: row.subject,
+            actor: row.actor,
+            operator_id: row.operator_id,
+            previous: row.previous,
+            current: row.current,
+            changed: row.changed,
+        }
+    }
+}
+
 /// A switch's state; `set_by` is empty while it was never set.
 #[derive(Debug, Clone)]
 pub struct SwitchState {
@@ -111,7 +162,7 @@ impl From<SwitchRow> for SwitchState {
     fn from(row: SwitchRow) -> Self {
         Self {
             enabled: row.enabled,
-            set_by: row.set_by,
+            set_by: row.set_by.into(),
         }
     }
 }
@@ -127,22 +178,92 @@ pub async fn switch_state(store: &Store, switch: Switch) -> Result<SwitchState, 
     })
 }
 
-/// Sets a switch on behalf of `actor`; returns the stored state.
-pub async fn set_switch(
-    store: &Store,
-    principal: &Principal,
-    switch: Switch,
-    enabled: bool,
-    actor: &str,
-    now: DateTime<Utc>,
-) -> Result<SwitchState, DomainError> {
-    let meta = change_meta(principal, actor, now);
-    let changed = store
-        .set_ops_switch(switch.as_str(), enabled, false, &meta)
-        .await?;
-    tracing::info!(switch = switch.as_str(), enabled, actor, operator_id = %principal.operator_id,
-        "ops switch set");
-    Ok(changed.current.into())
+impl RestoreService {
+    /// A switch's state (`false` until first set). Needs `ops_admin`.
+    pub async fn switch(
+        &self,
+        principal: &Principal,
+        switch: Switch,
+    ) -> Result<SwitchState, DomainError> {
+        principal.require(&[Capability::OpsAdmin])?;
+        switch_state(&self.store, switch).await
+    }
+
+    /// Sets a switch on behalf of `actor`; returns the stored state.
+    pub async fn set_switch(
+        &self,
+        principal: &Principal,
+        switch: Switch,
+        enabled: bool,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SwitchState, DomainError> {
+        principal.require(&[Capability::OpsAdmin])?;
+        let meta = change_meta(principal, actor, now);
+        let changed = self
+            .store
+            .set_ops_switch(switch.as_str(), enabled, false, &meta)
+            .await?;
+        tracing::info!(switch = switch.as_str(), enabled, actor, operator_id = %principal.operator_id,
+            "ops switch set");
+        Ok(changed.current.into())
+    }
+
+    /// Every drill with its latest outcome, in contract order.
+    pub async fn failure_drills(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<DrillState>, DomainError> {
+        principal.require(&[Capability::OpsAdmin])?;
+        drills(&self.store).await
+    }
+
+    /// Records a drill's outcome on behalf of `actor`; returns the stored state.
+    pub async fn record_drill(
+        &self,
+        principal: &Principal,
+        drill: (DrillId, DrillStatus),
+        notes: Option<&str>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DrillState, DomainError> {
+        principal.require(&[Capability::OpsAdmin])?;
+        let (drill_id, status) = drill;
+        let meta = change_meta(principal, actor, now);
+        let changed = self
+            .store
+            .record_failure_drill(
+                drill_id.as_str(),
+                status.as_str(),
+                notes,
+                DrillStatus::Pending.as_str(),
+                &meta,
+            )
+            .await?;
+        tracing::info!(drill_id = drill_id.as_str(), status = status.as_str(), actor,
+            operator_id = %principal.operator_id, "failure drill recorded");
+        drill_state(drill_id, changed.current)
+    }
+
+    /// A page of the audit trail, oldest first.
+    pub async fn ops_audit(
+        &self,
+        principal: &Principal,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>, DomainError> {
+        principal.require(&[Capability::OpsAdmin])?;
+        let rows = self
+            .store
+            .ops_audit_page(
+                filter.kind.as_deref(),
+                filter.subject.as_deref(),
+                Some(page.after),
+                page.fetch(),
+            )
+            .await?;
+        Ok(Page::of(rows, page, |row| row.seq).map(AuditEntry::from))
+    }
 }
 
 /// Every drill with its latest outcome, in contract order.
@@ -162,37 +283,12 @@ pub async fn drills(store: &Store) -> Result<Vec<DrillState>, DomainError> {
         .collect()
 }
 
-/// Records a drill's outcome on behalf of `actor`; returns the stored state.
-pub async fn record_drill(
-    store: &Store,
-    principal: &Principal,
-    drill_id: DrillId,
-    status: DrillStatus,
-    notes: Option<&str>,
-    actor: &str,
-    now: DateTime<Utc>,
-) -> Result<DrillState, DomainError> {
-    let meta = change_meta(principal, actor, now);
-    let changed = store
-        .record_failure_drill(
-            drill_id.as_str(),
-            status.as_str(),
-            notes,
-            DrillStatus::Pending.as_str(),
-            &meta,
-        )
-        .await?;
-    tracing::info!(drill_id = drill_id.as_str(), status = status.as_str(), actor,
-        operator_id = %principal.operator_id, "failure drill recorded");
-    drill_state(drill_id, changed.current)
-}
-
 fn drill_state(drill_id: DrillId, row: DrillRow) -> Result<DrillState, DomainError> {
     Ok(DrillState {
         drill_id,
         status: DrillStatus::parse(&row.status)?,
         notes: row.notes,
-        set_by: row.set_by,
+        set_by: row.set_by.into(),
     })
 }
 
@@ -203,30 +299,4 @@ pub struct AuditFilter {
     pub kind: Option<String>,
     /// A drill id, tenant id or switch key.
     pub subject: Option<String>,
-}
-
-/// Up to `limit` audit rows after `after` (an opaque sequence key, as a
-/// decimal string), oldest first; a key this service did not issue is
-/// `400 invalid_request`.
-pub async fn audit_page(
-    store: &Store,
-    filter: &AuditFilter,
-    after: Option<&str>,
-    limit: u32,
-) -> Result<Vec<AuditRow>, DomainError> {
-    let after_seq = match after {
-        None => None,
-        Some(key) => Some(
-            key.parse::<i64>()
-                .map_err(|_| DomainError::invalid("cursor is not a valid cursor"))?,
-        ),
-    };
-    Ok(store
-        .ops_audit_page(
-            filter.kind.as_deref(),
-            filter.subject.as_deref(),
-            after_seq,
-            u64::from(limit) + 1,
-        )
-        .await?)
 }

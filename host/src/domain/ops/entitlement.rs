@@ -12,16 +12,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::change_meta;
-use crate::domain::capability::Principal;
-use crate::domain::DomainError;
-use crate::store::ops::{EntitlementRow, SetBy};
+use super::controls::SetBy;
+use crate::domain::capability::{Capability, Principal};
+use crate::domain::{DomainError, ReasonCode, RestoreService};
+use crate::store::ops::EntitlementRow;
 use crate::store::Store;
-
-/// The refusal of new restore work for a disabled tenant.
-pub const BLOCKED_ENTITLEMENT_DISABLED: &str = "blocked_entitlement_disabled";
-/// The `status_reason_code` of an execution paused because its tenant's
-/// entitlement was disabled.
-pub const PAUSED_ENTITLEMENT_DISABLED: &str = "paused_entitlement_disabled";
 
 /// A tenant's restore entitlement.
 #[derive(Debug, Clone)]
@@ -37,7 +32,7 @@ impl From<EntitlementRow> for Entitlement {
         Self {
             tenant_id: row.tenant_id,
             restore_enabled: row.restore_enabled,
-            set_by: row.set_by,
+            set_by: row.set_by.into(),
         }
     }
 }
@@ -58,7 +53,7 @@ pub async fn ensure_entitled(store: &Store, tenant_id: &str) -> Result<(), Domai
         return Ok(());
     }
     Err(DomainError::Forbidden {
-        reason_code: BLOCKED_ENTITLEMENT_DISABLED.to_owned(),
+        reason_code: ReasonCode::BlockedEntitlementDisabled,
         message: format!(
             "restores for tenant {tenant_id} are disabled by its entitlement; an operator \
              re-enables them with PUT /v1/admin/tenants/{{tenant_id}}/entitlement"
@@ -67,39 +62,45 @@ pub async fn ensure_entitled(store: &Store, tenant_id: &str) -> Result<(), Domai
     })
 }
 
-/// The tenant's entitlement (enabled when never set). The caller must see
-/// the tenant (`403 blocked_tenant_scope` otherwise).
-pub async fn entitlement(
-    store: &Store,
-    principal: &Principal,
-    tenant_id: &str,
-) -> Result<Entitlement, DomainError> {
-    principal.require_tenant(tenant_id)?;
-    Ok(match store.tenant_entitlement(tenant_id).await? {
-        Some(row) => row.into(),
-        None => Entitlement {
-            tenant_id: tenant_id.to_owned(),
-            restore_enabled: true,
-            set_by: SetBy::default(),
-        },
-    })
-}
+impl RestoreService {
+    /// The tenant's entitlement (enabled when never set). The caller must see
+    /// the tenant (`403 blocked_tenant_scope` otherwise).
+    pub async fn tenant_entitlement(
+        &self,
+        principal: &Principal,
+        tenant_id: &str,
+    ) -> Result<Entitlement, DomainError> {
+        let store = &self.store;
+        principal.require(&[Capability::OpsAdmin])?;
+        principal.require_tenant(tenant_id)?;
+        Ok(match store.tenant_entitlement(tenant_id).await? {
+            Some(row) => row.into(),
+            None => Entitlement {
+                tenant_id: tenant_id.to_owned(),
+                restore_enabled: true,
+                set_by: SetBy::default(),
+            },
+        })
+    }
 
-/// Enables or disables the tenant's restores on behalf of `actor`; audited.
-pub async fn set_entitlement(
-    store: &Store,
-    principal: &Principal,
-    tenant_id: &str,
-    restore_enabled: bool,
-    actor: &str,
-    now: DateTime<Utc>,
-) -> Result<Entitlement, DomainError> {
-    principal.require_tenant(tenant_id)?;
-    let meta = change_meta(principal, actor, now);
-    let changed = store
-        .set_tenant_entitlement(tenant_id, restore_enabled, true, &meta)
-        .await?;
-    tracing::info!(tenant_id, restore_enabled, actor, operator_id = %principal.operator_id,
+    /// Enables or disables the tenant's restores on behalf of `actor`; audited.
+    pub async fn set_tenant_entitlement(
+        &self,
+        principal: &Principal,
+        tenant_id: &str,
+        restore_enabled: bool,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Entitlement, DomainError> {
+        let store = &self.store;
+        principal.require(&[Capability::OpsAdmin])?;
+        principal.require_tenant(tenant_id)?;
+        let meta = change_meta(principal, actor, now);
+        let changed = store
+            .set_tenant_entitlement(tenant_id, restore_enabled, true, &meta)
+            .await?;
+        tracing::info!(tenant_id, restore_enabled, actor, operator_id = %principal.operator_id,
         "tenant entitlement set");
-    Ok(changed.current.into())
+        Ok(changed.current.into())
+    }
 }

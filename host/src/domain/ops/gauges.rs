@@ -15,16 +15,11 @@
 //!   `rrs_journal_retention_backlog_bytes`,
 //!   `rrs_journal_retention_awaiting_export_jobs`.
 
-use std::time::Duration;
-
 use metrics::{describe_gauge, gauge};
 
 use super::journal::JournalGrowth;
 use super::readiness::Readiness;
 use super::slo::{Severity, SloReport, SloStatus};
-use crate::config::SloConfig;
-use crate::policy::PolicyRegistry;
-use crate::store::Store;
 
 fn flag(value: bool) -> f64 {
     if value {
@@ -81,7 +76,7 @@ pub fn publish_journal(growth: &JournalGrowth) {
     gauge!("rrs_journal_retention_awaiting_export_jobs").set(backlog.awaiting_export as f64);
 }
 
-fn describe() {
+pub fn describe() {
     describe_gauge!(
         "rrs_slo_status",
         "SLO burn-rate status: 0 within_budget, 1 at_risk, 2 breached"
@@ -134,29 +129,4 @@ fn describe() {
         "rrs_journal_retention_awaiting_export_jobs",
         "Backlog jobs without an evidence export"
     );
-}
-
-/// Refreshes the gauges now and then every `metrics_refresh_seconds`
-/// (never when 0) until the returned task is aborted. A failed refresh is
-/// logged and retried at the next tick.
-pub fn spawn_refresher(
-    store: Store,
-    policies: PolicyRegistry,
-    cfg: SloConfig,
-) -> tokio::task::JoinHandle<()> {
-    describe();
-    tokio::spawn(async move {
-        if cfg.metrics_refresh_seconds == 0 {
-            return;
-        }
-        let mut ticker = tokio::time::interval(Duration::from_secs(cfg.metrics_refresh_seconds));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let now = chrono::Utc::now();
-            if let Err(error) = super::view::ga_readiness(&store, &policies, &cfg, now).await {
-                tracing::warn!(%error, "cannot refresh the operations gauges");
-            }
-        }
-    })
 }

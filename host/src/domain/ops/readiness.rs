@@ -102,9 +102,9 @@ mod tests {
     use super::*;
     use crate::config::SloConfig;
     use crate::domain::ops::controls::DrillId;
+    use crate::domain::ops::controls::SetBy;
     use crate::domain::ops::figures::Measurements;
     use crate::domain::ops::slo;
-    use crate::store::ops::SetBy;
 
     fn switch(enabled: bool) -> SwitchState {
         SwitchState {

@@ -1,5 +1,8 @@
-//! The two read-outs of the operations view, each gathered from the
-//! database, evaluated, and published to `/metrics` on the way out.
+//! The read-outs of the operations view, each gathered from the database,
+//! evaluated, and published to `/metrics` on the way out; and the task
+//! that refreshes them for scrapes between reads.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -9,9 +12,46 @@ use super::readiness::{self, Readiness, ReadinessInputs};
 use super::slo::{self, SloReport};
 use super::{figures, gauges};
 use crate::config::SloConfig;
-use crate::domain::DomainError;
+use crate::domain::capability::{Capability, Principal};
+use crate::domain::{DomainError, RestoreService};
 use crate::policy::PolicyRegistry;
 use crate::store::Store;
+
+impl RestoreService {
+    /// `GET /v1/admin/ops/slo`: the SLO burn-rate view as of `now`.
+    pub async fn slo_report(
+        &self,
+        principal: &Principal,
+        now: DateTime<Utc>,
+    ) -> Result<SloReport, DomainError> {
+        principal.require(&[Capability::OpsAdmin])?;
+        slo_report(&self.store, &self.policies, &self.config.slo, now).await
+    }
+
+    /// `GET /v1/admin/ops/ga-readiness`: the GA gate as of `now`.
+    pub async fn ga_readiness(
+        &self,
+        principal: &Principal,
+        now: DateTime<Utc>,
+    ) -> Result<Readiness, DomainError> {
+        principal.require(&[Capability::OpsAdmin])?;
+        ga_readiness(&self.store, &self.policies, &self.config.slo, now).await
+    }
+
+    /// `GET /v1/admin/ops/journal-growth`: journal growth and the
+    /// retention backlog as of `now`.
+    pub async fn journal_growth(
+        &self,
+        principal: &Principal,
+        now: DateTime<Utc>,
+    ) -> Result<JournalGrowth, DomainError> {
+        principal.require(&[Capability::OpsAdmin])?;
+        let retention_days = self.config.evidence.retention_days;
+        let growth = journal::journal_growth(&self.store, retention_days, now).await?;
+        gauges::publish_journal(&growth);
+        Ok(growth)
+    }
+}
 
 /// The SLO burn-rate view as of `now`.
 pub async fn slo_report(
@@ -48,13 +88,26 @@ pub async fn ga_readiness(
     Ok(verdict)
 }
 
-/// Journal growth and the retention backlog as of `now`.
-pub async fn journal_growth(
-    store: &Store,
-    retention_days: u32,
-    now: DateTime<Utc>,
-) -> Result<JournalGrowth, DomainError> {
-    let growth = journal::journal_growth(store, retention_days, now).await?;
-    gauges::publish_journal(&growth);
-    Ok(growth)
+/// Refreshes the gauges now and then every `metrics_refresh_seconds`
+/// (never when 0) until the returned task is aborted. A failed refresh is
+/// logged and retried at the next tick.
+pub fn spawn_refresher(
+    store: Store,
+    policies: PolicyRegistry,
+    cfg: SloConfig,
+) -> tokio::task::JoinHandle<()> {
+    gauges::describe();
+    tokio::spawn(async move {
+        if cfg.metrics_refresh_seconds == 0 {
+            return;
+        }
+        let mut ticker = tokio::time::interval(Duration::from_secs(cfg.metrics_refresh_seconds));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = ga_readiness(&store, &policies, &cfg, Utc::now()).await {
+                tracing::warn!(%error, "cannot refresh the operations gauges");
+            }
+        }
+    })
 }

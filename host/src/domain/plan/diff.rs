@@ -203,7 +203,7 @@ impl<'a> DiffState<'a> {
             candidate_id: id,
             table: scan.table.to_owned(),
             sys_id: sys_id.to_owned(),
-            decision: decision.map(|d| decision_name(d).to_owned()),
+            decision,
         });
         match decision {
             Some(DeleteDecision::AllowDeletion) => "delete",
@@ -283,14 +283,6 @@ impl<'a> DiffState<'a> {
     /// The hex sha256 over every row in plan order.
     pub fn rows_sha256(&self) -> String {
         hex::encode(self.rows_hasher.clone().finalize())
-    }
-}
-
-/// The wire name of a decision.
-pub fn decision_name(decision: DeleteDecision) -> &'static str {
-    match decision {
-        DeleteDecision::AllowDeletion => "allow_deletion",
-        DeleteDecision::SkipDeletion => "skip_deletion",
     }
 }
 

@@ -3,7 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use chrono::{DateTime, Utc};
+use strum::{EnumString, IntoStaticStr};
+
 use super::request::PlanInputs;
+use crate::domain::capability::Capability;
+use crate::domain::ReasonCode;
+use crate::policy::{DeleteDecision, Executability, Freshness, PolicyFailureKind};
 
 /// How records were chosen at the PIT; stored with every plan so evidence
 /// says which rule produced it.
@@ -17,8 +23,10 @@ pub struct PlanDocument {
     pub plan_checksum: String,
     pub tenant_id: String,
     pub instance_id: String,
-    pub pit: String,
-    pub created_at: String,
+    #[serde(with = "crate::policy::timestamp")]
+    pub pit: DateTime<Utc>,
+    #[serde(with = "crate::policy::timestamp")]
+    pub created_at: DateTime<Utc>,
     pub pit_algorithm_version: String,
     pub gate: GateDoc,
     pub watermarks: Vec<WatermarkDoc>,
@@ -27,7 +35,7 @@ pub struct PlanDocument {
     pub reference_conflicts: Vec<ReferenceConflictDoc>,
     pub media_candidates: Vec<MediaCandidateDoc>,
     pub media_summary: MediaSummaryDoc,
-    pub required_capabilities: Vec<String>,
+    pub required_capabilities: Vec<Capability>,
     pub chunking: ChunkingDoc,
     pub tables: Vec<TableDoc>,
     pub inputs: PlanInputs,
@@ -36,9 +44,9 @@ pub struct PlanDocument {
 /// The gate's verdict and which policy gave it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GateDoc {
-    pub executability: String,
-    pub reason_code: Option<String>,
-    pub reasons: Vec<String>,
+    pub executability: Executability,
+    pub reason_code: Option<ReasonCode>,
+    pub reasons: Vec<ReasonCode>,
     pub policy: PolicyDoc,
     pub decision_id: String,
     /// Set when the gate policy failed (`policy_timeout`, `policy_trap`,
@@ -59,7 +67,7 @@ pub struct PolicyDoc {
 /// A failed policy call.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicyErrorDoc {
-    pub kind: String,
+    pub kind: PolicyFailureKind,
     pub message: String,
 }
 
@@ -70,10 +78,12 @@ pub struct WatermarkDoc {
     pub instance_id: String,
     pub topic: String,
     pub partition: i32,
-    pub watermark_time: Option<String>,
-    pub published_at: Option<String>,
+    #[serde(with = "crate::policy::timestamp::option")]
+    pub watermark_time: Option<DateTime<Utc>>,
+    #[serde(with = "crate::policy::timestamp::option")]
+    pub published_at: Option<DateTime<Utc>>,
     pub lag_seconds: Option<i64>,
-    pub freshness: String,
+    pub freshness: Freshness,
 }
 
 /// Row counts by action.
@@ -94,7 +104,7 @@ pub struct DeleteCandidateDoc {
     pub candidate_id: String,
     pub table: String,
     pub sys_id: String,
-    pub decision: Option<String>,
+    pub decision: Option<DeleteDecision>,
 }
 
 /// A restored row referring to a record that will not exist.
@@ -141,4 +151,56 @@ pub struct TableDoc {
     /// Null when the target has no such table (nothing can be written).
     pub schema_sha256: Option<String>,
     pub write_allowed: bool,
+}
+
+/// What a plan does with a record. Only `create`, `update` and `delete`
+/// execute; the others are recorded so the plan accounts for every record.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumString, IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum RowAction {
+    Create,
+    Update,
+    Unchanged,
+    Delete,
+    SkipDelete,
+    UndecidedDelete,
+}
+
+impl RowAction {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// One row of a plan as `GET /v1/plans/{plan_id}/rows` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRow {
+    pub plan_row_id: i64,
+    /// Null for rows that do not execute.
+    pub chunk_index: Option<i64>,
+    pub table: String,
+    pub sys_id: String,
+    pub action: RowAction,
+    pub before_sha256: Option<String>,
+    pub after_sha256: Option<String>,
+}
+
+impl TryFrom<crate::store::plans::PlanRowRead> for PlanRow {
+    type Error = crate::domain::DomainError;
+
+    fn try_from(row: crate::store::plans::PlanRowRead) -> Result<Self, Self::Error> {
+        Ok(Self {
+            plan_row_id: row.plan_row_id,
+            chunk_index: row.chunk_index,
+            table: row.table,
+            sys_id: row.sys_id,
+            action: crate::domain::error::parse_stored("row action", &row.action)?,
+            before_sha256: row.before_sha256,
+            after_sha256: row.after_sha256,
+        })
+    }
 }

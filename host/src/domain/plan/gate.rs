@@ -3,16 +3,17 @@
 //! reference conflicts) and the gate policy plugin decides. A failing
 //! plugin blocks the plan with `blocked_policy_error` (fail closed).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use super::super::index::from_micros;
 use super::document::{
     DeleteCandidateDoc, GateDoc, PolicyDoc, PolicyErrorDoc, ReferenceConflictDoc, WatermarkDoc,
 };
 use super::DomainError;
+use crate::domain::ReasonCode;
 use crate::policy::{
-    Decision, DeleteCandidate, DeleteDecision, Executability, Freshness, GateInput, GateOutput,
-    PartitionFact, PolicyRegistry, ReferenceConflict,
+    Decision, DeleteCandidate, Freshness, GateInput, GateOutput, GateReason, PartitionFact,
+    PolicyRegistry, ReferenceConflict,
 };
 use crate::store::decisions::DecisionRow;
 use crate::store::index::WatermarkRow;
@@ -29,6 +30,20 @@ pub struct GateFacts<'a> {
     pub tables_without_history: Vec<String>,
     pub delete_candidates: &'a [DeleteCandidateDoc],
     pub reference_conflicts: &'a [ReferenceConflictDoc],
+}
+
+impl From<GateReason> for ReasonCode {
+    fn from(reason: GateReason) -> Self {
+        match reason {
+            GateReason::BlockedPolicyError => ReasonCode::BlockedPolicyError,
+            GateReason::BlockedFreshnessUnknown => ReasonCode::BlockedFreshnessUnknown,
+            GateReason::BlockedUnresolvedDeleteCandidates => {
+                ReasonCode::BlockedUnresolvedDeleteCandidates
+            }
+            GateReason::BlockedReferenceConflict => ReasonCode::BlockedReferenceConflict,
+            GateReason::BlockedFreshnessStale => ReasonCode::BlockedFreshnessStale,
+        }
+    }
 }
 
 /// The gate's outcome, ready for the document and the decision log.
@@ -68,7 +83,7 @@ fn result_of(
         Err(failure) => (
             GateOutput::policy_error(input.partitions.len()),
             Some(PolicyErrorDoc {
-                kind: failure.kind.as_str().to_owned(),
+                kind: failure.kind,
                 message: failure.message,
             }),
         ),
@@ -76,12 +91,13 @@ fn result_of(
     let watermarks = watermark_docs(facts, &output.partition_freshness);
     let record = decision.record;
     let gate = GateDoc {
-        executability: executability_name(output.executability).to_owned(),
-        reason_code: output.reason_code.map(|r| r.as_str().to_owned()),
+        executability: output.executability,
+        reason_code: output.reason_code.map(ReasonCode::from),
         reasons: output
             .reasons
             .iter()
-            .map(|r| r.as_str().to_owned())
+            .copied()
+            .map(ReasonCode::from)
             .collect(),
         policy: PolicyDoc {
             name: decision.policy.name,
@@ -147,11 +163,7 @@ fn gate_input(facts: &GateFacts<'_>) -> GateInput {
                 candidate_id: c.candidate_id.clone(),
                 table: c.table.clone(),
                 sys_id: c.sys_id.clone(),
-                decision: match c.decision.as_deref() {
-                    Some("allow_deletion") => Some(DeleteDecision::AllowDeletion),
-                    Some("skip_deletion") => Some(DeleteDecision::SkipDeletion),
-                    _ => None,
-                },
+                decision: c.decision,
             })
             .collect(),
         reference_conflicts: facts
@@ -180,35 +192,13 @@ fn watermark_docs(facts: &GateFacts<'_>, freshness: &[Freshness]) -> Vec<Waterma
                 instance_id: facts.instance_id.to_owned(),
                 topic: topic.clone(),
                 partition: *partition,
-                watermark_time: at.map(wire_time),
-                published_at: wm.as_ref().map(|w| wire_time(w.published_at)),
+                watermark_time: at,
+                published_at: wm.as_ref().map(|w| w.published_at),
                 lag_seconds: at.map(|at| (facts.now - at).num_seconds()),
-                freshness: freshness_name(freshness.get(i).copied().unwrap_or(Freshness::Unknown))
-                    .to_owned(),
+                freshness: freshness.get(i).copied().unwrap_or(Freshness::Unknown),
             }
         })
         .collect()
-}
-
-/// RFC 3339 UTC with `Z`.
-pub fn wire_time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-fn executability_name(e: Executability) -> &'static str {
-    match e {
-        Executability::Executable => "executable",
-        Executability::PreviewOnly => "preview_only",
-        Executability::Blocked => "blocked",
-    }
-}
-
-fn freshness_name(f: Freshness) -> &'static str {
-    match f {
-        Freshness::Fresh => "fresh",
-        Freshness::Stale => "stale",
-        Freshness::Unknown => "unknown",
-    }
 }
 
 #[cfg(test)]
@@ -218,7 +208,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::policy::PolicyHostOptions;
+    use crate::policy::{DeleteDecision, Executability, PolicyHostOptions};
 
     fn registry() -> PolicyRegistry {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/default.toml");
@@ -240,7 +230,7 @@ mod tests {
                 candidate_id: format!("cand-{i}"),
                 table: "incident".into(),
                 sys_id: format!("sys-{i}"),
-                decision: Some("skip_deletion".into()),
+                decision: Some(DeleteDecision::SkipDeletion),
             })
             .collect();
         let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
@@ -267,10 +257,10 @@ mod tests {
         assert!(ran_during, "the other task only ran after the decision");
         let result = result.unwrap();
         // No watermark for the one partition: fail closed.
-        assert_eq!(result.gate.executability, "blocked");
+        assert_eq!(result.gate.executability, Executability::Blocked);
         assert_eq!(
-            result.gate.reason_code.as_deref(),
-            Some("blocked_freshness_unknown")
+            result.gate.reason_code,
+            Some(ReasonCode::BlockedFreshnessUnknown)
         );
         assert_eq!(result.decision.subject_id, "plan-1");
     }

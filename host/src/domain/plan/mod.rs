@@ -12,57 +12,62 @@ pub mod document;
 pub mod gate;
 pub mod request;
 
+use crate::domain::ReasonCode;
+use crate::domain::RestoreService;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
 use super::canonical::canonical_sha256;
 use super::capability::{Capability, Principal};
+use super::paging::{Page, PageRequest};
 use super::target::{columns_of, ColumnType};
 use super::DomainError;
 use crate::policy::{PolicyKind, PolicyRegistry};
 use crate::store::index::WatermarkRow;
 use crate::store::plan_writer::{PlanHeaderInsert, PlanWriter};
-use crate::store::plans::PlanRowRead;
 use crate::store::{Store, StoreError};
 use diff::{DiffState, TableScan};
 use document::*;
-use gate::{wire_time, GateFacts};
+use gate::GateFacts;
 use request::{PlanInputs, PlanRequest};
 
-/// Dry-runs a request; returns the plan and whether it was created now
-/// (false: an identical earlier request's plan).
-pub async fn dry_run(
-    store: &Store,
-    policies: &PolicyRegistry,
-    principal: &Principal,
-    request: PlanRequest,
-    now: DateTime<Utc>,
-) -> Result<(PlanDocument, bool), DomainError> {
-    principal.require(&[Capability::RestorePlan])?;
-    principal.require_tenant(&request.tenant_id)?;
-    super::ops::ensure_entitled(store, &request.tenant_id).await?;
-    let inputs = PlanInputs::normalise(&request)?;
-    let plan_hash = inputs.plan_hash()?;
-    let plan_id = request
-        .plan_id
-        .clone()
-        .unwrap_or_else(|| format!("plan_{}", uuid::Uuid::new_v4().simple()));
-    if let Some(stored) = stored_plan(store, &plan_id, &plan_hash).await? {
-        return Ok((stored, false));
-    }
-    match build(store, policies, &plan_id, &inputs, plan_hash.clone(), now).await {
-        Ok(document) => Ok((document, true)),
-        // Another request created the same plan_id meanwhile.
-        Err(DomainError::Store(StoreError::Duplicate(_))) => {
-            match stored_plan(store, &plan_id, &plan_hash).await? {
-                Some(stored) => Ok((stored, false)),
-                None => Err(DomainError::Internal(
-                    "plan vanished after a duplicate insert".into(),
-                )),
-            }
+impl RestoreService {
+    /// Dry-runs a request; returns the plan and whether it was created now
+    /// (false: an identical earlier request's plan).
+    pub async fn dry_run(
+        &self,
+        principal: &Principal,
+        request: PlanRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(PlanDocument, bool), DomainError> {
+        let store = &self.store;
+        let policies = &self.policies;
+        principal.require(&[Capability::RestorePlan])?;
+        principal.require_tenant(&request.tenant_id)?;
+        super::ops::ensure_entitled(store, &request.tenant_id).await?;
+        let inputs = PlanInputs::normalise(&request)?;
+        let plan_hash = inputs.plan_hash()?;
+        let plan_id = request
+            .plan_id
+            .clone()
+            .unwrap_or_else(|| format!("plan_{}", uuid::Uuid::new_v4().simple()));
+        if let Some(stored) = stored_plan(store, &plan_id, &plan_hash).await? {
+            return Ok((stored, false));
         }
-        Err(error) => Err(error),
+        match build(store, policies, &plan_id, &inputs, plan_hash.clone(), now).await {
+            Ok(document) => Ok((document, true)),
+            // Another request created the same plan_id meanwhile.
+            Err(DomainError::Store(StoreError::Duplicate(_))) => {
+                match stored_plan(store, &plan_id, &plan_hash).await? {
+                    Some(stored) => Ok((stored, false)),
+                    None => Err(DomainError::Internal(
+                        "plan vanished after a duplicate insert".into(),
+                    )),
+                }
+            }
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -78,7 +83,7 @@ async fn stored_plan(
     };
     if header.plan_hash != plan_hash {
         return Err(DomainError::Conflict {
-            reason_code: "blocked_plan_hash_mismatch".into(),
+            reason_code: ReasonCode::BlockedPlanHashMismatch,
             message: format!(
                 "plan {plan_id} exists with other inputs; plans are immutable, use a new plan_id"
             ),
@@ -103,10 +108,7 @@ async fn build(
     plan_hash: String,
     now: DateTime<Utc>,
 ) -> Result<PlanDocument, DomainError> {
-    let pit: DateTime<Utc> = inputs
-        .pit
-        .parse()
-        .map_err(|_| DomainError::invalid("pit is not a timestamp"))?;
+    let pit = inputs.pit;
     let writer = store.plan_writer(plan_id).await?;
     let tables = table_docs(store, inputs).await?;
     let decisions = inputs
@@ -151,8 +153,8 @@ async fn build(
         plan_checksum: String::new(),
         tenant_id: inputs.tenant_id.clone(),
         instance_id: inputs.instance_id.clone(),
-        pit: inputs.pit.clone(),
-        created_at: wire_time(now),
+        pit,
+        created_at: now,
         pit_algorithm_version: PIT_ALGORITHM_VERSION.to_owned(),
         required_capabilities: required_capabilities(
             policies,
@@ -208,8 +210,8 @@ fn header_of(
         plan_hash: document.plan_hash.clone(),
         plan_checksum: document.plan_checksum.clone(),
         pit,
-        executability: document.gate.executability.clone(),
-        gate_reason_code: document.gate.reason_code.clone(),
+        executability: document.gate.executability.as_str().to_owned(),
+        gate_reason_code: document.gate.reason_code.map(|r| r.as_str().to_owned()),
         tables: document.tables.iter().map(|t| t.table.clone()).collect(),
         rows_total: document.summary.rows_total,
         total_chunks: document.chunking.total_chunks,
@@ -370,15 +372,15 @@ fn required_capabilities(
     policies: &PolicyRegistry,
     deletes: i64,
     media: &MediaSummaryDoc,
-) -> Vec<String> {
+) -> Vec<Capability> {
     let setting = |kind: PolicyKind, key: &str| {
         policies
             .policy(kind)
             .and_then(|p| p.settings.get(key).and_then(|v| v.as_i64()))
     };
-    let mut caps = vec![Capability::RestoreExecute.as_str().to_owned()];
+    let mut caps = vec![Capability::RestoreExecute];
     if deletes > 0 {
-        caps.push(Capability::RestoreDelete.as_str().to_owned());
+        caps.push(Capability::RestoreDelete);
     }
     let high_risk =
         setting(PolicyKind::Capability, "high_risk_deletes").is_some_and(|max| deletes > max);
@@ -387,42 +389,51 @@ fn required_capabilities(
     let over_bytes =
         setting(PolicyKind::MediaCaps, "mediaMaxBytes").is_some_and(|max| media.total_bytes > max);
     if high_risk || over_items || over_bytes {
-        caps.push(Capability::RestoreOverrideCaps.as_str().to_owned());
+        caps.push(Capability::RestoreOverrideCaps);
     }
     caps
 }
 
-/// A stored plan; `404 plan_not_found` when unknown or of another tenant.
-pub async fn get_plan(
-    store: &Store,
-    principal: &Principal,
-    plan_id: &str,
-) -> Result<PlanDocument, DomainError> {
-    principal.require(&[Capability::RestoreRead])?;
-    match store.plan_document(plan_id).await? {
-        Some((header, document)) if principal.sees_tenant(&header.tenant_id) => {
-            parse_document(document)
+impl RestoreService {
+    /// A stored plan; `404 plan_not_found` when unknown or of another tenant.
+    pub async fn get_plan(
+        &self,
+        principal: &Principal,
+        plan_id: &str,
+    ) -> Result<PlanDocument, DomainError> {
+        let store = &self.store;
+        principal.require(&[Capability::RestoreRead])?;
+        match store.plan_document(plan_id).await? {
+            Some((header, document)) if principal.sees_tenant(&header.tenant_id) => {
+                parse_document(document)
+            }
+            _ => Err(not_found(plan_id)),
         }
-        _ => Err(not_found(plan_id)),
     }
-}
 
-/// A page of a plan's rows after `after` (a `plan_row_id`).
-pub async fn plan_rows(
-    store: &Store,
-    principal: &Principal,
-    plan_id: &str,
-    after: Option<i64>,
-    limit: u64,
-) -> Result<Vec<PlanRowRead>, DomainError> {
-    principal.require(&[Capability::RestoreRead])?;
-    match store.plan_header(plan_id).await? {
-        Some(header) if principal.sees_tenant(&header.tenant_id) => {}
-        _ => return Err(not_found(plan_id)),
+    /// A page of a plan's rows after `after` (a `plan_row_id`).
+    pub async fn plan_rows(
+        &self,
+        principal: &Principal,
+        plan_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<PlanRow>, DomainError> {
+        let store = &self.store;
+        principal.require(&[Capability::RestoreRead])?;
+        match store.plan_header(plan_id).await? {
+            Some(header) if principal.sees_tenant(&header.tenant_id) => {}
+            _ => return Err(not_found(plan_id)),
+        }
+        let rows = store
+            .plan_rows_page(plan_id, Some(page.after), page.fetch())
+            .await?
+            .into_iter()
+            .map(PlanRow::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::of(rows, page, |row| row.plan_row_id))
     }
-    Ok(store.plan_rows_page(plan_id, after, limit).await?)
 }
 
 fn not_found(plan_id: &str) -> DomainError {
-    DomainError::not_found("plan_not_found", format!("no plan {plan_id}"))
+    DomainError::not_found(ReasonCode::PlanNotFound, format!("no plan {plan_id}"))
 }

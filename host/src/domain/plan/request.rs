@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::super::canonical::canonical_sha256;
@@ -51,7 +51,8 @@ pub struct PlanRequest {
 pub struct PlanInputs {
     pub tenant_id: String,
     pub instance_id: String,
-    pub pit: String,
+    #[serde(with = "crate::policy::timestamp")]
+    pub pit: DateTime<Utc>,
     pub scope: Vec<ScopeTable>,
     pub delete_decisions: Vec<DecisionInput>,
     pub include_media: bool,
@@ -97,7 +98,7 @@ impl PlanInputs {
         Ok(Self {
             tenant_id: request.tenant_id.clone(),
             instance_id: request.instance_id.clone(),
-            pit: request.pit.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            pit: request.pit,
             scope,
             delete_decisions: decisions
                 .into_iter()

@@ -10,7 +10,6 @@ use ed25519_dalek::VerifyingKey;
 use serde_json::{json, Map, Value};
 
 use super::super::artifact::{ArtifactKind, ArtifactSource, Page};
-use super::super::canonical::sha256_hex;
 use super::super::keys::{generate_key_pair, parse_public_key_pem, Signer};
 use super::super::manifest::{Origin, ResumeMetadata};
 use super::super::offline::{verify_package_bytes, write_package_file};
@@ -19,6 +18,7 @@ use super::super::package::{
 };
 use super::super::sources::{ArtifactScope, EvidenceSources, JobFacts, Keyring};
 use super::super::verify::SignedParts;
+use crate::domain::canonical::sha256_hex;
 use crate::domain::DomainError;
 
 /// An artifact held in memory: header members and named lists.

@@ -9,11 +9,11 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::super::artifact::{self, ArtifactKind};
-use super::super::canonical::{sha256_hex, to_canonical};
 use super::super::offline::{verify_package_bytes, write_package_file, KeyOrigin};
 use super::super::package::{scope_of, verify_parts};
 use super::super::verify::{ARTIFACT_HASH_MISMATCH, REPORT_HASH_MISMATCH, SIGNATURE_FAILED};
 use super::fixtures::*;
+use crate::domain::canonical::{canonical_json, sha256_hex};
 
 #[tokio::test]
 async fn streamed_form_is_the_canonical_form_of_the_whole() {
@@ -28,12 +28,12 @@ async fn streamed_form_is_the_canonical_form_of_the_whole() {
         artifact::stream(&memory, &mut streamed).await.unwrap();
         assert_eq!(
             String::from_utf8(streamed).unwrap(),
-            to_canonical(&whole).unwrap()
+            canonical_json(&whole).unwrap()
         );
         let digest = artifact::digest(&memory).await.unwrap();
         assert_eq!(
             digest.sha256,
-            sha256_hex(to_canonical(&whole).unwrap().as_bytes())
+            sha256_hex(canonical_json(&whole).unwrap().as_bytes())
         );
     }
 }
@@ -65,7 +65,7 @@ async fn a_sealed_package_verifies_in_service_and_offline() {
     let file_json: Value = serde_json::from_slice(&file).unwrap();
     assert_eq!(
         String::from_utf8(file.clone()).unwrap(),
-        to_canonical(&file_json).unwrap(),
+        canonical_json(&file_json).unwrap(),
         "the file is canonical JSON"
     );
     let supplied = verify_package_bytes(&file, Some(&pem(&public)), Utc::now()).unwrap();

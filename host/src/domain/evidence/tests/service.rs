@@ -11,7 +11,7 @@ use super::super::service::{create, load, verify_row, view};
 use super::super::{Evidence, REPORT_HASH_MISMATCH, SIGNATURE_FAILED};
 use super::fixtures::*;
 use crate::config::{DatabaseConfig, EvidenceConfig};
-use crate::domain::DomainError;
+use crate::domain::{DomainError, ReasonCode};
 use crate::store::Store;
 
 async fn store() -> (Store, tempfile::TempDir) {
@@ -266,7 +266,7 @@ async fn a_job_that_is_not_terminal_has_no_evidence() {
     .unwrap_err();
     match error {
         DomainError::Conflict { reason_code, .. } => {
-            assert_eq!(reason_code, "evidence_job_not_terminal")
+            assert_eq!(reason_code, ReasonCode::EvidenceJobNotTerminal)
         }
         other => panic!("{other:?}"),
     }

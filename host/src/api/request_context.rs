@@ -10,7 +10,7 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use poem_openapi::OperationId;
 use tracing::Instrument;
 
-use crate::api::error::framework_error;
+use super::error::framework_error;
 
 /// Wraps the whole app.
 pub struct RequestContext {
@@ -19,7 +19,7 @@ pub struct RequestContext {
     /// `Retry-After` seconds sent with every `503`.
     pub retry_after_seconds: u64,
     /// Methods per path, for the `Allow` header of a `405`.
-    pub routes: std::sync::Arc<crate::api::allow::RouteMethods>,
+    pub routes: std::sync::Arc<super::allow::RouteMethods>,
 }
 
 impl<E: Endpoint> Middleware<E> for RequestContext {
@@ -40,7 +40,7 @@ pub struct RequestContextEndpoint<E> {
     inner: E,
     body_limit: usize,
     retry_after: HeaderValue,
-    routes: std::sync::Arc<crate::api::allow::RouteMethods>,
+    routes: std::sync::Arc<super::allow::RouteMethods>,
 }
 
 impl<E: Endpoint> Endpoint for RequestContextEndpoint<E> {

@@ -1,0 +1,235 @@
+//! The chunk loop execute and resume share: before each chunk, whether to
+//! pause (shutdown, an expired token, a disabled entitlement, `max_chunks`);
+//! each chunk applied in one transaction with its journal, outcomes,
+//! checkpoint and event; then the media, and the job finished.
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde_json::json;
+
+use super::super::capability::Principal;
+use super::super::job_lifecycle;
+use super::super::job_states::{ExecutionState, JobEventType, JobStatus};
+use super::super::paging::PageRequest;
+use super::super::plan::document::PlanDocument;
+use super::super::{ops, DomainError, ReasonCode};
+use super::checksums::precondition_checksum;
+use super::finish::{event, finish, in_progress, require_running};
+use super::view::{self, ExecutionPhase, ExecutionView};
+use super::{media, ExecContext};
+use crate::store::chunk_apply::{ChunkApply, ChunkOutcome, ChunkResult};
+use crate::store::execution::ChunkRow;
+use crate::store::job_events::NewEventRow;
+use crate::store::jobs::JobRow;
+
+/// How a call ended: the job is terminal (200) or paused at a chunk boundary (202).
+#[derive(Debug)]
+pub enum ExecOutcome {
+    Terminal(ExecutionView),
+    Paused(ExecutionView),
+}
+
+/// Row outcomes embedded in execute and resume answers.
+const EMBEDDED_OUTCOMES: u32 = 1000;
+
+/// Microseconds since the epoch, as leases are stored.
+pub(super) fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// Why to stop before the next chunk, if at all.
+async fn pause_reason(
+    ctx: &ExecContext,
+    principal: &Principal,
+    tenant_id: &str,
+    applied: u32,
+    max_chunks: Option<u32>,
+) -> Result<Option<ReasonCode>, DomainError> {
+    if ctx.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(Some(ReasonCode::PausedServerShutdown));
+    }
+    if principal.expires_at.is_some_and(|at| at <= Utc::now()) {
+        return Ok(Some(ReasonCode::PausedAuthExpired));
+    }
+    if !ops::entitlement::is_entitled(&ctx.store, tenant_id).await? {
+        return Ok(Some(ReasonCode::PausedEntitlementDisabled));
+    }
+    Ok(max_chunks
+        .filter(|max| applied >= *max)
+        .map(|_| ReasonCode::PausedMaxChunks))
+}
+
+/// Applies the remaining chunks from the checkpoint, then the media, and
+/// finishes the job; or pauses at a chunk boundary.
+pub(super) async fn run(
+    ctx: &ExecContext,
+    principal: &Principal,
+    job: &JobRow,
+    plan: &PlanDocument,
+    holder: &str,
+    max_chunks: Option<u32>,
+) -> Result<ExecOutcome, DomainError> {
+    let store = &ctx.store;
+    let exec = store
+        .execution(&job.job_id)
+        .await?
+        .ok_or_else(|| in_progress(&job.job_id))?;
+    let chunks = store.execution_chunks(&job.job_id).await?;
+    let digests: Vec<String> = chunks
+        .iter()
+        .map(|c| c.preconditions_sha256.clone())
+        .collect();
+    let remaining = chunks
+        .iter()
+        .filter(|c| c.chunk_index >= exec.next_chunk_index);
+    for (applied, chunk) in remaining.enumerate() {
+        let applied = u32::try_from(applied).unwrap_or(u32::MAX);
+        if let Some(reason) =
+            pause_reason(ctx, principal, &job.tenant_id, applied, max_chunks).await?
+        {
+            return pause(ctx, job, holder, reason, &principal.operator_id).await;
+        }
+        let next =
+            precondition_checksum(&plan.tables, &digests[(chunk.chunk_index as usize + 1)..])?;
+        apply_chunk(ctx, principal, job, plan, holder, chunk, &next).await?;
+    }
+    if !exec.media_done {
+        let retry = media::Retry {
+            attempts: ctx.settings.media_attempts,
+            backoff: ctx.settings.media_backoff,
+        };
+        media::restore_all(store, &ctx.media, &job.job_id, plan, retry).await?;
+        store.set_media_done(&job.job_id, holder).await?;
+    }
+    let completed = ExecutionPhase::Completed.as_str();
+    store
+        .release_lease(&job.job_id, holder, completed, None, Utc::now())
+        .await?;
+    let actor = &principal.operator_id;
+    let done = (JobStatus::Completed, ReasonCode::Completed);
+    let promoted = finish(ctx, &job.job_id, done.0, done.1, actor).await?;
+    let mut view = read_view(ctx, &job.job_id).await?;
+    view.promoted_job_ids = Some(promoted);
+    Ok(ExecOutcome::Terminal(view))
+}
+
+/// One chunk in one transaction: target rows, journal, outcomes, the
+/// checkpoint and the chunk's event; row fallback on conflicts.
+async fn apply_chunk(
+    ctx: &ExecContext,
+    principal: &Principal,
+    job: &JobRow,
+    plan: &PlanDocument,
+    holder: &str,
+    chunk: &ChunkRow,
+    next_precondition_checksum: &str,
+) -> Result<(), DomainError> {
+    let rows = ctx
+        .store
+        .plan_chunk_keys(&plan.plan_id, chunk.chunk_index)
+        .await?;
+    let now = Utc::now();
+    let expires = now + ChronoDuration::from_std(ctx.settings.lease).unwrap_or_default();
+    let event = |result: &ChunkResult| NewEventRow {
+        event_type: if result.conflicts.is_empty() {
+            JobEventType::ChunkApplied
+        } else {
+            JobEventType::ChunkRowFallback
+        }
+        .as_str()
+        .to_owned(),
+        at: now,
+        actor: principal.operator_id.clone(),
+        reason_code: None,
+        details: json!({"chunk_index": chunk.chunk_index, "chunk_id": chunk.chunk_id,
+            "row_count": rows.len(), "applied": result.applied,
+            "fallback_trigger_conflict_ids": result.conflicts}),
+    };
+    let apply = ChunkApply {
+        job_id: &job.job_id,
+        job_seq: job.job_seq,
+        plan_id: &plan.plan_id,
+        plan_hash: &plan.plan_hash,
+        tenant_id: &plan.tenant_id,
+        instance_id: &plan.instance_id,
+        chunk_index: chunk.chunk_index,
+        chunk_id: &chunk.chunk_id,
+        holder,
+        lease_expires_us: micros(expires),
+        job_status: JobStatus::Running.as_str(),
+        next_precondition_checksum,
+        now,
+        rows: &rows,
+        event: &event,
+    };
+    match ctx.store.apply_chunk(&apply).await? {
+        ChunkOutcome::Applied(_) => Ok(()),
+        ChunkOutcome::LeaseLost => Err(in_progress(&job.job_id)),
+        ChunkOutcome::JobEnded => Err(ended_meanwhile(ctx, &job.job_id, holder).await),
+    }
+}
+
+async fn read_view(ctx: &ExecContext, job_id: &str) -> Result<ExecutionView, DomainError> {
+    let exec = ctx
+        .store
+        .execution(job_id)
+        .await?
+        .ok_or_else(|| in_progress(job_id))?;
+    view::read(&ctx.store, &exec, PageRequest::first(EMBEDDED_OUTCOMES)).await
+}
+
+/// The job was completed by an operator while it executed: the chunk in
+/// flight was not written, the execution ends `failed` with the job's
+/// reason and the caller gets `409 job_not_running` with the job's state.
+async fn ended_meanwhile(ctx: &ExecContext, job_id: &str, holder: &str) -> DomainError {
+    let job = match ctx.store.job(job_id).await {
+        Ok(Some(job)) => job,
+        Ok(None) => return DomainError::Internal(format!("job {job_id} vanished while executing")),
+        Err(e) => return e.into(),
+    };
+    let reason = job.status_reason_code.as_deref();
+    let failed = ExecutionPhase::Failed.as_str();
+    if let Err(e) = ctx
+        .store
+        .release_lease(job_id, holder, failed, reason, Utc::now())
+        .await
+    {
+        return e.into();
+    }
+    match require_running(ctx, &job).await {
+        Err(e) => e,
+        Ok(()) => DomainError::Internal(format!("job {job_id} runs but refused a chunk")),
+    }
+}
+
+async fn pause(
+    ctx: &ExecContext,
+    job: &JobRow,
+    holder: &str,
+    reason: ReasonCode,
+    actor: &str,
+) -> Result<ExecOutcome, DomainError> {
+    let store = &ctx.store;
+    let paused = ExecutionPhase::Paused.as_str();
+    store
+        .release_lease(
+            &job.job_id,
+            holder,
+            paused,
+            Some(reason.as_str()),
+            Utc::now(),
+        )
+        .await?;
+    job_lifecycle::set_execution_state(store, &job.job_id, ExecutionState::Paused, Some(reason))
+        .await?;
+    let paused_event = JobEventType::ExecutionPaused;
+    event(
+        ctx,
+        &job.job_id,
+        paused_event,
+        actor,
+        Some(reason),
+        json!({}),
+    )
+    .await?;
+    Ok(ExecOutcome::Paused(read_view(ctx, &job.job_id).await?))
+}

@@ -1,0 +1,121 @@
+//! The one face of the domain that the API talks to, in the manner of
+//! omicron's Nexus behind dropshot's handlers.
+//!
+//! [`RestoreService`] owns what the restore logic works with (the store,
+//! the policy registry, the media store, the evidence signer and the
+//! configuration); handlers hold only it, turn HTTP into calls of its
+//! methods and the answers back into HTTP, and never see a storage type.
+//! Each method authorises its caller once (capabilities and tenant scope),
+//! here rather than in the handler, so no path can skip the check and no
+//! check runs twice. The methods themselves live beside the logic they
+//! start (`impl RestoreService` blocks in `plan`, `jobs`, `execute`, ...).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::capability::Principal;
+use super::evidence::Evidence;
+use super::DomainError;
+use crate::config::Config;
+use crate::media_store::MediaStore;
+use crate::policy::PolicyRegistry;
+use crate::store::Store;
+use crate::telemetry::metrics::MetricsHandle;
+
+/// The restore service's domain: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct RestoreService {
+    pub(super) store: Store,
+    pub(super) policies: PolicyRegistry,
+    pub(super) evidence: Arc<Evidence>,
+    pub(super) media: MediaStore,
+    pub(super) config: Arc<Config>,
+    metrics: MetricsHandle,
+    /// Set once shutdown starts; running executions pause at the next
+    /// chunk boundary.
+    pub(super) shutting_down: Arc<AtomicBool>,
+    /// This process's id in execution leases.
+    pub(super) instance_id: String,
+}
+
+/// Whether the service can take traffic (`GET /readyz`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    pub database: bool,
+    pub migrations: bool,
+}
+
+impl RestoreService {
+    /// Assembles the service from its parts (see `crate::prepare`).
+    pub fn new(
+        store: Store,
+        policies: PolicyRegistry,
+        evidence: Evidence,
+        media: MediaStore,
+        config: Config,
+        metrics: MetricsHandle,
+    ) -> Self {
+        Self {
+            store,
+            policies,
+            evidence: Arc::new(evidence),
+            media,
+            config: Arc::new(config),
+            metrics,
+            shutting_down: Arc::new(AtomicBool::new(false)),
+            instance_id: format!("rrs-{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    /// The configuration the service runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The loaded policy set (reloaded on SIGHUP).
+    pub fn policies(&self) -> &PolicyRegistry {
+        &self.policies
+    }
+
+    /// Resolves a bearer token to its principal: `401` for no, an unknown
+    /// or a revoked token, or an expired one.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, DomainError> {
+        super::auth::authenticate(&self.store, token, Utc::now()).await
+    }
+
+    /// From now on, executions pause at their next chunk boundary.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the database answers and every migration is applied.
+    pub async fn readiness(&self) -> Readiness {
+        match self.store.ready().await {
+            Ok(migrations) => Readiness {
+                database: true,
+                migrations,
+            },
+            Err(_) => Readiness {
+                database: false,
+                migrations: false,
+            },
+        }
+    }
+
+    /// The Prometheus text of every metric.
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render()
+    }
+
+    /// Starts the work that runs beside requests (the operations gauges);
+    /// aborted when the returned handle is dropped by the caller.
+    pub fn spawn_background(&self) -> tokio::task::JoinHandle<()> {
+        super::ops::view::spawn_refresher(
+            self.store.clone(),
+            self.policies.clone(),
+            self.config.slo.clone(),
+        )
+    }
+}
