@@ -257,7 +257,7 @@ async fn dangling_reference_blocks() {
 
 #[tokio::test]
 async fn failing_gate_plugin_blocks_with_policy_error() {
-    let wasm = rrs::policy::fixture_path("trap");
+    let wasm = rrs_policy_fixtures::path("trap");
     let digest = hex::encode(Sha256::digest(std::fs::read(&wasm).unwrap()));
     let dir = tempfile::tempdir().unwrap();
     let default = rrs::policy::DEFAULT_POLICIES_TOML;

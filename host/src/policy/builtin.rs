@@ -19,11 +19,3 @@ pub fn builtin_plugin(name: &str) -> Option<&'static [u8]> {
         _ => None,
     }
 }
-
-/// Path of a hostile test fixture plugin (`plugins/fixtures/<name>`), built
-/// only with the `policy-fixtures` feature, for tests that load a broken
-/// policy through a policy file.
-#[cfg(feature = "policy-fixtures")]
-pub fn fixture_path(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(concat!(env!("OUT_DIR"), "/fixtures")).join(format!("{name}.wasm"))
-}

@@ -33,8 +33,6 @@ pub(crate) mod timestamp;
 #[cfg(test)]
 mod tests;
 
-#[cfg(feature = "policy-fixtures")]
-pub use builtin::fixture_path;
 pub use builtin::{builtin_plugin, BUILTIN_PLUGINS};
 pub use capability::{
     Capability, CapabilityDecision, CapabilityInput, Denial, DenialReason, ElevatedConfirmation,

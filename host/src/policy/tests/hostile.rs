@@ -91,7 +91,7 @@ fn a_panic_traps_and_the_next_decision_gets_a_fresh_instance() {
         .is_allowed());
 }
 
-/// The plugins' 64 KiB stack (host/build.rs): running off it traps as an
+/// The plugins' 64 KiB stack (plugin-build/): running off it traps as an
 /// out-of-bounds access instead of writing over the plugin's data.
 #[test]
 fn a_stack_overflow_traps() {

@@ -1,7 +1,7 @@
-//! Tests of the policy host through the real plugins, built from source by
-//! build.rs: the default plugins' decision tables, hostile fixtures
-//! (`plugins/fixtures/`, built for test builds only), reload, the policy
-//! file and the pinned digests.
+//! Tests of the policy host through the real plugins, built from source:
+//! the default plugins' decision tables, hostile fixtures
+//! (`plugins/fixtures/`, built for the tests by `rrs-policy-fixtures`),
+//! reload, the policy file and the pinned digests.
 
 mod config;
 mod decisions;

@@ -29,9 +29,9 @@ pub(super) fn default_registry() -> &'static PolicyRegistry {
     })
 }
 
-/// A hostile fixture component (built only for tests).
+/// A hostile fixture component (`rrs-policy-fixtures`, built only for tests).
 pub(super) fn fixture(name: &str) -> PathBuf {
-    Path::new(concat!(env!("OUT_DIR"), "/fixtures")).join(format!("{name}.wasm"))
+    rrs_policy_fixtures::path(name)
 }
 
 pub(super) fn sha256_of(bytes: &[u8]) -> String {

@@ -1,0 +1,12 @@
+/// The fixtures, each a member `plugins/fixtures/<name>` (package
+/// `rrs-fixture-<name>`) of the plugins workspace.
+pub const NAMES: [&str; 8] = [
+    "loop",
+    "memory",
+    "trap",
+    "recursion",
+    "wrong-world",
+    "bad-output",
+    "invalid-settings",
+    "unknown-reason",
+];
