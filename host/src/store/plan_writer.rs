@@ -3,7 +3,9 @@
 //! reference and media queries see the rows just written.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, TransactionTrait, Value,
+};
 
 use super::decisions::{insert_decision, DecisionRow};
 use super::sql::{rows_placeholders, statement};
@@ -34,8 +36,9 @@ pub struct PlanRefInsert {
 }
 
 /// A reference to a record that will not exist after the restore.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct RefConflictRow {
+    #[sea_orm(from_alias = "table_name")]
     pub table: String,
     pub sys_id: String,
     pub field: String,
@@ -44,7 +47,7 @@ pub struct RefConflictRow {
 }
 
 /// An attachment of a restored record, at the PIT.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct MediaCandidateRow {
     pub media_id: String,
     pub parent_table: String,
@@ -185,28 +188,13 @@ impl PlanWriter {
             instance_id.into(),
             pit_us.into(),
         ];
-        let rows = self
-            .txn
-            .query_all(statement(self.backend, sql, values))
-            .await?;
-        let mut out: Vec<MediaCandidateRow> = Vec::new();
-        for row in rows {
-            let media_id: String = row.try_get("", "media_id")?;
-            if out.last().is_some_and(|m| m.media_id == media_id) {
-                continue;
-            }
-            out.push(MediaCandidateRow {
-                media_id,
-                parent_table: row.try_get("", "parent_table")?,
-                parent_sys_id: row.try_get("", "parent_sys_id")?,
-                file_name: row.try_get("", "file_name")?,
-                content_type: row.try_get("", "content_type")?,
-                size_bytes: row.try_get("", "size_bytes")?,
-                sha256_plain: row.try_get("", "sha256_plain")?,
-                storage_key: row.try_get("", "storage_key")?,
-            });
-        }
-        Ok(out)
+        let mut candidates =
+            MediaCandidateRow::find_by_statement(statement(self.backend, sql, values))
+                .all(&self.txn)
+                .await?;
+        // The latest version of each attachment comes first.
+        candidates.dedup_by(|later, kept| later.media_id == kept.media_id);
+        Ok(candidates)
     }
 
     /// Records a policy decision about this plan.
@@ -262,16 +250,9 @@ pub async fn dangling_references(
                    AND t.table_name = r.ref_table AND t.sys_id = r.ref_sys_id)) \
                ORDER BY r.plan_row_id, r.field";
     let values: Vec<Value> = vec![plan_id.into(), tenant_id.into(), instance_id.into()];
-    let rows = conn.query_all(statement(backend, sql, values)).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(RefConflictRow {
-                table: row.try_get("", "table_name")?,
-                sys_id: row.try_get("", "sys_id")?,
-                field: row.try_get("", "field")?,
-                ref_table: row.try_get("", "ref_table")?,
-                ref_sys_id: row.try_get("", "ref_sys_id")?,
-            })
-        })
-        .collect()
+    Ok(
+        RefConflictRow::find_by_statement(statement(backend, sql, values))
+            .all(conn)
+            .await?,
+    )
 }
