@@ -6,7 +6,7 @@
 //! condition, so a replica that lost its lease cannot commit a chunk.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
 use super::sql::{rows_placeholders, statement};
 use super::{Store, StoreError};
@@ -325,34 +325,4 @@ impl Store {
                 .await?,
         )
     }
-}
-
-/// Writes a restored attachment's metadata into the target.
-pub async fn put_target_media(
-    conn: &impl ConnectionTrait,
-    backend: DatabaseBackend,
-    key: (&str, &str, &str),
-    m: &super::target::TargetMediaRow,
-    storage_key: &str,
-) -> Result<(), StoreError> {
-    let sql = "INSERT INTO target_media (tenant_id, instance_id, table_name, media_id, parent_sys_id, file_name, \
-               content_type, size_bytes, sha256_plain, storage_key, restored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-               ON CONFLICT (tenant_id, instance_id, table_name, media_id) DO UPDATE SET parent_sys_id = excluded.parent_sys_id, \
-               file_name = excluded.file_name, content_type = excluded.content_type, size_bytes = excluded.size_bytes, \
-               sha256_plain = excluded.sha256_plain, storage_key = excluded.storage_key, restored_at = excluded.restored_at";
-    let values: Vec<Value> = vec![
-        key.0.into(),
-        key.1.into(),
-        key.2.into(),
-        m.media_id.clone().into(),
-        m.parent_sys_id.clone().into(),
-        m.file_name.clone().into(),
-        m.content_type.clone().into(),
-        m.size_bytes.into(),
-        m.sha256_plain.clone().into(),
-        storage_key.into(),
-        m.restored_at.into(),
-    ];
-    conn.execute(statement(backend, sql, values)).await?;
-    Ok(())
 }

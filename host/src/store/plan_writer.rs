@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use super::decisions::{insert_decision, DecisionRow};
+use super::plan_refs::{dangling_references, RefConflictRow};
 use super::sql::{rows_placeholders, statement};
 use super::{Store, StoreError};
 
@@ -28,17 +29,6 @@ pub struct PlanRowInsert {
 #[derive(Debug, Clone)]
 pub struct PlanRefInsert {
     pub plan_row_id: i64,
-    pub table: String,
-    pub sys_id: String,
-    pub field: String,
-    pub ref_table: String,
-    pub ref_sys_id: String,
-}
-
-/// A reference to a record that will not exist after the restore.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
-pub struct RefConflictRow {
-    #[sea_orm(from_alias = "table_name")]
     pub table: String,
     pub sys_id: String,
     pub field: String,
@@ -159,14 +149,7 @@ impl PlanWriter {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<Vec<RefConflictRow>, StoreError> {
-        dangling_references(
-            &self.txn,
-            self.backend,
-            &self.plan_id,
-            tenant_id,
-            instance_id,
-        )
-        .await
+        dangling_references(&self.txn, &self.plan_id, tenant_id, instance_id).await
     }
 
     /// The attachments (at the PIT) of records the plan restores.
@@ -228,31 +211,4 @@ impl PlanWriter {
         self.txn.commit().await?;
         Ok(())
     }
-}
-
-/// References of a plan that would dangle given the target's current rows:
-/// the referenced record exists after the restore when the plan restores
-/// or keeps it, or when the plan does not touch it and the target has it.
-pub async fn dangling_references(
-    conn: &impl ConnectionTrait,
-    backend: DatabaseBackend,
-    plan_id: &str,
-    tenant_id: &str,
-    instance_id: &str,
-) -> Result<Vec<RefConflictRow>, StoreError> {
-    let sql = "SELECT r.table_name, r.sys_id, r.field, r.ref_table, r.ref_sys_id FROM plan_refs r \
-               WHERE r.plan_id = ? \
-               AND NOT EXISTS (SELECT 1 FROM plan_rows p WHERE p.plan_id = r.plan_id AND p.table_name = r.ref_table \
-                   AND p.sys_id = r.ref_sys_id AND p.action IN ('create', 'update', 'unchanged', 'skip_delete', 'undecided_delete')) \
-               AND NOT (NOT EXISTS (SELECT 1 FROM plan_rows p WHERE p.plan_id = r.plan_id AND p.table_name = r.ref_table \
-                   AND p.sys_id = r.ref_sys_id) \
-                 AND EXISTS (SELECT 1 FROM target_records t WHERE t.tenant_id = ? AND t.instance_id = ? \
-                   AND t.table_name = r.ref_table AND t.sys_id = r.ref_sys_id)) \
-               ORDER BY r.plan_row_id, r.field";
-    let values: Vec<Value> = vec![plan_id.into(), tenant_id.into(), instance_id.into()];
-    Ok(
-        RefConflictRow::find_by_statement(statement(backend, sql, values))
-            .all(conn)
-            .await?,
-    )
 }

@@ -172,6 +172,39 @@ impl Store {
                 .await?,
         )
     }
+
+    /// Creates or replaces a restored attachment's metadata.
+    pub async fn put_target_media(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        table: &str,
+        m: &TargetMediaRow,
+        storage_key: &str,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO target_media (tenant_id, instance_id, table_name, media_id, parent_sys_id, file_name, \
+                   content_type, size_bytes, sha256_plain, storage_key, restored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                   ON CONFLICT (tenant_id, instance_id, table_name, media_id) DO UPDATE SET parent_sys_id = excluded.parent_sys_id, \
+                   file_name = excluded.file_name, content_type = excluded.content_type, size_bytes = excluded.size_bytes, \
+                   sha256_plain = excluded.sha256_plain, storage_key = excluded.storage_key, restored_at = excluded.restored_at";
+        let values: Vec<Value> = vec![
+            tenant_id.into(),
+            instance_id.into(),
+            table.into(),
+            m.media_id.clone().into(),
+            m.parent_sys_id.clone().into(),
+            m.file_name.clone().into(),
+            m.content_type.clone().into(),
+            m.size_bytes.into(),
+            m.sha256_plain.clone().into(),
+            storage_key.into(),
+            m.restored_at.into(),
+        ];
+        self.db()
+            .execute(statement(self.backend(), sql, values))
+            .await?;
+        Ok(())
+    }
 }
 
 /// Upserts a live row on any connection or transaction (execution applies
