@@ -24,17 +24,20 @@ use rrs::domain::capability::{Capability, Principal, TenantScope};
 use rrs::domain::job_lifecycle::{self, Completion, CreateJob};
 use rrs::domain::jobs::JobStatus;
 use rrs::domain::queue;
+use rrs::store::connection::connect_options;
 use rrs::store::entities::plan;
 use rrs::store::job_queue::NewJob;
 use rrs::store::Store;
 use rrs_tests::TestDatabase;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, Statement};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set, Statement};
 
 const SAMPLES: usize = 300;
 const TENANT: &str = "acme";
 
 struct Bench {
     store: Store,
+    /// A connection of the bench's own, for set-up and the baseline.
+    db: DatabaseConnection,
     principal: Principal,
     dice: u64,
 }
@@ -66,7 +69,7 @@ impl Bench {
             document: Set(serde_json::json!({})),
             created_at: Set(Utc::now()),
         }
-        .insert(self.store.db())
+        .insert(&self.db)
         .await
         .unwrap();
         (plan_id, plan_hash)
@@ -154,23 +157,21 @@ impl Samples {
     }
 }
 
-async fn baseline(store: &Store) -> Samples {
-    let backend = store.backend();
+async fn baseline(db: &DatabaseConnection) -> Samples {
+    let backend = db.get_database_backend();
     let sql = |s: &str| Statement::from_string(backend, s.to_owned());
-    store
-        .db()
-        .execute(sql(
-            "CREATE TABLE bench_baseline (id BIGINT PRIMARY KEY, note VARCHAR NOT NULL)",
-        ))
-        .await
-        .unwrap();
+    db.execute(sql(
+        "CREATE TABLE bench_baseline (id BIGINT PRIMARY KEY, note VARCHAR NOT NULL)",
+    ))
+    .await
+    .unwrap();
     let mut samples = Samples::default();
     for i in 0..SAMPLES {
         let insert = sql(&format!(
             "INSERT INTO bench_baseline (id, note) VALUES ({i}, 'row {i}')"
         ));
         let started = Instant::now();
-        store.db().execute(insert).await.unwrap();
+        db.execute(insert).await.unwrap();
         samples.0.push(started.elapsed());
     }
     samples
@@ -244,7 +245,10 @@ fn main() {
             "lock queue bench on {:?}, {depth} queued jobs",
             store.backend()
         );
-        let base = baseline(&store).await;
+        let db = Database::connect(connect_options(&database.url, &Default::default()))
+            .await
+            .unwrap();
+        let base = baseline(&db).await;
         base.line("baseline: single-row insert", &base);
         let principal = Principal {
             token_id: "bench".into(),
@@ -255,6 +259,7 @@ fn main() {
         };
         let mut bench = Bench {
             store,
+            db,
             principal,
             dice: 0x2545_F491_4F6C_DD1D,
         };
