@@ -34,10 +34,13 @@ use rrs::domain::capability::{Capability, Principal, TenantScope};
 use rrs::domain::plan::request::{PlanRequest, ScopeTable};
 use rrs::domain::target::{Column, ColumnType};
 use rrs::domain::RestoreService;
+use rrs::store::connection::connect_options;
 use rrs::store::index::{IndexRecordRow, WatermarkRow};
 use rrs::store::target::{put_record, TargetRecordRow};
 use rrs::store::Store;
-use sea_orm::{Statement, StreamTrait, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, Statement, StreamTrait, TransactionTrait, Value,
+};
 use serde_json::json;
 
 const TENANT: &str = "acme";
@@ -133,13 +136,15 @@ async fn run(shape: Shape) -> anyhow::Result<()> {
         "data_dir = {:?}\n",
         data_dir.display().to_string()
     ))?;
-    let app = rrs::prepare(config).await?;
-    let config = app.service.config();
+    let app = rrs::prepare(config.clone()).await?;
     let store = Store::connect(&config.database_url(), &config.database).await?;
+    // The target's rows and the baseline scan use a connection of their
+    // own, set up like the service's.
+    let db = Database::connect(connect_options(&config.database_url(), &config.database)).await?;
     let principal = admin();
     let loading = Instant::now();
     let loaded = load_index(&store, &shape).await?;
-    load_target(&app.service, &store, &principal, &shape).await?;
+    load_target(&app.service, &db, &principal, &shape).await?;
     println!(
         "plan_dry_run: {} records, {loaded} index versions, loaded in {:.1}s (not measured)",
         shape.records,
@@ -149,8 +154,8 @@ async fn run(shape: Shape) -> anyhow::Result<()> {
     // Warm the page cache once, then time the baseline (again after the
     // dry-run; the faster of the two is the baseline, so a busy machine
     // during one of them does not flatter the ratio).
-    scan(&store, &shape).await?;
-    let (scanned, scan_before) = timed_scan(&store, &shape).await?;
+    scan(&db, &shape).await?;
+    let (scanned, scan_before) = timed_scan(&db, &shape).await?;
 
     let rss_before = proc_status_kb("VmRSS")?;
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
@@ -173,7 +178,7 @@ async fn run(shape: Shape) -> anyhow::Result<()> {
     let plan_time = plan_started.elapsed();
     let peak = proc_status_kb("VmHWM")?;
     anyhow::ensure!(created, "the plan was not created by this run");
-    let (_, scan_after) = timed_scan(&store, &shape).await?;
+    let (_, scan_after) = timed_scan(&db, &shape).await?;
     println!(
         "SQL scan before the dry-run {:.2} s, after it {:.2} s; load average {}",
         scan_before.as_secs_f64(),
@@ -276,7 +281,7 @@ async fn load_index(store: &Store, shape: &Shape) -> anyhow::Result<u64> {
 /// The target tables, the referenced users and the share of records present.
 async fn load_target(
     service: &RestoreService,
-    store: &Store,
+    db: &DatabaseConnection,
     principal: &Principal,
     shape: &Shape,
 ) -> anyhow::Result<()> {
@@ -300,7 +305,7 @@ async fn load_target(
         .put_target_table(principal, (TENANT, INSTANCE, "sys_user"), users, true, now)
         .await?;
     let users = (0..USERS).map(|u| (format!("U{u:04}"), json!({"name": format!("user {u}")})));
-    write_target(store, "sys_user", users).await?;
+    write_target(db, "sys_user", users).await?;
     let rows = (0..shape.records).filter_map(|i| {
         let (k, op) = shape.at_pit(i);
         match (op, i % 4) {
@@ -310,15 +315,15 @@ async fn load_target(
             _ => None,
         }
     });
-    write_target(store, TABLE, rows).await
+    write_target(db, TABLE, rows).await
 }
 
 async fn write_target(
-    store: &Store,
+    db: &DatabaseConnection,
     table: &str,
     rows: impl Iterator<Item = (String, serde_json::Value)>,
 ) -> anyhow::Result<()> {
-    let txn = store.db().begin().await?;
+    let txn = db.begin().await?;
     for (sys_id, payload) in rows {
         let row = TargetRecordRow {
             sys_id,
@@ -326,21 +331,29 @@ async fn write_target(
             payload,
             updated_at: Utc::now(),
         };
-        put_record(&txn, store.backend(), TENANT, INSTANCE, table, &row).await?;
+        put_record(
+            &txn,
+            db.get_database_backend(),
+            TENANT,
+            INSTANCE,
+            table,
+            &row,
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(())
 }
 
-async fn timed_scan(store: &Store, shape: &Shape) -> anyhow::Result<(u64, Duration)> {
+async fn timed_scan(db: &DatabaseConnection, shape: &Shape) -> anyhow::Result<(u64, Duration)> {
     let started = Instant::now();
-    let rows = scan(store, shape).await?;
+    let rows = scan(db, shape).await?;
     Ok((rows, started.elapsed()))
 }
 
 /// The baseline: every version at or before the PIT, in the planner's
 /// order, streamed to the end with the same column types decoded.
-async fn scan(store: &Store, shape: &Shape) -> anyhow::Result<u64> {
+async fn scan(db: &DatabaseConnection, shape: &Shape) -> anyhow::Result<u64> {
     let sql = "SELECT sys_id, op, payload, payload_sha256 FROM index_records WHERE tenant_id = ? \
                AND instance_id = ? AND table_name = ? AND event_time_us <= ? \
                ORDER BY sys_id, event_time_us DESC";
@@ -350,8 +363,8 @@ async fn scan(store: &Store, shape: &Shape) -> anyhow::Result<u64> {
         TABLE.into(),
         shape.pit.timestamp_micros().into(),
     ];
-    let statement = Statement::from_sql_and_values(store.backend(), sql, values);
-    let mut stream = store.db().stream(statement).await?;
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql, values);
+    let mut stream = db.stream(statement).await?;
     let mut rows = 0u64;
     let mut bytes = 0usize;
     while let Some(row) = stream.next().await {

@@ -47,10 +47,14 @@ use rrs::domain::plan::request::{PlanRequest, ScopeTable};
 use rrs::domain::target::{Column, ColumnType};
 use rrs::domain::RestoreService;
 use rrs::policy::Executability;
+use rrs::store::connection::connect_options;
 use rrs::store::index::{IndexRecordRow, WatermarkRow};
 use rrs::store::sql::{rows_placeholders, statement};
 use rrs::store::Store;
-use sea_orm::{ConnectionTrait, Database, DatabaseBackend, Statement, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement, TransactionTrait,
+    Value,
+};
 use serde_json::json;
 
 const TENANT: &str = "acme";
@@ -122,24 +126,27 @@ async fn run(database_url: Option<String>, rows: usize) -> anyhow::Result<Report
     if let Some(url) = &database_url {
         toml.push_str(&format!("[database]\nurl = {url:?}\n"));
     }
-    let app = rrs::prepare(rrs::config::Config::from_toml_str(&toml)?).await?;
-    let config = app.service.config();
+    let config = rrs::config::Config::from_toml_str(&toml)?;
+    let app = rrs::prepare(config.clone()).await?;
     let store = Store::connect(&config.database_url(), &config.database).await?;
+    // The baseline and the checks use a connection of their own, set up
+    // like the service's.
+    let db = Database::connect(connect_options(&config.database_url(), &config.database)).await?;
     let principal = admin();
     let data = Data::new(rows);
     let setup_started = Instant::now();
     load_index(&store, &data)
         .await
         .context("loading the index")?;
-    analyze(&store).await?;
+    analyze(&db).await?;
     let job_id = plan_and_job(&app.service, &principal, &data)
         .await
         .context("plan and job")?;
-    analyze(&store).await?;
+    analyze(&db).await?;
     let setup = setup_started.elapsed();
 
-    let raw = raw_inserts(&store, &data).await.context("raw inserts")?;
-    checkpoint(&store).await;
+    let raw = raw_inserts(&db, &data).await.context("raw inserts")?;
+    checkpoint(&db).await;
 
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let hwm_before = proc_status_kb("VmHWM")?;
@@ -151,7 +158,7 @@ async fn run(database_url: Option<String>, rows: usize) -> anyhow::Result<Report
         .context("restore")?;
     let restore = started.elapsed();
     let hwm_after = proc_status_kb("VmHWM")?;
-    verify(&store, &job_id, rows, outcome).await?;
+    verify(&db, &job_id, rows, outcome).await?;
     if std::env::var_os("RRS_BENCH_KEEP").is_some() {
         println!("data kept in {}", dir.keep().display());
     }
@@ -329,9 +336,8 @@ async fn plan_and_job(
 }
 
 /// A scratch table with the DDL of `target_records` (primary key included).
-async fn scratch_table(store: &Store) -> anyhow::Result<()> {
-    let db = store.db();
-    let backend = store.backend();
+async fn scratch_table(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let backend = db.get_database_backend();
     let ddl: Vec<String> = match backend {
         DatabaseBackend::Postgres => vec![format!(
             "CREATE TABLE {SCRATCH} (LIKE target_records INCLUDING ALL)"
@@ -356,9 +362,9 @@ async fn scratch_table(store: &Store) -> anyhow::Result<()> {
 }
 
 /// The baseline: the same rows, 500 per multi-row INSERT and transaction.
-async fn raw_inserts(store: &Store, data: &Data) -> anyhow::Result<Duration> {
-    scratch_table(store).await?;
-    checkpoint(store).await;
+async fn raw_inserts(db: &DatabaseConnection, data: &Data) -> anyhow::Result<Duration> {
+    scratch_table(db).await?;
+    checkpoint(db).await;
     let sql = format!(
         "INSERT INTO {SCRATCH} (tenant_id, instance_id, table_name, sys_id, payload, payload_sha256, updated_at) VALUES {}",
         rows_placeholders(CHUNK, 7)
@@ -390,18 +396,13 @@ async fn raw_inserts(store: &Store, data: &Data) -> anyhow::Result<Duration> {
             )
         };
         let started = Instant::now();
-        let txn = store.db().begin().await?;
-        txn.execute(statement(store.backend(), &sql, values))
+        let txn = db.begin().await?;
+        txn.execute(statement(db.get_database_backend(), &sql, values))
             .await?;
         txn.commit().await?;
         timed += started.elapsed();
     }
-    let count = count(
-        store,
-        &format!("SELECT COUNT(*) AS n FROM {SCRATCH}"),
-        vec![],
-    )
-    .await?;
+    let count = count(db, &format!("SELECT COUNT(*) AS n FROM {SCRATCH}"), vec![]).await?;
     ensure!(count == data.rows as i64, "raw inserts wrote {count} rows");
     Ok(timed)
 }
@@ -409,31 +410,29 @@ async fn raw_inserts(store: &Store, data: &Data) -> anyhow::Result<Duration> {
 /// PostgreSQL: fresh statistics, as autovacuum would have them in service
 /// (without them the planner picks nested loops over freshly loaded tables
 /// and the dry-run's PIT query runs past the statement timeout).
-async fn analyze(store: &Store) -> anyhow::Result<()> {
-    if store.backend() == DatabaseBackend::Postgres {
-        let sql = Statement::from_string(store.backend(), "ANALYZE");
-        store.db().execute(sql).await.context("ANALYZE")?;
+async fn analyze(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let sql = Statement::from_string(db.get_database_backend(), "ANALYZE");
+        db.execute(sql).await.context("ANALYZE")?;
     }
     Ok(())
 }
 
 /// Flushes the write-ahead log so neither phase pays for the other's.
-async fn checkpoint(store: &Store) {
-    let sql = match store.backend() {
+async fn checkpoint(db: &DatabaseConnection) {
+    let sql = match db.get_database_backend() {
         DatabaseBackend::Postgres => "CHECKPOINT",
         _ => "PRAGMA wal_checkpoint(TRUNCATE)",
     };
     // Best effort: a refused checkpoint changes only the noise.
-    let _ = store
-        .db()
-        .execute(Statement::from_string(store.backend(), sql))
+    let _ = db
+        .execute(Statement::from_string(db.get_database_backend(), sql))
         .await;
 }
 
-async fn count(store: &Store, sql: &str, values: Vec<Value>) -> anyhow::Result<i64> {
-    let row = store
-        .db()
-        .query_one(statement(store.backend(), sql, values))
+async fn count(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> anyhow::Result<i64> {
+    let row = db
+        .query_one(statement(db.get_database_backend(), sql, values))
         .await?
         .context("no count")?;
     Ok(row.try_get("", "n")?)
@@ -441,7 +440,7 @@ async fn count(store: &Store, sql: &str, values: Vec<Value>) -> anyhow::Result<i
 
 /// The job completed and every row is in the target and the journal.
 async fn verify(
-    store: &Store,
+    db: &DatabaseConnection,
     job_id: &str,
     rows: usize,
     outcome: ExecOutcome,
@@ -460,19 +459,14 @@ async fn verify(
         "a chunk fell back"
     );
     let sql = "SELECT COUNT(*) AS n FROM target_records WHERE tenant_id = ? AND instance_id = ? AND table_name = ?";
-    let target = count(
-        store,
-        sql,
-        vec![TENANT.into(), INSTANCE.into(), TABLE.into()],
-    )
-    .await?;
+    let target = count(db, sql, vec![TENANT.into(), INSTANCE.into(), TABLE.into()]).await?;
     let sql = "SELECT COUNT(*) AS n FROM rollback_journal WHERE job_id = ?";
-    let journal = count(store, sql, vec![job_id.into()]).await?;
+    let journal = count(db, sql, vec![job_id.into()]).await?;
     let sql = "SELECT COUNT(*) AS n FROM sn_mirror WHERE job_id = ?";
-    let mirror = count(store, sql, vec![job_id.into()]).await?;
+    let mirror = count(db, sql, vec![job_id.into()]).await?;
     let sql = "SELECT COUNT(*) AS n FROM row_outcomes WHERE job_id = ? AND outcome = 'applied' \
                AND journal_id IS NOT NULL";
-    let outcomes = count(store, sql, vec![job_id.into()]).await?;
+    let outcomes = count(db, sql, vec![job_id.into()]).await?;
     ensure!(
         [target, journal, mirror, outcomes] == [rows as i64; 4],
         "target {target}, journal {journal}, mirror {mirror}, applied outcomes {outcomes} of {rows}"

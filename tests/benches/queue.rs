@@ -24,11 +24,12 @@ use rrs::domain::capability::{Capability, Principal, TenantScope};
 use rrs::domain::job_lifecycle::{Completion, CreateJob};
 use rrs::domain::job_states::JobStatus;
 use rrs::domain::queue;
+use rrs::store::connection::connect_options;
 use rrs::store::entities::plan;
 use rrs::store::job_queue::NewJob;
 use rrs::store::Store;
 use rrs_tests::TestDatabase;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, Statement};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set, Statement};
 
 const SAMPLES: usize = 300;
 const TENANT: &str = "acme";
@@ -36,6 +37,8 @@ const TENANT: &str = "acme";
 struct Bench {
     service: rrs::domain::RestoreService,
     store: Store,
+    /// A connection of the bench's own, for set-up and the baseline.
+    db: DatabaseConnection,
     principal: Principal,
     dice: u64,
 }
@@ -67,7 +70,7 @@ impl Bench {
             document: Set(serde_json::json!({})),
             created_at: Set(Utc::now()),
         }
-        .insert(self.store.db())
+        .insert(&self.db)
         .await
         .unwrap();
         (plan_id, plan_hash)
@@ -157,23 +160,21 @@ impl Samples {
     }
 }
 
-async fn baseline(store: &Store) -> Samples {
-    let backend = store.backend();
+async fn baseline(db: &DatabaseConnection) -> Samples {
+    let backend = db.get_database_backend();
     let sql = |s: &str| Statement::from_string(backend, s.to_owned());
-    store
-        .db()
-        .execute(sql(
-            "CREATE TABLE bench_baseline (id BIGINT PRIMARY KEY, note VARCHAR NOT NULL)",
-        ))
-        .await
-        .unwrap();
+    db.execute(sql(
+        "CREATE TABLE bench_baseline (id BIGINT PRIMARY KEY, note VARCHAR NOT NULL)",
+    ))
+    .await
+    .unwrap();
     let mut samples = Samples::default();
     for i in 0..SAMPLES {
         let insert = sql(&format!(
             "INSERT INTO bench_baseline (id, note) VALUES ({i}, 'row {i}')"
         ));
         let started = Instant::now();
-        store.db().execute(insert).await.unwrap();
+        db.execute(insert).await.unwrap();
         samples.0.push(started.elapsed());
     }
     samples
@@ -254,7 +255,10 @@ fn main() {
             "lock queue bench on {:?}, {depth} queued jobs",
             store.backend()
         );
-        let base = baseline(&store).await;
+        let db = Database::connect(connect_options(&database.url, &Default::default()))
+            .await
+            .unwrap();
+        let base = baseline(&db).await;
         base.line("baseline: single-row insert", &base);
         let principal = Principal {
             token_id: "bench".into(),
@@ -266,6 +270,7 @@ fn main() {
         let mut bench = Bench {
             service,
             store,
+            db,
             principal,
             dice: 0x2545_F491_4F6C_DD1D,
         };

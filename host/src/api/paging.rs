@@ -35,7 +35,10 @@ mod tests {
     fn limits_are_clamped_and_cursors_are_keys() {
         assert_eq!(
             request(Some(5), Some("42"), DEFAULT_LIMIT),
-            PageRequest { after: 42, limit: 5 }
+            PageRequest {
+                after: 42,
+                limit: 5
+            }
         );
         assert_eq!(request(Some(5000), None, DEFAULT_LIMIT).limit, MAX_LIMIT);
         assert_eq!(

@@ -28,7 +28,9 @@
 //! bench).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, TransactionTrait, Value,
+};
 
 use super::job_events::{self, NewEventRow};
 use super::plans::PlanRowKey;
@@ -282,14 +284,15 @@ async fn job_still(
         DatabaseBackend::Postgres => " FOR UPDATE",
         _ => "",
     };
+    #[derive(FromQueryResult)]
+    struct Status {
+        status: String,
+    }
     let sql = format!("SELECT status FROM jobs WHERE job_seq = ?{lock}");
-    let row = txn
-        .query_one(statement(backend, &sql, vec![c.job_seq.into()]))
+    let job = Status::find_by_statement(statement(backend, &sql, vec![c.job_seq.into()]))
+        .one(txn)
         .await?;
-    Ok(match row {
-        Some(row) => row.try_get::<String>("", "status")? == c.job_status,
-        None => false,
-    })
+    Ok(job.is_some_and(|j| j.status == c.job_status))
 }
 
 /// One journal row per applied row, its before-image and hash read from

@@ -22,41 +22,48 @@ pub struct Store {
     _checkpointer: Option<Arc<Checkpointer>>,
 }
 
+/// The pool settings the service connects with. SQLite files are opened
+/// in WAL mode with a busy timeout, so readers never block the writer.
+/// Public for tools that need a connection of their own to the service's
+/// database, configured like the service's.
+pub fn connect_options(url: &str, settings: &DatabaseConfig) -> ConnectOptions {
+    // A locked SQLite file waits as long as a pool acquire would, then
+    // answers `database_unavailable` like any other outage.
+    // PostgreSQL likewise gives up on a lock after that long.
+    let busy_timeout = Duration::from_millis(settings.acquire_timeout_ms);
+    let lock_timeout = busy_timeout;
+    let statement_timeout = Duration::from_millis(settings.statement_timeout_ms);
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(settings.max_connections)
+        .min_connections(settings.min_connections)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+        .sqlx_logging(false)
+        .map_sqlx_postgres_opts(move |opts| {
+            opts.options([
+                ("lock_timeout", format!("{}ms", lock_timeout.as_millis())),
+                (
+                    "statement_timeout",
+                    format!("{}ms", statement_timeout.as_millis()),
+                ),
+            ])
+        })
+        .map_sqlx_sqlite_opts(move |opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(busy_timeout)
+                .foreign_keys(true)
+                // Checkpoints run in the background (see `checkpoint`).
+                .pragma("wal_autocheckpoint", "0")
+        });
+    options
+}
+
 impl Store {
-    /// Connects with the configured pool. SQLite files are opened in WAL
-    /// mode with a busy timeout, so readers never block the writer.
+    /// Connects with the configured pool (see [`connect_options`]).
     pub async fn connect(url: &str, settings: &DatabaseConfig) -> Result<Self, StoreError> {
-        // A locked SQLite file waits as long as a pool acquire would, then
-        // answers `database_unavailable` like any other outage.
-        // PostgreSQL likewise gives up on a lock after that long.
-        let busy_timeout = Duration::from_millis(settings.acquire_timeout_ms);
-        let lock_timeout = busy_timeout;
-        let statement_timeout = Duration::from_millis(settings.statement_timeout_ms);
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(settings.max_connections)
-            .min_connections(settings.min_connections)
-            .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
-            .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-            .sqlx_logging(false)
-            .map_sqlx_postgres_opts(move |opts| {
-                opts.options([
-                    ("lock_timeout", format!("{}ms", lock_timeout.as_millis())),
-                    (
-                        "statement_timeout",
-                        format!("{}ms", statement_timeout.as_millis()),
-                    ),
-                ])
-            })
-            .map_sqlx_sqlite_opts(move |opts| {
-                opts.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(busy_timeout)
-                    .foreign_keys(true)
-                    // Checkpoints run in the background (see `checkpoint`).
-                    .pragma("wal_autocheckpoint", "0")
-            });
-        let db = Database::connect(options).await?;
+        let db = Database::connect(connect_options(url, settings)).await?;
         let checkpointer = (db.get_database_backend() == DatabaseBackend::Sqlite)
             .then(|| Arc::new(Checkpointer::start(db.clone())));
         Ok(Self {
@@ -83,8 +90,9 @@ impl Store {
         Ok(pending.is_empty())
     }
 
-    /// The connection, for the query modules of this layer.
-    pub fn db(&self) -> &DatabaseConnection {
+    /// The connection, for the query modules of this layer only: the
+    /// layers above reach the database through `Store`'s methods.
+    pub(super) fn db(&self) -> &DatabaseConnection {
         &self.db
     }
 

@@ -1,13 +1,13 @@
 //! The policy decision log (`policy_decisions`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Value};
 
 use super::sql::statement;
 use super::{Store, StoreError};
 
 /// One logged decision.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct DecisionRow {
     pub decision_id: String,
     /// `gate`, `capability` or `media_caps`.
@@ -64,30 +64,11 @@ impl Store {
         let sql = "SELECT decision_id, kind, policy_name, policy_version, policy_digest, input_sha256, output, outcome, \
                    subject_kind, subject_id, decided_at FROM policy_decisions WHERE subject_kind = ? AND subject_id = ? \
                    ORDER BY decided_at, decision_id";
-        let rows = self
-            .db()
-            .query_all(statement(
-                self.backend(),
-                sql,
-                vec![subject_kind.into(), subject_id.into()],
-            ))
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DecisionRow {
-                    decision_id: r.try_get("", "decision_id")?,
-                    kind: r.try_get("", "kind")?,
-                    policy_name: r.try_get("", "policy_name")?,
-                    policy_version: r.try_get("", "policy_version")?,
-                    policy_digest: r.try_get("", "policy_digest")?,
-                    input_sha256: r.try_get("", "input_sha256")?,
-                    output: r.try_get("", "output")?,
-                    outcome: r.try_get("", "outcome")?,
-                    subject_kind: r.try_get("", "subject_kind")?,
-                    subject_id: r.try_get("", "subject_id")?,
-                    decided_at: r.try_get("", "decided_at")?,
-                })
-            })
-            .collect()
+        let values = vec![subject_kind.into(), subject_id.into()];
+        Ok(
+            DecisionRow::find_by_statement(statement(self.backend(), sql, values))
+                .all(self.db())
+                .await?,
+        )
     }
 }

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 
@@ -280,7 +280,10 @@ impl Store {
     /// The job's last event `seq` (0 without events).
     pub async fn evidence_last_event_seq(&self, job_seq: i64) -> Result<i64, StoreError> {
         use sea_orm::sea_query::{Alias, Expr, Func, Query};
-        use sea_orm::ConnectionTrait;
+        #[derive(FromQueryResult)]
+        struct LastSeq {
+            last_seq: i64,
+        }
         let query = Query::select()
             .expr_as(
                 Func::coalesce([Expr::col(Alias::new("seq")).max(), Expr::value(0i64)]),
@@ -290,10 +293,8 @@ impl Store {
             .and_where(Expr::col(Alias::new("job_seq")).eq(job_seq))
             .to_owned();
         let statement = self.backend().build(&query);
-        match self.db().query_one(statement).await? {
-            Some(row) => Ok(row.try_get::<i64>("", "last_seq")?),
-            None => Ok(0),
-        }
+        let last = LastSeq::find_by_statement(statement).one(self.db()).await?;
+        Ok(last.map_or(0, |l| l.last_seq))
     }
 }
 
@@ -323,7 +324,11 @@ impl Store {
         &self,
         job_id: &str,
     ) -> Result<Vec<OutcomeCount>, StoreError> {
-        use sea_orm::ConnectionTrait;
+        #[derive(FromQueryResult)]
+        struct Count {
+            v: String,
+            n: i64,
+        }
         let mut counts = Vec::new();
         for (group, sql) in [
             ("chunks", "SELECT status AS v, COUNT(*) AS n FROM execution_chunks WHERE job_id = ? GROUP BY status"),
@@ -331,8 +336,8 @@ impl Store {
             ("media_outcomes", "SELECT outcome AS v, COUNT(*) AS n FROM media_outcomes WHERE job_id = ? GROUP BY outcome"),
         ] {
             let statement = super::sql::statement(self.backend(), sql, vec![job_id.into()]);
-            for row in self.db().query_all(statement).await? {
-                counts.push((group.to_owned(), row.try_get("", "v")?, row.try_get("", "n")?));
+            for Count { v, n } in Count::find_by_statement(statement).all(self.db()).await? {
+                counts.push((group.to_owned(), v, n));
             }
         }
         counts.sort();
@@ -342,7 +347,6 @@ impl Store {
     /// Removes a job's journal before-images, keeping every row, linkage
     /// id and hash; returns how many were removed.
     pub async fn prune_before_images(&self, job_id: &str) -> Result<u64, StoreError> {
-        use sea_orm::ConnectionTrait;
         let sql = "UPDATE rollback_journal SET before_image = NULL WHERE job_id = ? AND before_image IS NOT NULL";
         let result = self
             .db()

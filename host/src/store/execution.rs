@@ -6,13 +6,13 @@
 //! condition, so a replica that lost its lease cannot commit a chunk.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
 use super::sql::{rows_placeholders, statement};
 use super::{Store, StoreError};
 
 /// The checkpoint and state of a job's execution.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct ExecutionRow {
     pub job_id: String,
     pub plan_id: String,
@@ -46,10 +46,11 @@ pub struct ChunkRow {
 }
 
 /// One executed row's outcome.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct OutcomeRow {
     pub plan_row_id: i64,
     pub chunk_id: String,
+    #[sea_orm(from_alias = "table_name")]
     pub table: String,
     pub sys_id: String,
     pub action: String,
@@ -61,7 +62,7 @@ pub struct OutcomeRow {
 }
 
 /// One media candidate's outcome.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct MediaOutcomeRow {
     pub candidate_id: String,
     pub ordinal: i64,
@@ -76,35 +77,15 @@ pub struct MediaOutcomeRow {
 const EXECUTION_COLUMNS: &str = "job_id, plan_id, plan_checksum, precondition_checksum, next_chunk_index, total_chunks, \
     state, status_reason_code, lease_holder, lease_expires_us, resume_count, resumes, media_done, created_at, updated_at";
 
-fn execution_from(r: &sea_orm::QueryResult) -> Result<ExecutionRow, StoreError> {
-    Ok(ExecutionRow {
-        job_id: r.try_get("", "job_id")?,
-        plan_id: r.try_get("", "plan_id")?,
-        plan_checksum: r.try_get("", "plan_checksum")?,
-        precondition_checksum: r.try_get("", "precondition_checksum")?,
-        next_chunk_index: r.try_get("", "next_chunk_index")?,
-        total_chunks: r.try_get("", "total_chunks")?,
-        state: r.try_get("", "state")?,
-        status_reason_code: r.try_get("", "status_reason_code")?,
-        lease_holder: r.try_get("", "lease_holder")?,
-        lease_expires_us: r.try_get("", "lease_expires_us")?,
-        resume_count: r.try_get("", "resume_count")?,
-        resumes: r.try_get("", "resumes")?,
-        media_done: r.try_get("", "media_done")?,
-        created_at: r.try_get("", "created_at")?,
-        updated_at: r.try_get("", "updated_at")?,
-    })
-}
-
 impl Store {
     /// The execution of a job, if it ever started.
     pub async fn execution(&self, job_id: &str) -> Result<Option<ExecutionRow>, StoreError> {
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM job_executions WHERE job_id = ?");
-        let row = self
-            .db()
-            .query_one(statement(self.backend(), &sql, vec![job_id.into()]))
-            .await?;
-        row.as_ref().map(execution_from).transpose()
+        Ok(
+            ExecutionRow::find_by_statement(statement(self.backend(), &sql, vec![job_id.into()]))
+                .one(self.db())
+                .await?,
+        )
     }
 
     /// Creates the execution with its chunk list, holding the lease; false
@@ -257,20 +238,31 @@ impl Store {
     pub async fn execution_chunks(&self, job_id: &str) -> Result<Vec<ChunkRow>, StoreError> {
         let sql = "SELECT chunk_index, chunk_id, status, row_count, fallback_trigger_conflict_ids, preconditions_sha256 \
                    FROM execution_chunks WHERE job_id = ? ORDER BY chunk_index";
-        let rows = self
-            .db()
-            .query_all(statement(self.backend(), sql, vec![job_id.into()]))
+        #[derive(FromQueryResult)]
+        struct Chunk {
+            chunk_index: i64,
+            chunk_id: String,
+            status: String,
+            row_count: i64,
+            fallback_trigger_conflict_ids: serde_json::Value,
+            preconditions_sha256: String,
+        }
+        let chunks = Chunk::find_by_statement(statement(self.backend(), sql, vec![job_id.into()]))
+            .all(self.db())
             .await?;
-        rows.iter()
-            .map(|r| {
-                let ids: serde_json::Value = r.try_get("", "fallback_trigger_conflict_ids")?;
+        chunks
+            .into_iter()
+            .map(|c| {
                 Ok(ChunkRow {
-                    chunk_index: r.try_get("", "chunk_index")?,
-                    chunk_id: r.try_get("", "chunk_id")?,
-                    status: r.try_get("", "status")?,
-                    row_count: r.try_get("", "row_count")?,
-                    fallback_trigger_conflict_ids: serde_json::from_value(ids)?,
-                    preconditions_sha256: r.try_get("", "preconditions_sha256")?,
+                    chunk_index: c.chunk_index,
+                    chunk_id: c.chunk_id,
+                    status: c.status,
+                    row_count: c.row_count,
+                    // Stored as a JSON array (text on SQLite, json on PostgreSQL).
+                    fallback_trigger_conflict_ids: serde_json::from_value(
+                        c.fallback_trigger_conflict_ids,
+                    )?,
+                    preconditions_sha256: c.preconditions_sha256,
                 })
             })
             .collect()
@@ -287,26 +279,11 @@ impl Store {
                    row_attempt, journal_id FROM row_outcomes WHERE job_id = ? AND plan_row_id > ? \
                    ORDER BY plan_row_id LIMIT ?";
         let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
-        let rows = self
-            .db()
-            .query_all(statement(self.backend(), sql, values))
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OutcomeRow {
-                    plan_row_id: r.try_get("", "plan_row_id")?,
-                    chunk_id: r.try_get("", "chunk_id")?,
-                    table: r.try_get("", "table_name")?,
-                    sys_id: r.try_get("", "sys_id")?,
-                    action: r.try_get("", "action")?,
-                    outcome: r.try_get("", "outcome")?,
-                    reason_code: r.try_get("", "reason_code")?,
-                    used_row_fallback: r.try_get("", "used_row_fallback")?,
-                    row_attempt: r.try_get("", "row_attempt")?,
-                    journal_id: r.try_get("", "journal_id")?,
-                })
-            })
-            .collect()
+        Ok(
+            OutcomeRow::find_by_statement(statement(self.backend(), sql, values))
+                .all(self.db())
+                .await?,
+        )
     }
 
     /// Stores one media outcome (a repeat for the same candidate is ignored).
@@ -341,53 +318,11 @@ impl Store {
     pub async fn media_outcomes(&self, job_id: &str) -> Result<Vec<MediaOutcomeRow>, StoreError> {
         let sql = "SELECT candidate_id, ordinal, media_id, outcome, reason_code, attempt_count, expected_sha256_plain, \
                    observed_sha256_plain FROM media_outcomes WHERE job_id = ? ORDER BY ordinal";
-        let rows = self
-            .db()
-            .query_all(statement(self.backend(), sql, vec![job_id.into()]))
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MediaOutcomeRow {
-                    candidate_id: r.try_get("", "candidate_id")?,
-                    ordinal: r.try_get("", "ordinal")?,
-                    media_id: r.try_get("", "media_id")?,
-                    outcome: r.try_get("", "outcome")?,
-                    reason_code: r.try_get("", "reason_code")?,
-                    attempt_count: r.try_get("", "attempt_count")?,
-                    expected_sha256_plain: r.try_get("", "expected_sha256_plain")?,
-                    observed_sha256_plain: r.try_get("", "observed_sha256_plain")?,
-                })
-            })
-            .collect()
+        let values = vec![job_id.into()];
+        Ok(
+            MediaOutcomeRow::find_by_statement(statement(self.backend(), sql, values))
+                .all(self.db())
+                .await?,
+        )
     }
-}
-
-/// Writes a restored attachment's metadata into the target.
-pub async fn put_target_media(
-    conn: &impl ConnectionTrait,
-    backend: DatabaseBackend,
-    key: (&str, &str, &str),
-    m: &super::target::TargetMediaRow,
-    storage_key: &str,
-) -> Result<(), StoreError> {
-    let sql = "INSERT INTO target_media (tenant_id, instance_id, table_name, media_id, parent_sys_id, file_name, \
-               content_type, size_bytes, sha256_plain, storage_key, restored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-               ON CONFLICT (tenant_id, instance_id, table_name, media_id) DO UPDATE SET parent_sys_id = excluded.parent_sys_id, \
-               file_name = excluded.file_name, content_type = excluded.content_type, size_bytes = excluded.size_bytes, \
-               sha256_plain = excluded.sha256_plain, storage_key = excluded.storage_key, restored_at = excluded.restored_at";
-    let values: Vec<Value> = vec![
-        key.0.into(),
-        key.1.into(),
-        key.2.into(),
-        m.media_id.clone().into(),
-        m.parent_sys_id.clone().into(),
-        m.file_name.clone().into(),
-        m.content_type.clone().into(),
-        m.size_bytes.into(),
-        m.sha256_plain.clone().into(),
-        storage_key.into(),
-        m.restored_at.into(),
-    ];
-    conn.execute(statement(backend, sql, values)).await?;
-    Ok(())
 }

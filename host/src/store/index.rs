@@ -5,7 +5,7 @@
 //! offset)` is counted as a duplicate instead of stored twice.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, TransactionTrait, Value};
 
 use super::sql::{list_placeholders, rows_placeholders, statement};
 use super::{Store, StoreError};
@@ -28,7 +28,7 @@ pub struct IndexRecordRow {
 }
 
 /// A stored watermark.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct WatermarkRow {
     pub tenant_id: String,
     pub instance_id: String,
@@ -162,11 +162,11 @@ impl Store {
             topic.into(),
             partition.into(),
         ];
-        let row = self
-            .db()
-            .query_one(statement(self.backend(), sql, values))
-            .await?;
-        row.map(|r| watermark_from(&r)).transpose()
+        Ok(
+            WatermarkRow::find_by_statement(statement(self.backend(), sql, values))
+                .one(self.db())
+                .await?,
+        )
     }
 
     /// Every watermark of an instance, ordered by topic and partition.
@@ -177,15 +177,12 @@ impl Store {
     ) -> Result<Vec<WatermarkRow>, StoreError> {
         let sql = "SELECT tenant_id, instance_id, topic, \"partition\", watermark_time_us, published_at FROM index_watermarks \
                    WHERE tenant_id = ? AND instance_id = ? ORDER BY topic, \"partition\"";
-        let rows = self
-            .db()
-            .query_all(statement(
-                self.backend(),
-                sql,
-                vec![tenant_id.into(), instance_id.into()],
-            ))
-            .await?;
-        rows.iter().map(watermark_from).collect()
+        let values = vec![tenant_id.into(), instance_id.into()];
+        Ok(
+            WatermarkRow::find_by_statement(statement(self.backend(), sql, values))
+                .all(self.db())
+                .await?,
+        )
     }
 
     /// The `(topic, partition)` pairs carrying records of these tables.
@@ -205,18 +202,15 @@ impl Store {
         );
         let mut values: Vec<Value> = vec![tenant_id.into(), instance_id.into()];
         values.extend(tables.iter().map(|t| Value::from(t.clone())));
-        let rows = self
-            .db()
-            .query_all(statement(self.backend(), &sql, values))
+        #[derive(FromQueryResult)]
+        struct Partition {
+            topic: String,
+            partition: i32,
+        }
+        let rows = Partition::find_by_statement(statement(self.backend(), &sql, values))
+            .all(self.db())
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<String>("", "topic")?,
-                    r.try_get::<i32>("", "partition")?,
-                ))
-            })
-            .collect()
+        Ok(rows.into_iter().map(|p| (p.topic, p.partition)).collect())
     }
 
     /// Stores captured media metadata in one transaction (a repeated
@@ -284,15 +278,4 @@ async fn insert_partitions(
         .collect();
     txn.execute(statement(backend, &sql, values)).await?;
     Ok(())
-}
-
-fn watermark_from(row: &sea_orm::QueryResult) -> Result<WatermarkRow, StoreError> {
-    Ok(WatermarkRow {
-        tenant_id: row.try_get("", "tenant_id")?,
-        instance_id: row.try_get("", "instance_id")?,
-        topic: row.try_get("", "topic")?,
-        partition: row.try_get("", "partition")?,
-        watermark_time_us: row.try_get("", "watermark_time_us")?,
-        published_at: row.try_get("", "published_at")?,
-    })
 }

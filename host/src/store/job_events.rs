@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 
@@ -54,6 +54,12 @@ impl From<job_event::Model> for EventRow {
     }
 }
 
+/// The event number an `UPDATE jobs ... RETURNING event_seq` took.
+#[derive(FromQueryResult)]
+pub(super) struct EventSeq {
+    pub(super) event_seq: i64,
+}
+
 /// Takes the job's next event number; `None` when the job does not exist.
 pub async fn next_event_seq<C: ConnectionTrait>(
     conn: &C,
@@ -69,10 +75,8 @@ pub async fn next_event_seq<C: ConnectionTrait>(
         .returning_col(job::Column::EventSeq)
         .to_owned();
     let statement = conn.get_database_backend().build(&update);
-    match conn.query_one(statement).await? {
-        Some(row) => Ok(Some(row.try_get::<i64>("", "event_seq")?)),
-        None => Ok(None),
-    }
+    let taken = EventSeq::find_by_statement(statement).one(conn).await?;
+    Ok(taken.map(|t| t.event_seq))
 }
 
 /// Records an event under a number taken with [`next_event_seq`] (or by

@@ -22,6 +22,7 @@ use super::entities::job::{self, Entity as Jobs};
 use super::entities::job_lock::{self, Entity as JobLocks};
 use super::entities::job_queue_guard::{self, Entity as JobQueueGuards};
 use super::entities::job_table;
+use super::job_events::EventSeq;
 use super::jobs::{load_job, JobRow};
 use super::{Store, StoreError};
 
@@ -256,10 +257,10 @@ impl QueueTxn {
             .returning_col(job::Column::EventSeq)
             .to_owned();
         let statement = self.txn.get_database_backend().build(&update);
-        match self.txn.query_one(statement).await? {
-            Some(row) => Ok(Some(row.try_get::<i64>("", "event_seq")?)),
-            None => Ok(None),
-        }
+        let taken = EventSeq::find_by_statement(statement)
+            .one(&self.txn)
+            .await?;
+        Ok(taken.map(|t| t.event_seq))
     }
 
     /// Deletes a job's lock rows; returns the tables it released.

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::entities::job::{self, Entity as Jobs};
@@ -216,13 +216,25 @@ impl Store {
              array_agg(other.held) AS held, array_agg(other.job_id::text) AS ids {LOCKS_AHEAD} \
              GROUP BY other.table_name"
         );
+        #[derive(FromQueryResult)]
+        struct TableAhead {
+            table_name: String,
+            seqs: Vec<i64>,
+            held: Vec<bool>,
+            ids: Vec<String>,
+        }
         let statement = sql::statement(self.backend(), &sql, vec![job_seq.into(), job_seq.into()]);
         let mut ahead = Vec::new();
-        for row in self.db().query_all(statement).await? {
-            let table_name: String = row.try_get("", "table_name")?;
-            let seqs: Vec<i64> = row.try_get("", "seqs")?;
-            let held: Vec<bool> = row.try_get("", "held")?;
-            let ids: Vec<String> = row.try_get("", "ids")?;
+        let tables = TableAhead::find_by_statement(statement)
+            .all(self.db())
+            .await?;
+        for TableAhead {
+            table_name,
+            seqs,
+            held,
+            ids,
+        } in tables
+        {
             if [held.len(), ids.len()] != [seqs.len(); 2] {
                 return Err(StoreError::Corrupt(format!(
                     "lock rows ahead of job {job_seq} on {table_name}: arrays of unequal length"
@@ -248,11 +260,16 @@ impl Store {
             "SELECT json_group_array(json_array(other.table_name, other.job_seq, other.held, \
              other.job_id)) AS ahead {LOCKS_AHEAD}"
         );
+        #[derive(FromQueryResult)]
+        struct Ahead {
+            ahead: String,
+        }
         let statement = sql::statement(self.backend(), &sql, vec![job_seq.into(), job_seq.into()]);
-        let Some(row) = self.db().query_one(statement).await? else {
+        let Some(Ahead { ahead: json }) =
+            Ahead::find_by_statement(statement).one(self.db()).await?
+        else {
             return Ok(Vec::new());
         };
-        let json: String = row.try_get("", "ahead")?;
         let tuples: Vec<(String, i64, i64, String)> = serde_json::from_str(&json)
             .map_err(|e| StoreError::Corrupt(format!("lock rows ahead of job {job_seq}: {e}")))?;
         Ok(tuples

@@ -1,19 +1,20 @@
 //! Reads of the rollback journal and its SN mirror, paged by `plan_row_id`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{FromQueryResult, Value};
 
 use super::sql::statement;
 use super::{Store, StoreError};
 
 /// One journal row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct JournalRow {
     pub journal_id: String,
     pub plan_hash: String,
     pub plan_row_id: i64,
     pub chunk_id: String,
     pub row_attempt: i32,
+    #[sea_orm(from_alias = "table_name")]
     pub table: String,
     pub sys_id: String,
     pub action: String,
@@ -24,9 +25,10 @@ pub struct JournalRow {
 }
 
 /// One mirror row (never a before-image).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct MirrorRow {
     pub journal_id: String,
+    #[sea_orm(from_alias = "table_name")]
     pub table: String,
     pub sys_id: String,
     pub plan_row_id: i64,
@@ -47,28 +49,11 @@ impl Store {
                    before_image, before_image_sha256, after_image_sha256, created_at FROM rollback_journal \
                    WHERE job_id = ? AND plan_row_id > ? ORDER BY plan_row_id LIMIT ?";
         let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
-        let rows = self
-            .db()
-            .query_all(statement(self.backend(), sql, values))
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(JournalRow {
-                    journal_id: r.try_get("", "journal_id")?,
-                    plan_hash: r.try_get("", "plan_hash")?,
-                    plan_row_id: r.try_get("", "plan_row_id")?,
-                    chunk_id: r.try_get("", "chunk_id")?,
-                    row_attempt: r.try_get("", "row_attempt")?,
-                    table: r.try_get("", "table_name")?,
-                    sys_id: r.try_get("", "sys_id")?,
-                    action: r.try_get("", "action")?,
-                    before_image: r.try_get("", "before_image")?,
-                    before_image_sha256: r.try_get("", "before_image_sha256")?,
-                    after_image_sha256: r.try_get("", "after_image_sha256")?,
-                    created_at: r.try_get("", "created_at")?,
-                })
-            })
-            .collect()
+        Ok(
+            JournalRow::find_by_statement(statement(self.backend(), sql, values))
+                .all(self.db())
+                .await?,
+        )
     }
 
     /// Up to `limit` mirror rows of a job after `after`.
@@ -81,22 +66,10 @@ impl Store {
         let sql = "SELECT journal_id, table_name, sys_id, plan_row_id, chunk_id, before_image_sha256, synced_at \
                    FROM sn_mirror WHERE job_id = ? AND plan_row_id > ? ORDER BY plan_row_id LIMIT ?";
         let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
-        let rows = self
-            .db()
-            .query_all(statement(self.backend(), sql, values))
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MirrorRow {
-                    journal_id: r.try_get("", "journal_id")?,
-                    table: r.try_get("", "table_name")?,
-                    sys_id: r.try_get("", "sys_id")?,
-                    plan_row_id: r.try_get("", "plan_row_id")?,
-                    chunk_id: r.try_get("", "chunk_id")?,
-                    before_image_sha256: r.try_get("", "before_image_sha256")?,
-                    synced_at: r.try_get("", "synced_at")?,
-                })
-            })
-            .collect()
+        Ok(
+            MirrorRow::find_by_statement(statement(self.backend(), sql, values))
+                .all(self.db())
+                .await?,
+        )
     }
 }

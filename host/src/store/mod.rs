@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod journal;
 pub mod ops;
 pub mod ops_figures;
+pub mod plan_refs;
 pub mod plan_scan;
 pub mod plan_writer;
 pub mod plans;

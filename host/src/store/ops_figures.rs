@@ -9,7 +9,7 @@
 //! which orders like the instants it names.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Value};
+use sea_orm::{DatabaseBackend, FromQueryResult, Value};
 
 use super::sql::statement;
 use super::{Store, StoreError};
@@ -37,14 +37,17 @@ pub struct ExecutionCounts {
 }
 
 /// The rollback journal of one job, for the growth figures.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct JournalOfJob {
     pub job_id: String,
     /// Journal rows.
+    #[sea_orm(from_alias = "rows_n")]
     pub rows: i64,
     /// Rows still holding a before-image.
+    #[sea_orm(from_alias = "images")]
     pub before_images: i64,
     /// Bytes of those before-images (their stored JSON text).
+    #[sea_orm(from_alias = "image_bytes")]
     pub before_image_bytes: i64,
     /// When the job ended; None while it runs.
     pub finished_at: Option<DateTime<Utc>>,
@@ -76,8 +79,8 @@ const AUTH_PAUSED_SQL: &str = "SELECT COUNT(DISTINCT job_seq) AS n FROM job_even
 const JOURNAL_SQL: &str = "SELECT r.job_id AS job_id, CAST(COUNT(*) AS BIGINT) AS rows_n, \
      CAST(SUM(CASE WHEN r.before_image IS NULL THEN 0 ELSE 1 END) AS BIGINT) AS images, \
      CAST(SUM(CASE WHEN r.before_image IS NULL THEN 0 ELSE {LEN} END) AS BIGINT) AS image_bytes, \
-     j.finished_at AS finished_at, CAST(CASE WHEN EXISTS (SELECT 1 FROM evidence_packages p \
-     WHERE p.job_id = r.job_id AND p.origin = 'export') THEN 1 ELSE 0 END AS BIGINT) AS exported \
+     j.finished_at AS finished_at, EXISTS (SELECT 1 FROM evidence_packages p \
+     WHERE p.job_id = r.job_id AND p.origin = 'export') AS exported \
      FROM rollback_journal r JOIN jobs j ON j.job_id = r.job_id \
      GROUP BY r.job_id, j.finished_at ORDER BY r.job_id";
 
@@ -109,29 +112,20 @@ impl Store {
             _ => "length(CAST(r.before_image AS BLOB))",
         };
         let sql = JOURNAL_SQL.replace("{LEN}", length);
-        let rows = rows(self, &sql, vec![]).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(JournalOfJob {
-                    job_id: row.try_get("", "job_id")?,
-                    rows: row.try_get("", "rows_n")?,
-                    before_images: row.try_get("", "images")?,
-                    before_image_bytes: row.try_get("", "image_bytes")?,
-                    finished_at: row.try_get("", "finished_at")?,
-                    exported: row.try_get::<i64>("", "exported")? != 0,
-                })
-            })
-            .collect()
+        rows(self, &sql, vec![]).await
     }
 
     /// Jobs that started and then ended `completed` or `failed` at or after
     /// `since`: `(completed, failed)`.
     pub async fn ended_job_counts(&self, since: DateTime<Utc>) -> Result<(i64, i64), StoreError> {
-        let rows = rows(self, ENDED_SQL, vec![since.into()]).await?;
+        #[derive(FromQueryResult)]
+        struct Ended {
+            status: String,
+            n: i64,
+        }
         let (mut completed, mut failed) = (0, 0);
-        for row in rows {
-            let n: i64 = row.try_get("", "n")?;
-            match row.try_get::<String>("", "status")?.as_str() {
+        for Ended { status, n } in rows(self, ENDED_SQL, vec![since.into()]).await? {
+            match status.as_str() {
                 "completed" => completed = n,
                 _ => failed = n,
             }
@@ -144,15 +138,16 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
-        let rows = rows(self, STARTED_SQL, vec![since.into()]).await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("", "created_at")?,
-                    row.try_get("", "started_at")?,
-                ))
-            })
-            .collect()
+        #[derive(FromQueryResult)]
+        struct Started {
+            created_at: DateTime<Utc>,
+            started_at: DateTime<Utc>,
+        }
+        let rows: Vec<Started> = rows(self, STARTED_SQL, vec![since.into()]).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.created_at, r.started_at))
+            .collect())
     }
 
     /// `(first execution_started, finished_at)` of the executions whose job
@@ -161,10 +156,13 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
-        let rows = rows(self, SPANS_SQL, vec![since.into()]).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("", "started")?, row.try_get("", "finished")?)))
-            .collect()
+        #[derive(FromQueryResult)]
+        struct Span {
+            started: DateTime<Utc>,
+            finished: DateTime<Utc>,
+        }
+        let rows: Vec<Span> = rows(self, SPANS_SQL, vec![since.into()]).await?;
+        Ok(rows.into_iter().map(|r| (r.started, r.finished)).collect())
     }
 
     /// Jobs with execution activity at or after `since`, and those of them
@@ -180,24 +178,25 @@ impl Store {
     }
 }
 
-async fn rows(
+async fn rows<T: FromQueryResult>(
     store: &Store,
     sql: &str,
     values: Vec<Value>,
-) -> Result<Vec<QueryResult>, StoreError> {
-    Ok(store
-        .db()
-        .query_all(statement(store.backend(), sql, values))
-        .await?)
+) -> Result<Vec<T>, StoreError> {
+    Ok(
+        T::find_by_statement(statement(store.backend(), sql, values))
+            .all(store.db())
+            .await?,
+    )
 }
 
 async fn count(store: &Store, sql: &str, values: Vec<Value>) -> Result<i64, StoreError> {
-    let row = store
-        .db()
-        .query_one(statement(store.backend(), sql, values))
-        .await?;
-    match row {
-        Some(row) => Ok(row.try_get::<i64>("", "n")?),
-        None => Ok(0),
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
     }
+    let count = Count::find_by_statement(statement(store.backend(), sql, values))
+        .one(store.db())
+        .await?;
+    Ok(count.map_or(0, |c| c.n))
 }

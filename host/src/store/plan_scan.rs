@@ -4,7 +4,7 @@
 //! one row of each at a time whatever the scope's size.
 
 use futures::{Stream, StreamExt};
-use sea_orm::{DatabaseBackend, StreamTrait, Value};
+use sea_orm::{DatabaseBackend, FromQueryResult, StreamTrait, Value};
 
 use super::sql::{bytewise, list_placeholders, statement};
 use super::{Store, StoreError};
@@ -12,7 +12,7 @@ use super::{Store, StoreError};
 /// One index version (the scan returns the latest version at or before the
 /// PIT of each `sys_id`, several only on a tie, newest first; the planner
 /// keeps the first).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct VersionRow {
     pub sys_id: String,
     /// `upsert` or `delete`.
@@ -22,7 +22,7 @@ pub struct VersionRow {
 }
 
 /// One live target row, without its payload.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct TargetKeyRow {
     pub sys_id: String,
     pub payload_sha256: String,
@@ -90,15 +90,7 @@ impl Store {
             bytewise(backend, "r.sys_id")
         );
         let stream = self.db().stream(statement(backend, &sql, values)).await?;
-        Ok(stream.map(|row| {
-            let row = row?;
-            Ok(VersionRow {
-                sys_id: row.try_get("", "sys_id")?,
-                op: row.try_get("", "op")?,
-                payload: row.try_get("", "payload")?,
-                payload_sha256: row.try_get("", "payload_sha256")?,
-            })
-        }))
+        Ok(stream.map(|row| Ok(VersionRow::from_query_result(&row?, "")?)))
     }
 
     /// The target's rows of the scope, by `sys_id` (bytewise).
@@ -119,13 +111,7 @@ impl Store {
             bytewise(backend, "sys_id")
         );
         let stream = self.db().stream(statement(backend, &sql, values)).await?;
-        Ok(stream.map(|row| {
-            let row = row?;
-            Ok(TargetKeyRow {
-                sys_id: row.try_get("", "sys_id")?,
-                payload_sha256: row.try_get("", "payload_sha256")?,
-            })
-        }))
+        Ok(stream.map(|row| Ok(TargetKeyRow::from_query_result(&row?, "")?)))
     }
 
     /// Which backend, for callers composing SQL elsewhere in this layer.

@@ -3,9 +3,12 @@
 //! reference and media queries see the rows just written.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, TransactionTrait, Value,
+};
 
 use super::decisions::{insert_decision, DecisionRow};
+use super::plan_refs::{dangling_references, RefConflictRow};
 use super::sql::{rows_placeholders, statement};
 use super::{Store, StoreError};
 
@@ -33,18 +36,8 @@ pub struct PlanRefInsert {
     pub ref_sys_id: String,
 }
 
-/// A reference to a record that will not exist after the restore.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefConflictRow {
-    pub table: String,
-    pub sys_id: String,
-    pub field: String,
-    pub ref_table: String,
-    pub ref_sys_id: String,
-}
-
 /// An attachment of a restored record, at the PIT.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct MediaCandidateRow {
     pub media_id: String,
     pub parent_table: String,
@@ -156,14 +149,7 @@ impl PlanWriter {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<Vec<RefConflictRow>, StoreError> {
-        dangling_references(
-            &self.txn,
-            self.backend,
-            &self.plan_id,
-            tenant_id,
-            instance_id,
-        )
-        .await
+        dangling_references(&self.txn, &self.plan_id, tenant_id, instance_id).await
     }
 
     /// The attachments (at the PIT) of records the plan restores.
@@ -185,28 +171,13 @@ impl PlanWriter {
             instance_id.into(),
             pit_us.into(),
         ];
-        let rows = self
-            .txn
-            .query_all(statement(self.backend, sql, values))
-            .await?;
-        let mut out: Vec<MediaCandidateRow> = Vec::new();
-        for row in rows {
-            let media_id: String = row.try_get("", "media_id")?;
-            if out.last().is_some_and(|m| m.media_id == media_id) {
-                continue;
-            }
-            out.push(MediaCandidateRow {
-                media_id,
-                parent_table: row.try_get("", "parent_table")?,
-                parent_sys_id: row.try_get("", "parent_sys_id")?,
-                file_name: row.try_get("", "file_name")?,
-                content_type: row.try_get("", "content_type")?,
-                size_bytes: row.try_get("", "size_bytes")?,
-                sha256_plain: row.try_get("", "sha256_plain")?,
-                storage_key: row.try_get("", "storage_key")?,
-            });
-        }
-        Ok(out)
+        let mut candidates =
+            MediaCandidateRow::find_by_statement(statement(self.backend, sql, values))
+                .all(&self.txn)
+                .await?;
+        // The latest version of each attachment comes first.
+        candidates.dedup_by(|later, kept| later.media_id == kept.media_id);
+        Ok(candidates)
     }
 
     /// Records a policy decision about this plan.
@@ -240,38 +211,4 @@ impl PlanWriter {
         self.txn.commit().await?;
         Ok(())
     }
-}
-
-/// References of a plan that would dangle given the target's current rows:
-/// the referenced record exists after the restore when the plan restores
-/// or keeps it, or when the plan does not touch it and the target has it.
-pub async fn dangling_references(
-    conn: &impl ConnectionTrait,
-    backend: DatabaseBackend,
-    plan_id: &str,
-    tenant_id: &str,
-    instance_id: &str,
-) -> Result<Vec<RefConflictRow>, StoreError> {
-    let sql = "SELECT r.table_name, r.sys_id, r.field, r.ref_table, r.ref_sys_id FROM plan_refs r \
-               WHERE r.plan_id = ? \
-               AND NOT EXISTS (SELECT 1 FROM plan_rows p WHERE p.plan_id = r.plan_id AND p.table_name = r.ref_table \
-                   AND p.sys_id = r.ref_sys_id AND p.action IN ('create', 'update', 'unchanged', 'skip_delete', 'undecided_delete')) \
-               AND NOT (NOT EXISTS (SELECT 1 FROM plan_rows p WHERE p.plan_id = r.plan_id AND p.table_name = r.ref_table \
-                   AND p.sys_id = r.ref_sys_id) \
-                 AND EXISTS (SELECT 1 FROM target_records t WHERE t.tenant_id = ? AND t.instance_id = ? \
-                   AND t.table_name = r.ref_table AND t.sys_id = r.ref_sys_id)) \
-               ORDER BY r.plan_row_id, r.field";
-    let values: Vec<Value> = vec![plan_id.into(), tenant_id.into(), instance_id.into()];
-    let rows = conn.query_all(statement(backend, sql, values)).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(RefConflictRow {
-                table: row.try_get("", "table_name")?,
-                sys_id: row.try_get("", "sys_id")?,
-                field: row.try_get("", "field")?,
-                ref_table: row.try_get("", "ref_table")?,
-                ref_sys_id: row.try_get("", "ref_sys_id")?,
-            })
-        })
-        .collect()
 }

@@ -1,9 +1,10 @@
 //! Queries on `plans` and `plan_rows`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::EntityTrait;
+use sea_orm::{DatabaseBackend, EntityTrait, FromQueryResult, Value};
 
 use super::entities::plan::{self, Entity as Plans};
+use super::sql::statement;
 use super::{Store, StoreError};
 
 /// What other resources need to know of a plan without its rows.
@@ -59,10 +60,11 @@ impl Store {
 }
 
 /// A stored plan row as read back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct PlanRowRead {
     pub plan_row_id: i64,
     pub chunk_index: Option<i64>,
+    #[sea_orm(from_alias = "table_name")]
     pub table: String,
     pub sys_id: String,
     pub action: String,
@@ -73,27 +75,15 @@ pub struct PlanRowRead {
 
 /// What execution needs of a plan row: the record it touches, what it
 /// does and the target hash it assumes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct PlanRowKey {
     pub plan_row_id: i64,
+    #[sea_orm(from_alias = "table_name")]
     pub table: String,
     pub sys_id: String,
     /// `create`, `update` or `delete`.
     pub action: String,
     pub before_sha256: Option<String>,
-}
-
-fn plan_row_from(row: &sea_orm::QueryResult) -> Result<PlanRowRead, StoreError> {
-    Ok(PlanRowRead {
-        plan_row_id: row.try_get("", "plan_row_id")?,
-        chunk_index: row.try_get("", "chunk_index")?,
-        table: row.try_get("", "table_name")?,
-        sys_id: row.try_get("", "sys_id")?,
-        action: row.try_get("", "action")?,
-        before_sha256: row.try_get("", "before_sha256")?,
-        after_sha256: row.try_get("", "after_sha256")?,
-        after_payload: row.try_get("", "after_payload")?,
-    })
 }
 
 const ROW_COLUMNS: &str =
@@ -119,20 +109,19 @@ impl Store {
         after: Option<i64>,
         limit: u64,
     ) -> Result<Vec<PlanRowRead>, StoreError> {
-        use sea_orm::ConnectionTrait;
         let sql = format!(
             "SELECT {ROW_COLUMNS} FROM plan_rows WHERE plan_id = ? AND plan_row_id > ? ORDER BY plan_row_id LIMIT ?"
         );
-        let values: Vec<sea_orm::Value> = vec![
+        let values: Vec<Value> = vec![
             plan_id.into(),
             after.unwrap_or(0).into(),
             (limit as i64).into(),
         ];
-        let rows = self
-            .db()
-            .query_all(super::sql::statement(self.backend(), &sql, values))
-            .await?;
-        rows.iter().map(plan_row_from).collect()
+        Ok(
+            PlanRowRead::find_by_statement(statement(self.backend(), &sql, values))
+                .all(self.db())
+                .await?,
+        )
     }
 
     /// The keys of one chunk's executed rows, in plan order (the payloads
@@ -146,23 +135,25 @@ impl Store {
         plan_id: &str,
         chunk_index: i64,
     ) -> Result<Vec<PlanRowKey>, StoreError> {
-        use sea_orm::{ConnectionTrait, DatabaseBackend};
         const WHERE: &str = "FROM plan_rows WHERE plan_id = ? AND chunk_index = ?";
-        let values: Vec<sea_orm::Value> = vec![plan_id.into(), chunk_index.into()];
+        let values: Vec<Value> = vec![plan_id.into(), chunk_index.into()];
         let backend = self.backend();
         if backend != DatabaseBackend::Postgres {
+            #[derive(FromQueryResult)]
+            struct Keys {
+                keys: String,
+            }
             let sql = format!(
                 "SELECT json_group_array(json_array(plan_row_id, table_name, sys_id, action, before_sha256)) \
                  AS keys {WHERE}"
             );
-            let Some(row) = self
-                .db()
-                .query_one(super::sql::statement(backend, &sql, values))
-                .await?
+            let Some(Keys { keys: json }) =
+                Keys::find_by_statement(statement(backend, &sql, values))
+                    .one(self.db())
+                    .await?
             else {
                 return Ok(Vec::new());
             };
-            let json: String = row.try_get("", "keys")?;
             type Key = (i64, String, String, String, Option<String>);
             let keys: Vec<Key> = serde_json::from_str(&json).map_err(|e| {
                 StoreError::Corrupt(format!(
@@ -187,20 +178,10 @@ impl Store {
         let sql = format!(
             "SELECT plan_row_id, table_name, sys_id, action, before_sha256 {WHERE} ORDER BY plan_row_id"
         );
-        let rows = self
-            .db()
-            .query_all(super::sql::statement(backend, &sql, values))
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PlanRowKey {
-                    plan_row_id: row.try_get("", "plan_row_id")?,
-                    table: row.try_get("", "table_name")?,
-                    sys_id: row.try_get("", "sys_id")?,
-                    action: row.try_get("", "action")?,
-                    before_sha256: row.try_get("", "before_sha256")?,
-                })
-            })
-            .collect()
+        Ok(
+            PlanRowKey::find_by_statement(statement(backend, &sql, values))
+                .all(self.db())
+                .await?,
+        )
     }
 }

@@ -12,7 +12,7 @@
 //! not from the statistics collector's counters, which a backend flushes
 //! up to a second late. SQLite plans from its indexes and needs nothing.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Statement};
 
 use super::{Store, StoreError};
 
@@ -32,15 +32,17 @@ impl Store {
              (pg_relation_size(oid) / current_setting('block_size')::bigint)::bigint AS now \
              FROM pg_class WHERE oid = '{table}'::regclass"
         );
+        #[derive(FromQueryResult)]
+        struct Pages {
+            analyzed: i64,
+            now: i64,
+        }
         let db = self.db();
-        let Some(row) = db
-            .query_one(Statement::from_string(DatabaseBackend::Postgres, sql))
-            .await?
+        let statement = Statement::from_string(DatabaseBackend::Postgres, sql);
+        let Some(Pages { analyzed, now }) = Pages::find_by_statement(statement).one(db).await?
         else {
             return Ok(());
         };
-        let analyzed: i64 = row.try_get("", "analyzed")?;
-        let now: i64 = row.try_get("", "now")?;
         if stale(analyzed, now) {
             tracing::info!(
                 table,

@@ -4,17 +4,18 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Value};
 
 use super::plans::PlanRowKey;
 use super::sql::statement;
 use super::{Store, StoreError};
 
 /// A target table's schema and permission.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct TargetTableRow {
     pub tenant_id: String,
     pub instance_id: String,
+    #[sea_orm(from_alias = "table_name")]
     pub table: String,
     /// The column list as given (`[{name, type, reference_table?}]`).
     pub columns: serde_json::Value,
@@ -25,7 +26,7 @@ pub struct TargetTableRow {
 }
 
 /// A live row of the target.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct TargetRecordRow {
     pub sys_id: String,
     pub payload: serde_json::Value,
@@ -34,7 +35,7 @@ pub struct TargetRecordRow {
 }
 
 /// A restored attachment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromQueryResult)]
 pub struct TargetMediaRow {
     pub media_id: String,
     pub parent_sys_id: String,
@@ -77,22 +78,11 @@ impl Store {
         let sql = "SELECT tenant_id, instance_id, table_name, columns, schema_sha256, write_allowed, updated_at \
                    FROM target_tables WHERE tenant_id = ? AND instance_id = ? AND table_name = ?";
         let values: Vec<Value> = vec![tenant_id.into(), instance_id.into(), table.into()];
-        let Some(row) = self
-            .db()
-            .query_one(statement(self.backend(), sql, values))
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(TargetTableRow {
-            tenant_id: row.try_get("", "tenant_id")?,
-            instance_id: row.try_get("", "instance_id")?,
-            table: row.try_get("", "table_name")?,
-            columns: row.try_get("", "columns")?,
-            schema_sha256: row.try_get("", "schema_sha256")?,
-            write_allowed: row.try_get("", "write_allowed")?,
-            updated_at: row.try_get("", "updated_at")?,
-        }))
+        Ok(
+            TargetTableRow::find_by_statement(statement(self.backend(), sql, values))
+                .one(self.db())
+                .await?,
+        )
     }
 
     /// Creates or replaces a live row (a user's change in the target).
@@ -153,19 +143,11 @@ impl Store {
             table.into(),
             sys_id.into(),
         ];
-        let Some(row) = self
-            .db()
-            .query_one(statement(self.backend(), sql, values))
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(TargetRecordRow {
-            sys_id: row.try_get("", "sys_id")?,
-            payload: row.try_get("", "payload")?,
-            payload_sha256: row.try_get("", "payload_sha256")?,
-            updated_at: row.try_get("", "updated_at")?,
-        }))
+        Ok(
+            TargetRecordRow::find_by_statement(statement(self.backend(), sql, values))
+                .one(self.db())
+                .await?,
+        )
     }
 
     /// A restored attachment's metadata, if present.
@@ -184,22 +166,44 @@ impl Store {
             table.into(),
             media_id.into(),
         ];
-        let Some(row) = self
-            .db()
-            .query_one(statement(self.backend(), sql, values))
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(TargetMediaRow {
-            media_id: row.try_get("", "media_id")?,
-            parent_sys_id: row.try_get("", "parent_sys_id")?,
-            file_name: row.try_get("", "file_name")?,
-            content_type: row.try_get("", "content_type")?,
-            size_bytes: row.try_get("", "size_bytes")?,
-            sha256_plain: row.try_get("", "sha256_plain")?,
-            restored_at: row.try_get("", "restored_at")?,
-        }))
+        Ok(
+            TargetMediaRow::find_by_statement(statement(self.backend(), sql, values))
+                .one(self.db())
+                .await?,
+        )
+    }
+
+    /// Creates or replaces a restored attachment's metadata.
+    pub async fn put_target_media(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        table: &str,
+        m: &TargetMediaRow,
+        storage_key: &str,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO target_media (tenant_id, instance_id, table_name, media_id, parent_sys_id, file_name, \
+                   content_type, size_bytes, sha256_plain, storage_key, restored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                   ON CONFLICT (tenant_id, instance_id, table_name, media_id) DO UPDATE SET parent_sys_id = excluded.parent_sys_id, \
+                   file_name = excluded.file_name, content_type = excluded.content_type, size_bytes = excluded.size_bytes, \
+                   sha256_plain = excluded.sha256_plain, storage_key = excluded.storage_key, restored_at = excluded.restored_at";
+        let values: Vec<Value> = vec![
+            tenant_id.into(),
+            instance_id.into(),
+            table.into(),
+            m.media_id.clone().into(),
+            m.parent_sys_id.clone().into(),
+            m.file_name.clone().into(),
+            m.content_type.clone().into(),
+            m.size_bytes.into(),
+            m.sha256_plain.clone().into(),
+            storage_key.into(),
+            m.restored_at.into(),
+        ];
+        self.db()
+            .execute(statement(self.backend(), sql, values))
+            .await?;
+        Ok(())
     }
 }
 
@@ -320,12 +324,16 @@ pub async fn chunk_target_hashes<C: ConnectionTrait>(
         plan_id.into(),
         chunk_index.into(),
     ];
-    let mut found = HashMap::new();
-    for row in conn.query_all(statement(backend, &sql, values)).await? {
-        found.insert(
-            row.try_get("", "plan_row_id")?,
-            row.try_get("", "payload_sha256")?,
-        );
+    #[derive(FromQueryResult)]
+    struct Hash {
+        plan_row_id: i64,
+        payload_sha256: String,
     }
-    Ok(found)
+    let hashes = Hash::find_by_statement(statement(backend, &sql, values))
+        .all(conn)
+        .await?;
+    Ok(hashes
+        .into_iter()
+        .map(|h| (h.plan_row_id, h.payload_sha256))
+        .collect())
 }

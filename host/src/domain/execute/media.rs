@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::super::plan::document::PlanDocument;
 use super::super::DomainError;
 use crate::media_store::{MediaStore, MediaStoreError};
-use crate::store::execution::{put_target_media, MediaOutcomeRow};
+use crate::store::execution::MediaOutcomeRow;
 use crate::store::target::TargetMediaRow;
 use crate::store::Store;
 
@@ -116,14 +116,15 @@ async fn restore_one(
         sha256_plain: observed,
         restored_at: Utc::now(),
     };
-    put_target_media(
-        store.db(),
-        store.backend(),
-        (&plan.tenant_id, &plan.instance_id, &c.parent_table),
-        &row,
-        &key,
-    )
-    .await?;
+    store
+        .put_target_media(
+            &plan.tenant_id,
+            &plan.instance_id,
+            &c.parent_table,
+            &row,
+            &key,
+        )
+        .await?;
     outcome.outcome = Outcome::Applied.as_str().into();
     Ok(outcome)
 }

@@ -7,7 +7,6 @@ use serde_json::json;
 
 use super::super::plan::document::PlanDocument;
 use super::super::{DomainError, ReasonCode};
-use crate::store::plan_writer::dangling_references;
 use crate::store::Store;
 
 /// A revalidation failure: the reason code and the error to answer.
@@ -56,14 +55,9 @@ pub async fn revalidate(
             )));
         }
     }
-    let dangling = dangling_references(
-        store.db(),
-        store.backend(),
-        &plan.plan_id,
-        &plan.tenant_id,
-        &plan.instance_id,
-    )
-    .await?;
+    let dangling = store
+        .dangling_references(&plan.plan_id, &plan.tenant_id, &plan.instance_id)
+        .await?;
     if let Some(first) = dangling.first() {
         let conflicts: Vec<serde_json::Value> = dangling
             .iter()

@@ -3,7 +3,7 @@
 //! changes, and failures counted where the SLO reads them.
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, Database, Statement};
 
 use super::super::keys::{generate_key_pair, public_key_pem};
 use super::super::manifest::Origin;
@@ -14,10 +14,13 @@ use crate::config::{DatabaseConfig, EvidenceConfig};
 use crate::domain::{DomainError, ReasonCode};
 use crate::store::Store;
 
+fn url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", dir.join("t.db").display())
+}
+
 async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let store = Store::connect(&url, &DatabaseConfig::default())
+    let store = Store::connect(&url(dir.path()), &DatabaseConfig::default())
         .await
         .unwrap();
     store.migrate().await.unwrap();
@@ -32,12 +35,16 @@ fn configured(key_id: &str, private: &str) -> EvidenceConfig {
     }
 }
 
-async fn exec(store: &Store, sql: &str) -> Result<(), sea_orm::DbErr> {
-    store
-        .db()
-        .execute(Statement::from_string(store.backend(), sql.to_owned()))
-        .await
-        .map(|_| ())
+/// Runs `sql` on a connection of its own, as someone with the database
+/// owner's rights would.
+async fn exec(dir: &std::path::Path, sql: &str) -> Result<(), sea_orm::DbErr> {
+    let db = Database::connect(url(dir)).await?;
+    db.execute(Statement::from_string(
+        db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .map(|_| ())
 }
 
 async fn loaded(store: &Store, dir: &std::path::Path, key_id: &str) -> Evidence {
@@ -186,11 +193,11 @@ async fn the_database_refuses_changes_and_tampering_is_caught_and_counted() {
         "DELETE FROM evidence_signer_keys",
         "UPDATE evidence_signer_keys SET public_key_pem = 'x'",
     ] {
-        let error = exec(&store, sql).await.unwrap_err();
+        let error = exec(dir.path(), sql).await.unwrap_err();
         assert!(error.to_string().contains("insert-only"), "{sql}: {error}");
     }
     // An attacker with the database owner's rights drops the guard.
-    exec(&store, "DROP TRIGGER evidence_packages_no_update")
+    exec(dir.path(), "DROP TRIGGER evidence_packages_no_update")
         .await
         .unwrap();
     let tampered = row
@@ -198,7 +205,7 @@ async fn the_database_refuses_changes_and_tampering_is_caught_and_counted() {
         .replace("\"applied\":2500", "\"applied\":2499");
     assert_ne!(tampered, row.report_json);
     exec(
-        &store,
+        dir.path(),
         &format!("UPDATE evidence_packages SET report_json = '{tampered}'"),
     )
     .await
@@ -213,7 +220,7 @@ async fn the_database_refuses_changes_and_tampering_is_caught_and_counted() {
         .unwrap();
     assert_eq!(verification.reason_code, Some(REPORT_HASH_MISMATCH));
     exec(
-        &store,
+        dir.path(),
         &format!(
             "UPDATE evidence_packages SET signer_key_id = 'k-unknown', report_json = '{}'",
             row.report_json
