@@ -4,7 +4,7 @@
 //! mismatched pair stops start-up instead of signing packages nobody can
 //! verify). With nothing configured, a development key is generated once
 //! and kept in the data directory, with a warning: packages still sign and
-//! verify, but nobody outside this machine vouches for that key.
+//! verify, but nobody outside this deployment vouches for that key.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
