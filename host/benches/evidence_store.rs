@@ -52,7 +52,7 @@ fn admin() -> Principal {
     Principal {
         token_id: "bench".into(),
         operator_id: "bench".into(),
-        capabilities: Capability::ALL.into_iter().collect(),
+        capabilities: <Capability as strum::IntoEnumIterator>::iter().collect(),
         tenants: TenantScope::All,
         expires_at: None,
     }

@@ -2,6 +2,8 @@
 //! answer has a runbook entry, every link in the documentation points at a
 //! file of the repository, and no file names a path outside it.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use rrs::domain::ReasonCode;
@@ -28,7 +30,11 @@ fn runbook_entries() -> Vec<String> {
 #[test]
 fn every_reason_code_has_a_runbook_entry() {
     let entries = runbook_entries();
-    assert!(entries.len() >= 10, "runbooks hold {} entries", entries.len());
+    assert!(
+        entries.len() >= 10,
+        "runbooks hold {} entries",
+        entries.len()
+    );
     let missing: Vec<&str> = ReasonCode::iter()
         .map(ReasonCode::as_str)
         .filter(|code| !entries.iter().any(|e| e == code))
@@ -74,7 +80,11 @@ fn every_reason_code_of_the_openapi_document_has_a_runbook_entry() {
     document_reason_codes(&document, &mut codes);
     codes.sort();
     codes.dedup();
-    assert!(codes.len() >= 10, "the document lists {} reason codes", codes.len());
+    assert!(
+        codes.len() >= 10,
+        "the document lists {} reason codes",
+        codes.len()
+    );
     let entries = runbook_entries();
     let missing: Vec<&String> = codes.iter().filter(|c| !entries.contains(c)).collect();
     assert!(missing.is_empty(), "undocumented reason codes: {missing:?}");
@@ -109,7 +119,11 @@ fn no_file_names_a_path_outside_the_repository() {
             }
         }
     }
-    assert!(found.is_empty(), "paths outside the repository:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "paths outside the repository:\n{}",
+        found.join("\n")
+    );
 }
 
 /// Relative targets of markdown links `[text](target)`.
@@ -144,13 +158,18 @@ fn documentation_links_point_into_the_repository() {
             let target = link.split('#').next().unwrap_or_default();
             let external = link.contains("://");
             let inside = !external
-                && dir.join(target).canonicalize().is_ok_and(|p| {
-                    p.starts_with(root().canonicalize().unwrap_or_default())
-                });
-            if !inside && !(external && file != "README.md") {
+                && dir
+                    .join(target)
+                    .canonicalize()
+                    .is_ok_and(|p| p.starts_with(root().canonicalize().unwrap_or_default()));
+            if !(inside || external && file != "README.md") {
                 broken.push(format!("{file}: ({link})"));
             }
         }
     }
-    assert!(broken.is_empty(), "links outside the repository:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "links outside the repository:\n{}",
+        broken.join("\n")
+    );
 }

@@ -3,6 +3,8 @@
 //! between the files of a layer. A rule broken here fails `cargo test`
 //! with the file and the line that broke it.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

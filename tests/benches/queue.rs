@@ -263,7 +263,7 @@ fn main() {
         let principal = Principal {
             token_id: "bench".into(),
             operator_id: "bench".into(),
-            capabilities: Capability::ALL.into_iter().collect(),
+            capabilities: <Capability as strum::IntoEnumIterator>::iter().collect(),
             tenants: TenantScope::All,
             expires_at: None,
         };

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real router on port 0, a fresh database per test
 //! (SQLite, or PostgreSQL with `RRS_TEST_DATABASE_URL`), driven over HTTP.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// A scenario reads top to bottom as one story; its length is the story's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod auth;
 mod crash;

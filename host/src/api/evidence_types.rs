@@ -195,6 +195,7 @@ pub struct EvidencePackageBody {
 
 /// A public key of the evidence keyring.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "SignerKey")]
 pub struct SignerKeyBody {
     /// The id packages name in `manifest_signature.signer_key_id`.
     pub signer_key_id: String,
@@ -335,20 +336,6 @@ impl From<PackageView> for EvidencePackageBody {
             },
             verification: VerificationBody::from(&p.verification),
             report: p.report,
-        }
-    }
-}
-
-impl From<SignerKey> for SignerKeyBody {
-    fn from(key: SignerKey) -> Self {
-        Self {
-            current: key.current,
-            signer_key_id: key.signer_key_id,
-            algorithm: key.algorithm,
-            public_key_pem: key.public_key_pem,
-            fingerprint_sha256: key.fingerprint_sha256,
-            source: key.source,
-            registered_at: key.registered_at.into(),
         }
     }
 }

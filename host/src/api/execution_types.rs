@@ -6,8 +6,8 @@ use serde::Deserialize;
 use super::plan_types::RowActionName;
 use super::types::{CapabilityName, Timestamp};
 use crate::domain::execute::view::{
-    Checkpoint, ChunkStatus, ChunkView, ExecutionPhase, ExecutionView, JournalEntry,
-    MediaOutcomeView, MirrorEntry, Outcome, OutcomeView, ResumeEntry,
+    Checkpoint, CheckpointView, ChunkStatus, ChunkView, ExecutionPhase, ExecutionView,
+    JournalEntry, MediaOutcomeView, MirrorEntry, Outcome, OutcomeView, ResumeEntry,
 };
 use crate::domain::ReasonCode;
 
@@ -92,6 +92,7 @@ pub enum OutcomeName {
 
 /// Where the execution continues.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "CheckpointView")]
 pub struct ExecCheckpointBody {
     /// The next chunk to apply (= `total_chunks` when all are applied).
     pub next_chunk_index: i64,
@@ -101,6 +102,7 @@ pub struct ExecCheckpointBody {
 
 /// One chunk.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "ChunkView")]
 pub struct ExecChunkBody {
     /// The chunk's id.
     pub chunk_id: String,
@@ -116,6 +118,7 @@ pub struct ExecChunkBody {
 
 /// What happened to one executed row.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "OutcomeView")]
 pub struct ExecRowOutcomeBody {
     /// The plan row.
     pub plan_row_id: i64,
@@ -141,6 +144,7 @@ pub struct ExecRowOutcomeBody {
 
 /// What happened to one media candidate.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "MediaOutcomeView")]
 pub struct ExecMediaOutcomeBody {
     /// The plan's media candidate.
     pub candidate_id: String,
@@ -160,6 +164,7 @@ pub struct ExecMediaOutcomeBody {
 
 /// One resume.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "ResumeEntry")]
 pub struct ExecResumeEntryBody {
     /// When.
     pub at: Timestamp,
@@ -210,6 +215,7 @@ pub struct ExecutionBody {
 
 /// A job's checkpoint.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "Checkpoint")]
 pub struct CheckpointDocBody {
     /// The job.
     pub job_id: String,
@@ -227,6 +233,7 @@ pub struct CheckpointDocBody {
 
 /// One rollback journal row.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "JournalEntry")]
 pub struct ExecJournalRowBody {
     /// The journal row's id.
     pub journal_id: String,
@@ -256,6 +263,7 @@ pub struct ExecJournalRowBody {
 
 /// One SN mirror row: linkage ids and hashes, never a before-image.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "MirrorEntry")]
 pub struct ExecMirrorRowBody {
     /// The journal row it mirrors.
     pub journal_id: String,
@@ -288,59 +296,6 @@ pub struct RollbackJournalBody {
     pub next_cursor: Option<String>,
 }
 
-impl From<ChunkView> for ExecChunkBody {
-    fn from(c: ChunkView) -> Self {
-        Self {
-            chunk_id: c.chunk_id,
-            chunk_index: c.chunk_index,
-            status: c.status.into(),
-            row_count: c.row_count,
-            fallback_trigger_conflict_ids: c.fallback_trigger_conflict_ids,
-        }
-    }
-}
-
-impl From<OutcomeView> for ExecRowOutcomeBody {
-    fn from(o: OutcomeView) -> Self {
-        Self {
-            plan_row_id: o.plan_row_id,
-            chunk_id: o.chunk_id,
-            table: o.table,
-            sys_id: o.sys_id,
-            action: o.action.into(),
-            outcome: o.outcome.into(),
-            reason_code: o.reason_code,
-            used_row_fallback: o.used_row_fallback,
-            row_attempt: o.row_attempt,
-            journal_id: o.journal_id,
-        }
-    }
-}
-
-impl From<MediaOutcomeView> for ExecMediaOutcomeBody {
-    fn from(m: MediaOutcomeView) -> Self {
-        Self {
-            candidate_id: m.candidate_id,
-            media_id: m.media_id,
-            outcome: m.outcome.into(),
-            reason_code: m.reason_code,
-            attempt_count: m.attempt_count,
-            expected_sha256_plain: m.expected_sha256_plain,
-            observed_sha256_plain: m.observed_sha256_plain,
-        }
-    }
-}
-
-impl From<ResumeEntry> for ExecResumeEntryBody {
-    fn from(r: ResumeEntry) -> Self {
-        Self {
-            at: Timestamp(r.at),
-            operator_id: r.operator_id,
-            from_chunk_index: r.from_chunk_index,
-        }
-    }
-}
-
 impl From<ExecutionView> for ExecutionBody {
     fn from(v: ExecutionView) -> Self {
         Self {
@@ -349,10 +304,7 @@ impl From<ExecutionView> for ExecutionBody {
             status_reason_code: v.status_reason_code,
             plan_checksum: v.plan_checksum,
             precondition_checksum: v.precondition_checksum,
-            checkpoint: ExecCheckpointBody {
-                next_chunk_index: v.checkpoint.next_chunk_index,
-                total_chunks: v.checkpoint.total_chunks,
-            },
+            checkpoint: v.checkpoint.into(),
             chunks: v.chunks.into_iter().map(Into::into).collect(),
             next_cursor: super::paging::cursor(v.row_outcomes.next_after),
             row_outcomes: v.row_outcomes.items.into_iter().map(Into::into).collect(),
@@ -367,52 +319,6 @@ impl From<ExecutionView> for ExecutionBody {
                     .collect(),
             },
             promoted_job_ids: v.promoted_job_ids,
-        }
-    }
-}
-
-impl From<Checkpoint> for CheckpointDocBody {
-    fn from(e: Checkpoint) -> Self {
-        Self {
-            job_id: e.job_id,
-            next_chunk_index: e.next_chunk_index,
-            total_chunks: e.total_chunks,
-            plan_checksum: e.plan_checksum,
-            precondition_checksum: e.precondition_checksum,
-            updated_at: Timestamp(e.updated_at),
-        }
-    }
-}
-
-impl From<JournalEntry> for ExecJournalRowBody {
-    fn from(r: JournalEntry) -> Self {
-        Self {
-            journal_id: r.journal_id,
-            plan_hash: r.plan_hash,
-            plan_row_id: r.plan_row_id,
-            chunk_id: r.chunk_id,
-            row_attempt: r.row_attempt,
-            table: r.table,
-            sys_id: r.sys_id,
-            action: r.action.into(),
-            before_image: r.before_image,
-            before_image_sha256: r.before_image_sha256,
-            after_image_sha256: r.after_image_sha256,
-            created_at: Timestamp(r.created_at),
-        }
-    }
-}
-
-impl From<MirrorEntry> for ExecMirrorRowBody {
-    fn from(m: MirrorEntry) -> Self {
-        Self {
-            journal_id: m.journal_id,
-            table: m.table,
-            sys_id: m.sys_id,
-            plan_row_id: m.plan_row_id,
-            chunk_id: m.chunk_id,
-            before_image_sha256: m.before_image_sha256,
-            synced_at: Timestamp(m.synced_at),
         }
     }
 }

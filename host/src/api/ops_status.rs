@@ -27,7 +27,7 @@ pub struct OpsStatusApi;
 /// warning check failed, no critical one) or `breached` (a critical check
 /// failed).
 #[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "SloStatus")]
 pub enum SloStatusName {
     WithinBudget,
     AtRisk,
@@ -37,7 +37,7 @@ pub enum SloStatusName {
 /// How bad a failed check is: `critical` makes the status `breached`,
 /// `warning` makes it `at_risk`.
 #[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "Severity")]
 pub enum SeverityName {
     Critical,
     Warning,
@@ -46,7 +46,7 @@ pub enum SeverityName {
 /// Which side of the target passes: `at_least` (observed >= target) or
 /// `at_most` (observed <= target).
 #[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case", remote = "Objective")]
 pub enum ObjectiveName {
     AtLeast,
     AtMost,
@@ -187,6 +187,7 @@ pub struct GaReadiness {
 
 /// Average and largest of a per-job figure.
 #[derive(Debug, Object)]
+#[oai(remote = "PerJob")]
 pub struct PerJobBody {
     /// Average over the jobs with journal rows (0 without any).
     pub avg: f64,
@@ -197,6 +198,7 @@ pub struct PerJobBody {
 /// Jobs whose retention window has passed while their journal still holds
 /// before-images: what pruning can free.
 #[derive(Debug, Object)]
+#[oai(remote = "Backlog")]
 pub struct RetentionBacklogBody {
     /// Jobs past retention still holding before-images.
     pub jobs: i64,
@@ -211,6 +213,7 @@ pub struct RetentionBacklogBody {
 
 /// Rollback journal growth (runbook "Journal Retention Governance").
 #[derive(Debug, Object)]
+#[oai(remote = "JournalGrowth")]
 pub struct JournalGrowthBody {
     /// When the figures were read.
     pub computed_at: Timestamp,
@@ -327,11 +330,7 @@ impl From<SloReport> for SloView {
             window_seconds: r.window_seconds,
             computed_at: r.computed_at.into(),
             burn_rate: BurnRateBody {
-                status: match r.status {
-                    SloStatus::WithinBudget => SloStatusName::WithinBudget,
-                    SloStatus::AtRisk => SloStatusName::AtRisk,
-                    SloStatus::Breached => SloStatusName::Breached,
-                },
+                status: r.status.into(),
                 checks: r.checks.into_iter().map(SloCheckBody::from).collect(),
                 failed_checks: r.failed_checks.into_iter().map(str::to_owned).collect(),
                 error_budget: r.error_budget.into(),
@@ -344,14 +343,8 @@ impl From<SloCheck> for SloCheckBody {
     fn from(c: SloCheck) -> Self {
         Self {
             name: c.name.to_owned(),
-            severity: match c.severity {
-                Severity::Critical => SeverityName::Critical,
-                Severity::Warning => SeverityName::Warning,
-            },
-            objective: match c.objective {
-                Objective::AtLeast => ObjectiveName::AtLeast,
-                Objective::AtMost => ObjectiveName::AtMost,
-            },
+            severity: c.severity.into(),
+            objective: c.objective.into(),
             observed: c.observed,
             target: c.target,
             passed: c.passed,
@@ -403,41 +396,6 @@ impl From<ReadinessCheck> for GaCheckBody {
             name: c.name.to_owned(),
             passed: c.passed,
             observed: c.observed,
-        }
-    }
-}
-
-impl From<PerJob> for PerJobBody {
-    fn from(p: PerJob) -> Self {
-        Self {
-            avg: p.avg,
-            max: p.max,
-        }
-    }
-}
-
-impl From<Backlog> for RetentionBacklogBody {
-    fn from(b: Backlog) -> Self {
-        Self {
-            jobs: b.jobs,
-            before_images: b.before_images,
-            before_image_bytes: b.before_image_bytes,
-            awaiting_export: b.awaiting_export,
-        }
-    }
-}
-
-impl From<JournalGrowth> for JournalGrowthBody {
-    fn from(g: JournalGrowth) -> Self {
-        Self {
-            computed_at: g.computed_at.into(),
-            retention_days: g.retention_days,
-            jobs: g.jobs,
-            rows_total: g.rows_total,
-            before_image_bytes_total: g.before_image_bytes_total,
-            rows_per_job: g.rows_per_job.into(),
-            before_image_bytes_per_job: g.before_image_bytes_per_job.into(),
-            retention_backlog: g.retention_backlog.into(),
         }
     }
 }

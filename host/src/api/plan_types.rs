@@ -243,6 +243,7 @@ pub struct PlanTableBody {
 
 /// One table of a scope.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(remote = "ScopeTable")]
 pub struct ScopeTableBody {
     /// Table name.
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -254,6 +255,7 @@ pub struct ScopeTableBody {
 
 /// A decision on a delete candidate.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(remote = "DecisionInput")]
 pub struct DeleteDecisionBody {
     /// A `candidate_id` from an earlier plan of the same scope.
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -395,42 +397,6 @@ impl From<DeleteCandidateDoc> for DeleteCandidateBody {
             table: c.table,
             sys_id: c.sys_id,
             decision: c.decision.map(Into::into),
-        }
-    }
-}
-
-impl From<ScopeTable> for ScopeTableBody {
-    fn from(t: ScopeTable) -> Self {
-        Self {
-            table: t.table,
-            sys_ids: t.sys_ids,
-        }
-    }
-}
-
-impl From<ScopeTableBody> for ScopeTable {
-    fn from(t: ScopeTableBody) -> Self {
-        Self {
-            table: t.table,
-            sys_ids: t.sys_ids,
-        }
-    }
-}
-
-impl From<DecisionInput> for DeleteDecisionBody {
-    fn from(d: DecisionInput) -> Self {
-        Self {
-            candidate_id: d.candidate_id,
-            decision: d.decision.into(),
-        }
-    }
-}
-
-impl From<DeleteDecisionBody> for DecisionInput {
-    fn from(d: DeleteDecisionBody) -> Self {
-        Self {
-            candidate_id: d.candidate_id,
-            decision: d.decision.into(),
         }
     }
 }

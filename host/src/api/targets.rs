@@ -38,6 +38,7 @@ pub enum ColumnTypeName {
 
 /// One column of a target table.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[oai(remote = "Column")]
 pub struct ColumnSpec {
     /// Column name (unique within the table).
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -104,6 +105,7 @@ pub struct TargetRecord {
 
 /// A restored attachment's metadata.
 #[derive(Debug, Object)]
+#[oai(remote = "target::RestoredMedia")]
 pub struct TargetMedia {
     /// The attachment's id.
     pub media_id: String,
@@ -176,7 +178,7 @@ impl TargetsApi {
         body: JsonBody<PutTableRequest>,
     ) -> ApiResult<TableResponse> {
         let principal = bearer.principal(&svc).await?;
-        let columns = body.0.columns.into_iter().map(Column::from).collect();
+        let columns = body.0.columns.into_iter().map(Into::into).collect();
         let key = (
             tenant_id.0.as_str(),
             instance_id.0.as_str(),
@@ -357,26 +359,6 @@ impl TargetsApi {
     }
 }
 
-impl From<ColumnSpec> for Column {
-    fn from(spec: ColumnSpec) -> Self {
-        Self {
-            name: spec.name,
-            column_type: spec.column_type.into(),
-            reference_table: spec.reference_table,
-        }
-    }
-}
-
-impl From<Column> for ColumnSpec {
-    fn from(column: Column) -> Self {
-        Self {
-            name: column.name,
-            column_type: column.column_type.into(),
-            reference_table: column.reference_table,
-        }
-    }
-}
-
 impl From<target::TargetTable> for TargetTable {
     fn from(t: target::TargetTable) -> Self {
         Self {
@@ -402,20 +384,6 @@ impl From<target::TargetRecord> for TargetRecord {
             payload,
             payload_sha256: r.payload_sha256,
             updated_at: Timestamp(r.updated_at),
-        }
-    }
-}
-
-impl From<target::RestoredMedia> for TargetMedia {
-    fn from(m: target::RestoredMedia) -> Self {
-        Self {
-            media_id: m.media_id,
-            parent_sys_id: m.parent_sys_id,
-            file_name: m.file_name,
-            content_type: m.content_type,
-            size_bytes: m.size_bytes,
-            sha256_plain: m.sha256_plain,
-            restored_at: Timestamp(m.restored_at),
         }
     }
 }

@@ -43,6 +43,12 @@ impl From<chrono::DateTime<chrono::Utc>> for Timestamp {
     }
 }
 
+impl From<Timestamp> for chrono::DateTime<chrono::Utc> {
+    fn from(at: Timestamp) -> Self {
+        at.0
+    }
+}
+
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.to_wire())

@@ -18,6 +18,7 @@ use super::capability::{Capability, Principal, TenantScope};
 use super::DomainError;
 use crate::store::tokens::TokenRow;
 use crate::store::Store;
+use strum::IntoEnumIterator;
 
 /// The longest TTL a token may be issued with (one year).
 pub const MAX_TTL_SECONDS: i64 = 366 * 24 * 3600;
@@ -73,9 +74,8 @@ fn principal_of(row: TokenRow) -> Result<Principal, DomainError> {
     let capabilities = row
         .capabilities
         .iter()
-        .map(|c| c.parse::<Capability>())
-        .collect::<Result<BTreeSet<_>, _>>()
-        .map_err(DomainError::Internal)?;
+        .map(|c| super::error::parse_stored("capability", c))
+        .collect::<Result<BTreeSet<Capability>, _>>()?;
     Ok(Principal {
         token_id: row.token_id,
         operator_id: row.operator_id,
@@ -217,10 +217,7 @@ pub async fn ensure_bootstrap(
     configured: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, DomainError> {
-    let all_caps: Vec<String> = Capability::ALL
-        .iter()
-        .map(|c| c.as_str().to_owned())
-        .collect();
+    let all_caps: Vec<String> = Capability::iter().map(|c| c.as_str().to_owned()).collect();
     if let Some(token) = configured {
         if store.token_by_hash(&hash_token(token)).await?.is_none() {
             store

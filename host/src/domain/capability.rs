@@ -1,16 +1,31 @@
 //! Capabilities a token can be granted, and the principal holding them.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumIter, EnumString, IntoStaticStr};
 
 use super::DomainError;
 
 /// One thing a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumIter,
+    EnumString,
+    IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Capability {
     RestoreRead,
     RestorePlan,
@@ -23,30 +38,9 @@ pub enum Capability {
 }
 
 impl Capability {
-    /// Every capability, in contract order.
-    pub const ALL: [Capability; 8] = [
-        Capability::RestoreRead,
-        Capability::RestorePlan,
-        Capability::RestoreExecute,
-        Capability::RestoreDelete,
-        Capability::RestoreOverrideCaps,
-        Capability::EvidenceExport,
-        Capability::IndexWrite,
-        Capability::OpsAdmin,
-    ];
-
     /// The wire name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Capability::RestoreRead => "restore_read",
-            Capability::RestorePlan => "restore_plan",
-            Capability::RestoreExecute => "restore_execute",
-            Capability::RestoreDelete => "restore_delete",
-            Capability::RestoreOverrideCaps => "restore_override_caps",
-            Capability::EvidenceExport => "evidence_export",
-            Capability::IndexWrite => "index_write",
-            Capability::OpsAdmin => "ops_admin",
-        }
+        self.into()
     }
 
     /// Comma-separated wire names, for messages.
@@ -55,23 +49,6 @@ impl Capability {
             .map(|c| c.as_str())
             .collect::<Vec<_>>()
             .join(", ")
-    }
-}
-
-impl fmt::Display for Capability {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Capability {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Capability::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| format!("unknown capability {s:?}"))
     }
 }
 
@@ -215,7 +192,7 @@ mod tests {
 
     #[test]
     fn capability_names_round_trip() {
-        for cap in Capability::ALL {
+        for cap in <Capability as strum::IntoEnumIterator>::iter() {
             assert_eq!(cap.as_str().parse::<Capability>().unwrap(), cap);
             assert_eq!(serde_json::to_value(cap).unwrap(), cap.as_str());
         }

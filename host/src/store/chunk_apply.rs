@@ -216,33 +216,44 @@ impl Store {
         }
         write_skipped_outcomes(&txn, backend, c, &conflicts).await?;
         let status = if fallback { "row_fallback" } else { "applied" };
-        let sql = "UPDATE execution_chunks SET status = ?, fallback_trigger_conflict_ids = ?, applied_at = ? \
-                   WHERE job_id = ? AND chunk_index = ?";
-        let values: Vec<Value> = vec![
-            status.into(),
-            serde_json::to_value(&conflicts)?.into(),
-            c.now.into(),
-            c.job_id.into(),
-            c.chunk_index.into(),
-        ];
-        txn.execute(statement(backend, sql, values)).await?;
         let result = ChunkResult {
             status,
             conflicts,
             applied: applying.len(),
         };
-        if job_events::append_event(&txn, c.job_seq, &(c.event)(&result))
-            .await?
-            .is_none()
-        {
-            return Err(StoreError::Corrupt(format!(
-                "job {} vanished while chunk {} applied",
-                c.job_id, c.chunk_index
-            )));
-        }
+        record_chunk(&txn, backend, c, &result).await?;
         txn.commit().await?;
         Ok(Some(ChunkOutcome::Applied(result)))
     }
+}
+
+/// The chunk's status and its event, in the chunk's transaction.
+async fn record_chunk(
+    txn: &DatabaseTransaction,
+    backend: DatabaseBackend,
+    c: &ChunkApply<'_>,
+    result: &ChunkResult,
+) -> Result<(), StoreError> {
+    let sql = "UPDATE execution_chunks SET status = ?, fallback_trigger_conflict_ids = ?, applied_at = ? \
+               WHERE job_id = ? AND chunk_index = ?";
+    let values: Vec<Value> = vec![
+        result.status.into(),
+        serde_json::to_value(&result.conflicts)?.into(),
+        c.now.into(),
+        c.job_id.into(),
+        c.chunk_index.into(),
+    ];
+    txn.execute(statement(backend, sql, values)).await?;
+    if job_events::append_event(txn, c.job_seq, &(c.event)(result))
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::Corrupt(format!(
+            "job {} vanished while chunk {} applied",
+            c.job_id, c.chunk_index
+        )));
+    }
+    Ok(())
 }
 
 /// Moves the checkpoint past this chunk and renews the lease, only if the

@@ -4,6 +4,7 @@
 //! transaction, so the trail can never disagree with the state.
 
 use chrono::{DateTime, Utc};
+use strum::{EnumIter, EnumString, IntoEnumIterator, IntoStaticStr};
 
 use super::change_meta;
 use crate::domain::capability::{Capability, Principal};
@@ -12,8 +13,10 @@ use crate::domain::{DomainError, RestoreService};
 use crate::store::ops::{AuditRow, DrillRow, SwitchRow};
 use crate::store::Store;
 
-/// An operator switch of the GA gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An operator switch of the GA gate; its name is its key in storage and
+/// its `kind` in the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Switch {
     /// Staging mode: GA-targeted validation runs.
     StagingMode,
@@ -21,18 +24,9 @@ pub enum Switch {
     RunbooksSignoff,
 }
 
-impl Switch {
-    /// Its key in storage and its `kind` in the audit trail.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Switch::StagingMode => "staging_mode",
-            Switch::RunbooksSignoff => "runbooks_signoff",
-        }
-    }
-}
-
-/// The failure drills GA needs passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// The failure drills GA needs passed, in contract order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum DrillId {
     AuthOutage,
     SidecarLag,
@@ -42,53 +36,33 @@ pub enum DrillId {
     EvidenceAuditExport,
 }
 
-impl DrillId {
-    /// Every drill, in contract order.
-    pub const ALL: [DrillId; 6] = [
-        DrillId::AuthOutage,
-        DrillId::SidecarLag,
-        DrillId::PgSaturation,
-        DrillId::EntitlementDisable,
-        DrillId::CrashResume,
-        DrillId::EvidenceAuditExport,
-    ];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DrillId::AuthOutage => "auth_outage",
-            DrillId::SidecarLag => "sidecar_lag",
-            DrillId::PgSaturation => "pg_saturation",
-            DrillId::EntitlementDisable => "entitlement_disable",
-            DrillId::CrashResume => "crash_resume",
-            DrillId::EvidenceAuditExport => "evidence_audit_export",
-        }
-    }
-}
-
 /// A drill's recorded outcome; never recorded is `pending`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumString, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum DrillStatus {
     Pass,
     Fail,
     Pending,
 }
 
+impl Switch {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl DrillId {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 impl DrillStatus {
     /// The wire name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DrillStatus::Pass => "pass",
-            DrillStatus::Fail => "fail",
-            DrillStatus::Pending => "pending",
-        }
-    }
-
-    fn parse(stored: &str) -> Result<Self, DomainError> {
-        [DrillStatus::Pass, DrillStatus::Fail, DrillStatus::Pending]
-            .into_iter()
-            .find(|s| s.as_str() == stored)
-            .ok_or_else(|| DomainError::Internal(format!("stored drill status {stored:?}")))
+        self.into()
     }
 }
 
@@ -269,8 +243,7 @@ impl RestoreService {
 /// Every drill with its latest outcome, in contract order.
 pub async fn drills(store: &Store) -> Result<Vec<DrillState>, DomainError> {
     let rows = store.failure_drills().await?;
-    DrillId::ALL
-        .into_iter()
+    DrillId::iter()
         .map(|id| match rows.iter().find(|r| r.drill_id == id.as_str()) {
             Some(row) => drill_state(id, row.clone()),
             None => Ok(DrillState {
@@ -286,7 +259,7 @@ pub async fn drills(store: &Store) -> Result<Vec<DrillState>, DomainError> {
 fn drill_state(drill_id: DrillId, row: DrillRow) -> Result<DrillState, DomainError> {
     Ok(DrillState {
         drill_id,
-        status: DrillStatus::parse(&row.status)?,
+        status: crate::domain::error::parse_stored("drill status", &row.status)?,
         notes: row.notes,
         set_by: row.set_by.into(),
     })

@@ -114,8 +114,7 @@ mod tests {
     }
 
     fn drills(status: DrillStatus) -> Vec<DrillState> {
-        DrillId::ALL
-            .into_iter()
+        <DrillId as strum::IntoEnumIterator>::iter()
             .map(|drill_id| DrillState {
                 drill_id,
                 status,
