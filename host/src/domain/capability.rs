@@ -2,55 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-use strum::{Display, EnumIter, EnumString, IntoStaticStr};
-
 use super::DomainError;
 
-/// One thing a token may do.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumIter,
-    EnumString,
-    IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Capability {
-    RestoreRead,
-    RestorePlan,
-    RestoreExecute,
-    RestoreDelete,
-    RestoreOverrideCaps,
-    EvidenceExport,
-    IndexWrite,
-    OpsAdmin,
-}
-
-impl Capability {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Comma-separated wire names, for messages.
-    pub fn join(caps: &[Capability]) -> String {
-        caps.iter()
-            .map(|c| c.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
+/// What a token may do: the policy contract's capabilities.
+pub use crate::policy::Capability;
 
 /// The tenants a token may touch.
 #[derive(Debug, Clone, PartialEq, Eq)]

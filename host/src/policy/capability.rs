@@ -4,13 +4,32 @@
 //! conversions, and the host-side check of the `denial` invariants.
 
 use serde::{Deserialize, Serialize};
+use strum::{Display, EnumIter, EnumString, IntoStaticStr};
 
 use super::bindings::capability_wit;
 use super::failure::PolicyFailure;
 
-/// An operator capability (CONTRACT.md, "Authentication and capabilities").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// An operator capability: what a token may do, and what the capability
+/// and media-cap plugins reason about. The domain authorises with this
+/// same type, so a token's grants and a plugin's input never disagree.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumIter,
+    EnumString,
+    IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Capability {
     RestoreRead,
     RestorePlan,
@@ -20,6 +39,21 @@ pub enum Capability {
     EvidenceExport,
     IndexWrite,
     OpsAdmin,
+}
+
+impl Capability {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Comma-separated wire names, for messages.
+    pub fn join(caps: &[Capability]) -> String {
+        caps.iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// What the operator sent to confirm a high-risk action, as given.

@@ -66,14 +66,6 @@ pub fn exercised(
     }
 }
 
-fn to_policy(caps: &[Capability]) -> Vec<policy::Capability> {
-    caps.iter()
-        .filter_map(|c| {
-            serde_json::from_value(serde_json::Value::String(c.as_str().to_owned())).ok()
-        })
-        .collect()
-}
-
 fn decision_row(record: &policy::DecisionRecord, job_id: &str) -> DecisionRow {
     DecisionRow {
         decision_id: record.decision_id.to_string(),
@@ -115,7 +107,7 @@ pub async fn capability(
         tenant_id: plan.tenant_id.clone(),
         instance_id: plan.instance_id.clone(),
         required_capabilities: vec![policy::Capability::RestoreExecute],
-        exercised_capabilities: to_policy(caps),
+        exercised_capabilities: caps.to_vec(),
         scope: ScopeFacts {
             rows: (s.creates + s.updates + s.deletes) as u64,
             deletes: s.deletes as u64,
@@ -155,7 +147,7 @@ pub async fn media_caps(
         instance_id: plan.instance_id.clone(),
         candidate_count: plan.media_summary.count as u64,
         total_bytes: plan.media_summary.total_bytes as u64,
-        exercised_capabilities: to_policy(caps),
+        exercised_capabilities: caps.to_vec(),
         elevated_confirmation: confirmation.cloned(),
     };
     let decision = policies.decide_media_caps(&input);

@@ -11,11 +11,12 @@ use super::super::job_lifecycle;
 use super::super::job_states::{ExecutionState, JobEventType, JobStatus};
 use super::super::paging::PageRequest;
 use super::super::plan::document::PlanDocument;
+use super::super::RestoreService;
 use super::super::{ops, DomainError, ReasonCode};
 use super::checksums::precondition_checksum;
 use super::finish::{event, finish, in_progress, require_running};
+use super::media;
 use super::view::{self, ExecutionPhase, ExecutionView};
-use super::{media, ExecContext};
 use crate::store::chunk_apply::{ChunkApply, ChunkOutcome, ChunkResult};
 use crate::store::execution::ChunkRow;
 use crate::store::job_events::NewEventRow;
@@ -38,7 +39,7 @@ pub(super) fn micros(at: DateTime<Utc>) -> i64 {
 
 /// Why to stop before the next chunk, if at all.
 async fn pause_reason(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     principal: &Principal,
     tenant_id: &str,
     applied: u32,
@@ -61,7 +62,7 @@ async fn pause_reason(
 /// Applies the remaining chunks from the checkpoint, then the media, and
 /// finishes the job; or pauses at a chunk boundary.
 pub(super) async fn run(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     principal: &Principal,
     job: &JobRow,
     plan: &PlanDocument,
@@ -93,9 +94,10 @@ pub(super) async fn run(
         apply_chunk(ctx, principal, job, plan, holder, chunk, &next).await?;
     }
     if !exec.media_done {
+        let settings = &ctx.config.execution;
         let retry = media::Retry {
-            attempts: ctx.settings.media_attempts,
-            backoff: ctx.settings.media_backoff,
+            attempts: settings.media_attempts,
+            backoff: std::time::Duration::from_millis(settings.media_backoff_ms),
         };
         media::restore_all(store, &ctx.media, &job.job_id, plan, retry).await?;
         store.set_media_done(&job.job_id, holder).await?;
@@ -115,7 +117,7 @@ pub(super) async fn run(
 /// One chunk in one transaction: target rows, journal, outcomes, the
 /// checkpoint and the chunk's event; row fallback on conflicts.
 async fn apply_chunk(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     principal: &Principal,
     job: &JobRow,
     plan: &PlanDocument,
@@ -128,7 +130,7 @@ async fn apply_chunk(
         .plan_chunk_keys(&plan.plan_id, chunk.chunk_index)
         .await?;
     let now = Utc::now();
-    let expires = now + ChronoDuration::from_std(ctx.settings.lease).unwrap_or_default();
+    let expires = now + ChronoDuration::from_std(ctx.lease()).unwrap_or_default();
     let event = |result: &ChunkResult| NewEventRow {
         event_type: if result.conflicts.is_empty() {
             JobEventType::ChunkApplied
@@ -168,7 +170,7 @@ async fn apply_chunk(
     }
 }
 
-async fn read_view(ctx: &ExecContext, job_id: &str) -> Result<ExecutionView, DomainError> {
+async fn read_view(ctx: &RestoreService, job_id: &str) -> Result<ExecutionView, DomainError> {
     let exec = ctx
         .store
         .execution(job_id)
@@ -180,7 +182,7 @@ async fn read_view(ctx: &ExecContext, job_id: &str) -> Result<ExecutionView, Dom
 /// The job was completed by an operator while it executed: the chunk in
 /// flight was not written, the execution ends `failed` with the job's
 /// reason and the caller gets `409 job_not_running` with the job's state.
-async fn ended_meanwhile(ctx: &ExecContext, job_id: &str, holder: &str) -> DomainError {
+async fn ended_meanwhile(ctx: &RestoreService, job_id: &str, holder: &str) -> DomainError {
     let job = match ctx.store.job(job_id).await {
         Ok(Some(job)) => job,
         Ok(None) => return DomainError::Internal(format!("job {job_id} vanished while executing")),
@@ -202,7 +204,7 @@ async fn ended_meanwhile(ctx: &ExecContext, job_id: &str, holder: &str) -> Domai
 }
 
 async fn pause(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     job: &JobRow,
     holder: &str,
     reason: ReasonCode,

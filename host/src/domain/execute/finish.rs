@@ -10,13 +10,13 @@ use super::super::job_states::{JobEventType, JobStatus};
 use super::super::jobs;
 use super::super::plan::document::PlanDocument;
 use super::super::queue::JobFinish;
+use super::super::RestoreService;
 use super::super::{DomainError, ReasonCode};
 use super::view::ExecutionPhase;
-use super::ExecContext;
 use crate::store::jobs::JobRow;
 
 /// `409 job_not_running` with the job's wait details, unless it runs.
-pub(super) async fn require_running(ctx: &ExecContext, job: &JobRow) -> Result<(), DomainError> {
+pub(super) async fn require_running(ctx: &RestoreService, job: &JobRow) -> Result<(), DomainError> {
     if job.status == JobStatus::Running.as_str() {
         return Ok(());
     }
@@ -47,7 +47,7 @@ pub(super) fn in_progress(job_id: &str) -> DomainError {
 
 /// The job's plan document.
 pub(super) async fn load_plan(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     job: &JobRow,
 ) -> Result<PlanDocument, DomainError> {
     let (_, document) = ctx
@@ -65,7 +65,7 @@ pub(super) async fn load_plan(
 
 /// Records a non-terminal event of the job.
 pub(super) async fn event(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     job_id: &str,
     event_type: JobEventType,
     actor: &str,
@@ -84,7 +84,7 @@ pub(super) async fn event(
 
 /// Ends the job `failed` (revalidation), releasing locks and the lease.
 pub(super) async fn fail_job(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     job: &JobRow,
     holder: &str,
     reason: ReasonCode,
@@ -106,7 +106,7 @@ pub(super) async fn fail_job(
 
 /// Ends the job with its terminal event, then generates its evidence.
 pub(super) async fn finish(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     job_id: &str,
     status: JobStatus,
     reason: ReasonCode,

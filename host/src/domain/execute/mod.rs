@@ -15,68 +15,21 @@ pub mod view;
 
 use crate::domain::ReasonCode;
 use crate::domain::RestoreService;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::Duration;
 
 use super::capability::{Capability, Principal};
-use super::evidence::Evidence;
 use super::paging::{Page, PageRequest};
 use super::DomainError;
-use crate::media_store::MediaStore;
-use crate::policy::PolicyRegistry;
 use crate::store::execution::ExecutionRow;
-use crate::store::Store;
 
 pub use checks::Exercise;
 pub use chunk_loop::ExecOutcome;
 pub use resume::ResumeExpectation;
 pub use view::{Checkpoint, ExecutionView, JournalEntry, JournalPage, MirrorEntry};
 
-/// Execution settings (`[execution]`).
-#[derive(Debug, Clone, Copy)]
-pub struct ExecSettings {
-    /// How long a lease lives without renewal (a crashed holder's lease
-    /// expires after this).
-    pub lease: Duration,
-    /// Media store reads per candidate before `failed_media_retry_exhausted`.
-    pub media_attempts: u32,
-    /// Pause between media retries (multiplied by the attempt number).
-    pub media_backoff: Duration,
-}
-
-/// What an execution needs of the process.
-#[derive(Clone)]
-pub struct ExecContext {
-    pub store: Store,
-    pub policies: PolicyRegistry,
-    pub media: MediaStore,
-    pub evidence: Arc<Evidence>,
-    pub settings: ExecSettings,
-    /// Set when the server is shutting down: executions pause at the next
-    /// chunk boundary.
-    pub shutting_down: Arc<AtomicBool>,
-    /// This process's lease holder id.
-    pub holder: String,
-}
-
 impl RestoreService {
-    /// What an execution needs of the process.
-    pub(crate) fn exec_context(&self) -> ExecContext {
-        let settings = &self.config.execution;
-        ExecContext {
-            store: self.store.clone(),
-            policies: self.policies.clone(),
-            media: self.media.clone(),
-            evidence: self.evidence.clone(),
-            settings: ExecSettings {
-                lease: Duration::from_secs(settings.lease_seconds),
-                media_attempts: settings.media_attempts,
-                media_backoff: Duration::from_millis(settings.media_backoff_ms),
-            },
-            shutting_down: self.shutting_down.clone(),
-            holder: self.instance_id.clone(),
-        }
+    /// How long an execution lease lives without renewal.
+    fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.execution.lease_seconds)
     }
 
     /// `GET .../execution`: the document with a page of row outcomes;

@@ -16,8 +16,8 @@ use super::checks::{self, Exercise};
 use super::checksums::chunk_digest;
 use super::chunk_loop::{micros, run, ExecOutcome};
 use super::finish::{event, fail_job, in_progress, load_plan, require_running};
+use super::revalidate;
 use super::view::{resumes_of, ResumeEntry};
-use super::{revalidate, ExecContext};
 use crate::store::execution::ExecutionRow;
 
 /// The checksums a resume was told to expect.
@@ -38,7 +38,7 @@ impl RestoreService {
         max_chunks: Option<u32>,
     ) -> Result<ExecOutcome, DomainError> {
         principal.require(&[Capability::RestoreExecute])?;
-        let ctx = &self.exec_context();
+        let ctx = self;
         let store = &ctx.store;
         let actor = &principal.operator_id;
         let job = jobs::visible_row(store, principal, job_id).await?;
@@ -60,9 +60,9 @@ impl RestoreService {
         let confirmation = exercise.elevated_confirmation.as_ref();
         checks::capability(store, &ctx.policies, job_id, &plan, &caps, confirmation).await?;
         checks::media_caps(store, &ctx.policies, job_id, &plan, &caps, confirmation).await?;
-        let holder = format!("{}:{}", ctx.holder, uuid::Uuid::new_v4().simple());
+        let holder = format!("{}:{}", ctx.instance_id, uuid::Uuid::new_v4().simple());
         let now = Utc::now();
-        let expires = now + ChronoDuration::from_std(ctx.settings.lease).unwrap_or_default();
+        let expires = now + ChronoDuration::from_std(ctx.lease()).unwrap_or_default();
         if !store
             .take_lease(job_id, &holder, micros(now), micros(expires))
             .await?
@@ -117,7 +117,7 @@ fn checksum_mismatch(expect: &ResumeExpectation, exec: &ExecutionRow) -> Option<
 
 /// Records `resume_blocked` and returns the `409` to answer.
 async fn resume_blocked(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     job_id: &str,
     actor: &str,
     details: Value,
@@ -136,7 +136,7 @@ async fn resume_blocked(
 /// Whether the target still satisfies what the remaining chunks assume:
 /// the tables' schema and permission, and each remaining row's hash.
 async fn target_changed(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     plan: &PlanDocument,
     exec: &ExecutionRow,
 ) -> Result<Option<Value>, DomainError> {

@@ -15,8 +15,8 @@ use super::checks::{self, Exercise};
 use super::checksums::{chunk_digest, precondition_checksum};
 use super::chunk_loop::{micros, run, ExecOutcome};
 use super::finish::{event, fail_job, in_progress, load_plan, require_running};
+use super::revalidate;
 use super::view::{ChunkStatus, ExecutionPhase};
-use super::{revalidate, ExecContext};
 use crate::store::execution::{ChunkRow, ExecutionRow};
 use crate::store::jobs::JobRow;
 
@@ -30,7 +30,7 @@ impl RestoreService {
         max_chunks: Option<u32>,
     ) -> Result<ExecOutcome, DomainError> {
         principal.require(&[Capability::RestoreExecute])?;
-        let ctx = &self.exec_context();
+        let ctx = self;
         let store = &ctx.store;
         let job = jobs::visible_row(store, principal, job_id).await?;
         let caps = checks::exercised(principal, &exercise)?;
@@ -49,7 +49,7 @@ impl RestoreService {
         let confirmation = exercise.elevated_confirmation.as_ref();
         checks::capability(store, &ctx.policies, job_id, &plan, &caps, confirmation).await?;
         checks::media_caps(store, &ctx.policies, job_id, &plan, &caps, confirmation).await?;
-        let holder = format!("{}:{}", ctx.holder, uuid::Uuid::new_v4().simple());
+        let holder = format!("{}:{}", ctx.instance_id, uuid::Uuid::new_v4().simple());
         let (row, chunks) = new_execution(ctx, &job, &plan, &holder, Utc::now()).await?;
         if !store.create_execution(&row, &chunks).await? {
             return Err(in_progress(job_id));
@@ -70,7 +70,7 @@ impl RestoreService {
 /// The execution row and chunk list of a first execute: each chunk's
 /// digest of the target hashes its rows assume.
 async fn new_execution(
-    ctx: &ExecContext,
+    ctx: &RestoreService,
     job: &JobRow,
     plan: &PlanDocument,
     holder: &str,
@@ -93,7 +93,7 @@ async fn new_execution(
         .iter()
         .map(|c| c.preconditions_sha256.clone())
         .collect();
-    let expires = now + ChronoDuration::from_std(ctx.settings.lease).unwrap_or_default();
+    let expires = now + ChronoDuration::from_std(ctx.lease()).unwrap_or_default();
     let row = ExecutionRow {
         job_id: job.job_id.clone(),
         plan_id: plan.plan_id.clone(),
