@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 pub mod database;
+pub mod declared;
 pub mod fixtures;
 pub mod process;
 pub mod queue;
@@ -143,6 +144,7 @@ impl TestContext {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Reply {
+        let method_name = method.clone();
         let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -150,7 +152,14 @@ impl TestContext {
         if let Some(body) = body {
             request = request.json(body);
         }
-        Self::reply(request.send().await.expect("request sent")).await
+        let reply = Self::reply(request.send().await.expect("request sent")).await;
+        declared::check(
+            method_name.as_str(),
+            path,
+            reply.status.as_u16(),
+            &reply.body,
+        );
+        reply
     }
 
     /// Decodes a raw response.

@@ -167,6 +167,7 @@ impl ServerProcess {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Reply {
+        let method_name = method.clone();
         let mut request = self
             .client
             .request(method, self.url(path))
@@ -174,7 +175,14 @@ impl ServerProcess {
         if let Some(body) = body {
             request = request.json(body);
         }
-        TestContext::reply(request.send().await.expect("request sent")).await
+        let reply = TestContext::reply(request.send().await.expect("request sent")).await;
+        crate::declared::check(
+            method_name.as_str(),
+            path,
+            reply.status.as_u16(),
+            &reply.body,
+        );
+        reply
     }
 
     /// GET with the admin token.

@@ -21,6 +21,7 @@ pub struct AuthApi;
 
 /// A token to issue.
 #[derive(Debug, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// The operator the token acts as; execute and resume bodies must name it.
     #[oai(validator(min_length = 1, max_length = 200))]

@@ -342,6 +342,7 @@ impl From<PackageView> for EvidencePackageBody {
 
 /// Prune the rollback journal's before-images of every eligible job.
 #[derive(Debug, Clone, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PruneJournalRequest {
     /// Who prunes (kept in the audit trail).
     #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]

@@ -13,6 +13,7 @@ use crate::domain::ReasonCode;
 
 /// The operator's confirmation of a high-risk action.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ElevatedConfirmationBody {
     /// Must be true.
     pub confirmed: bool,
@@ -26,6 +27,7 @@ pub struct ElevatedConfirmationBody {
 
 /// What an execute call exercises.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExecuteRequest {
     /// The operator exercising the call; must equal the token's (default: the token's).
     #[oai(validator(max_length = 200))]
@@ -41,6 +43,7 @@ pub struct ExecuteRequest {
 
 /// What a resume call exercises and the checkpoint it expects.
 #[derive(Debug, Clone, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResumeRequest {
     /// The operator exercising the call; must equal the token's (default: the token's).
     #[oai(validator(max_length = 200))]

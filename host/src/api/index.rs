@@ -25,6 +25,7 @@ pub struct IndexApi;
 
 /// A version of a record that was written (created or changed).
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UpsertRecord {
     /// Tenant the record belongs to.
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -56,6 +57,7 @@ pub struct UpsertRecord {
 
 /// A deletion of a record.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteRecord {
     /// Tenant the record belongs to.
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -98,6 +100,7 @@ pub enum IndexRecord {
 
 /// A batch of captured versions.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IngestRecordsRequest {
     /// The versions; the whole batch is stored or none of it.
     #[oai(validator(max_items = 10000))]
@@ -115,6 +118,7 @@ pub struct IngestRecordsResult {
 
 /// A partition's completeness claim.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WatermarkIn {
     /// Tenant of the partition's records.
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -134,6 +138,7 @@ pub struct WatermarkIn {
 
 /// A batch of watermarks.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PublishWatermarksRequest {
     /// The watermarks; one lower than the stored one is ignored.
     #[oai(validator(max_items = 10000))]
@@ -177,6 +182,7 @@ pub struct WatermarkList {
 
 /// A captured attachment with its bytes.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MediaIn {
     /// Tenant of the parent record.
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -210,6 +216,7 @@ pub struct MediaIn {
 
 /// A batch of attachments.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IngestMediaRequest {
     /// The attachments.
     #[oai(validator(max_items = 1000))]

@@ -87,6 +87,7 @@ impl From<CompletionStatus> for JobStatus {
 
 /// Create a job from an executable plan.
 #[derive(Debug, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateJobRequest {
     /// The plan to run.
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -99,6 +100,7 @@ pub struct CreateJobRequest {
 
 /// An operator ends a queued or running job.
 #[derive(Debug, Object, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CompleteJobRequest {
     /// `failed` or `cancelled`.
     pub status: CompletionStatus,

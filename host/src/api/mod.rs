@@ -5,6 +5,7 @@
 pub mod allow;
 pub mod auth;
 pub mod body;
+pub mod document;
 pub mod error;
 pub mod evidence;
 pub mod evidence_types;
@@ -14,6 +15,7 @@ pub mod health;
 pub mod index;
 pub mod job_types;
 pub mod jobs;
+pub mod operation_errors;
 pub mod ops;
 pub mod ops_status;
 pub mod ops_types;
@@ -99,53 +101,14 @@ pub fn service(server_url: &str) -> OpenApiService<Apis, ()> {
 
 /// The OpenAPI document as pretty JSON (what `openapi/openapi.json` holds).
 pub fn spec_json() -> String {
-    spec_json_for("/")
+    spec_json_for(DEFAULT_SERVER)
 }
 
-/// The document with `server_url` as its server, with every optional
-/// property marked `nullable`: the service writes absent values as `null`
-/// and accepts `null` for them, and OpenAPI 3.0 says so only this way.
+/// Where the service listens by default (`server.listen_addr`).
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+/// The document with `server_url` as its server, finished for generators
+/// (see [`document`]).
 pub fn spec_json_for(server_url: &str) -> String {
-    let raw = service(server_url).spec();
-    match serde_json::from_str::<serde_json::Value>(&raw) {
-        Ok(mut doc) => {
-            mark_optional_nullable(&mut doc);
-            serde_json::to_string_pretty(&doc).unwrap_or(raw)
-        }
-        Err(_) => raw,
-    }
-}
-
-fn mark_optional_nullable(value: &mut serde_json::Value) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::Object(props)) = map.get("properties") {
-                let required: Vec<String> = map
-                    .get("required")
-                    .and_then(Value::as_array)
-                    .map(|r| {
-                        r.iter()
-                            .filter_map(|v| v.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let optional: Vec<String> = props
-                    .keys()
-                    .filter(|k| !required.contains(k))
-                    .cloned()
-                    .collect();
-                if let Some(Value::Object(props)) = map.get_mut("properties") {
-                    for key in optional {
-                        if let Some(Value::Object(prop)) = props.get_mut(&key) {
-                            prop.insert("nullable".to_owned(), Value::Bool(true));
-                        }
-                    }
-                }
-            }
-            map.values_mut().for_each(mark_optional_nullable);
-        }
-        Value::Array(items) => items.iter_mut().for_each(mark_optional_nullable),
-        _ => {}
-    }
+    document::finish(&service(server_url).spec(), server_url)
 }

@@ -14,6 +14,7 @@ use crate::domain::ops::entitlement::Entitlement;
 
 /// Turn staging mode on or off.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StagingModeRequest {
     /// Whether staging mode is on.
     pub enabled: bool,
@@ -28,6 +29,7 @@ pub struct StagingModeRequest {
 
 /// Sign the runbooks off, or withdraw the sign-off.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunbooksSignoffRequest {
     /// Whether the runbooks are signed off.
     pub signed_off: bool,
@@ -42,6 +44,7 @@ pub struct RunbooksSignoffRequest {
 
 /// A failure drill's outcome to record.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FailureDrillRequest {
     /// Which drill.
     pub drill_id: DrillIdName,
@@ -61,6 +64,7 @@ pub struct FailureDrillRequest {
 
 /// Enable or disable a tenant's restores.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TenantEntitlementRequest {
     /// Whether the tenant may restore.
     pub restore_enabled: bool,

@@ -244,6 +244,7 @@ pub struct PlanTableBody {
 /// One table of a scope.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 #[oai(remote = "ScopeTable")]
+#[serde(deny_unknown_fields)]
 pub struct ScopeTableBody {
     /// Table name.
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -256,6 +257,7 @@ pub struct ScopeTableBody {
 /// A decision on a delete candidate.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 #[oai(remote = "DecisionInput")]
+#[serde(deny_unknown_fields)]
 pub struct DeleteDecisionBody {
     /// A `candidate_id` from an earlier plan of the same scope.
     #[oai(validator(min_length = 1, max_length = 256))]

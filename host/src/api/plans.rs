@@ -22,6 +22,7 @@ pub struct PlansApi;
 
 /// The records to restore.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScopeBody {
     /// Tables, each whole or narrowed to `sys_ids`.
     #[oai(validator(min_items = 1, max_items = 1000))]
@@ -30,6 +31,7 @@ pub struct ScopeBody {
 
 /// A dry-run request.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DryRunRequest {
     /// Client-chosen id (letters, digits, `.`, `_`, `:`, `-`); generated when
     /// absent. Repeating it with the same inputs returns the stored plan.

@@ -39,6 +39,7 @@ pub enum ColumnTypeName {
 /// One column of a target table.
 #[derive(Debug, Clone, Object, Deserialize)]
 #[oai(remote = "Column")]
+#[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     /// Column name (unique within the table).
     #[oai(validator(min_length = 1, max_length = 256))]
@@ -56,6 +57,7 @@ pub struct ColumnSpec {
 
 /// A table's schema and write permission.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PutTableRequest {
     /// The columns; a repeated name keeps its last definition.
     #[oai(validator(max_items = 1000))]
@@ -85,6 +87,7 @@ pub struct TargetTable {
 
 /// A live change to a row.
 #[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PutRecordRequest {
     /// The row's fields.
     pub payload: BTreeMap<String, Value>,
