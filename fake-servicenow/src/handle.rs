@@ -64,6 +64,13 @@ impl FakeHandle {
         self.shared.lock().behaviour = behaviour;
     }
 
+    /// The most requests that were inside their injected latency at once.
+    pub fn most_delayed_at_once(&self) -> usize {
+        self.shared
+            .most_delayed
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Delay added to every ServiceNow API request from now on.
     pub fn set_latency(&self, latency: Duration) {
         let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);

@@ -114,7 +114,11 @@ impl Draft {
 async fn api(shared: &Shared, mut req: Request) -> Response {
     let latency = shared.lock().behaviour.latency_ms;
     if latency > 0 {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = shared.delayed.fetch_add(1, SeqCst) + 1;
+        shared.most_delayed.fetch_max(now, SeqCst);
         tokio::time::sleep(Duration::from_millis(latency)).await;
+        shared.delayed.fetch_sub(1, SeqCst);
     }
     let body = req.take_body().into_bytes().await;
     let routed = Routed::parse(req.method(), req.uri().path());

@@ -98,6 +98,10 @@ pub(crate) struct Shared {
     pub started_on: String,
     /// Live connections, for the injected connection drops.
     pub connections: Arc<Connections>,
+    /// Requests inside their injected latency now, and the most seen at
+    /// once: shows that the delay does not serialise requests.
+    pub delayed: std::sync::atomic::AtomicUsize,
+    pub most_delayed: std::sync::atomic::AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -115,6 +119,8 @@ impl Shared {
             base_url: base_url.trim_end_matches('/').to_owned(),
             started_on: crate::values::now_glide(),
             connections,
+            delayed: Default::default(),
+            most_delayed: Default::default(),
             state: Mutex::new(state),
         }
     }

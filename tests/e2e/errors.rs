@@ -205,3 +205,55 @@ async fn rejected_requests_write_nothing() {
         .unwrap();
     assert_eq!(rows.len(), 1, "only the bootstrap token exists");
 }
+
+/// A body field the service does not know is refused, naming it, and the
+/// request changes nothing: a caller must never believe it planned or
+/// wrote something the service ignored.
+#[tokio::test]
+async fn unknown_request_fields_are_400_naming_them() {
+    let ctx = TestContext::start().await;
+    let dry_run = json!({"tenant_id": "acme", "instance_id": "prod", "pit": "2026-11-20T10:00:00Z",
+        "scope": {"tables": [{"table": "incident"}]}});
+    let cases = [
+        (
+            "target",
+            json!({"tenant_id": "acme", "instance_id": "sandbox"}),
+        ),
+        ("delete_decision", json!([])),
+    ];
+    for (field, value) in cases {
+        let mut body = dry_run.clone();
+        body[field] = value;
+        let reply = ctx.post("/v1/plans/dry-run", &body).await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+        let message = reply.body["message"].as_str().unwrap_or_default();
+        assert!(message.contains(field), "{message}");
+    }
+    // Nested: a misspelled `sys_ids` inside a scoped table.
+    let mut body = dry_run.clone();
+    body["scope"]["tables"][0]["sys_id"] = json!(["a1"]);
+    let reply = ctx.post("/v1/plans/dry-run", &body).await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    let message = reply.body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("sys_id") && message.contains("scope.tables[0]"),
+        "{message}"
+    );
+    // In a tagged union (an index record) too, and nothing is stored.
+    let record = json!({"records": [{"op": "upsert", "tenant_id": "acme", "instance_id": "prod",
+        "table": "incident", "sys_id": "a1", "event_time": "2026-11-20T09:00:00Z",
+        "topic": "t", "partition": 0, "offset": 1, "payload": {}, "offest": 2}]});
+    let reply = ctx.post("/v1/index/records", &record).await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(reply.body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("offest"));
+    // A record's payload is free-form by design: any field is data.
+    let mut free = record.clone();
+    free["records"][0].as_object_mut().unwrap().remove("offest");
+    free["records"][0]["payload"] = json!({"anything": 1, "u_custom_field": "x"});
+    let reply = ctx.post("/v1/index/records", &free).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["accepted"], 1);
+}

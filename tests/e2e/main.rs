@@ -21,6 +21,8 @@ mod outage;
 mod plans;
 mod plans_edges;
 mod policies;
+mod queue_depth;
 mod queue_property;
 mod replicas;
 mod targets;
+mod writers;

@@ -211,7 +211,9 @@ impl Case<'_> {
             if *status == JobStatus::Queued {
                 let (position, blocking) = self.model.queue_of(index);
                 prop_assert_eq!(job.queue.queue_position, Some(position));
-                prop_assert_eq!(&job.queue.blocking_job_ids, &blocking);
+                let shown = rrs::domain::queue::BLOCKING_JOB_IDS_SHOWN.min(blocking.len());
+                prop_assert_eq!(&job.queue.blocking_job_ids, &blocking[..shown].to_vec());
+                prop_assert_eq!(job.queue.blocking_job_count, blocking.len() as i64);
                 prop_assert_eq!(
                     job.queue.wait_reason_code,
                     Some(ReasonCode::WaitingTableLock)

@@ -237,3 +237,30 @@ async fn check_histories(replica: &ServerProcess, tally: &Tally) {
     let promoted: BTreeSet<String> = tally.promoted.keys().cloned().collect();
     assert_eq!(promoted, promoted_by_events);
 }
+
+/// Replicas starting together on a new PostgreSQL database all come up:
+/// migrations run one process at a time (an advisory lock), so none fails
+/// creating a table another is creating.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_starting_together_on_a_new_database_all_start() {
+    let database = rrs_tests::TestDatabase::create().await;
+    if !database.is_postgres() {
+        println!("skipped: several replicas share a database on PostgreSQL only");
+        return;
+    }
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let starts = dirs.iter().map(|dir| {
+        let toml = format!(
+            "data_dir = {:?}\n[database]\nurl = {:?}\n",
+            dir.path().display().to_string(),
+            database.url
+        );
+        async move { rrs::prepare(rrs::config::Config::from_toml_str(&toml).unwrap()).await }
+    });
+    let started = futures::future::join_all(starts).await;
+    assert_eq!(started.len(), 4);
+    for app in started {
+        let app = app.unwrap_or_else(|e| panic!("a replica did not start: {e:#}"));
+        assert!(app.service.readiness().await.migrations);
+    }
+}

@@ -1,6 +1,7 @@
 //! The fake over real HTTP on port 0, driven with reqwest the way the
 //! connector will drive a real instance.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// A scenario reads top to bottom as one story; its length is the story's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod attachments;
 mod auth;

@@ -145,8 +145,12 @@ pub struct JobBody {
     /// table with it; null otherwise.
     pub queue_position: Option<i64>,
     /// While queued: running jobs holding, and earlier queued jobs
-    /// wanting, a table it needs, oldest first; empty otherwise.
+    /// wanting, a table it needs, oldest first, at most the 20 oldest
+    /// (`blocking_job_count` counts them all); empty otherwise.
     pub blocking_job_ids: Vec<String>,
+    /// While queued: how many jobs hold or wait for a table it needs ahead
+    /// of it, whether or not `blocking_job_ids` names them all; 0 otherwise.
+    pub blocking_job_count: i64,
     /// When the job was created.
     pub created_at: Timestamp,
     /// When it got its locks and started running; null before.
@@ -177,6 +181,7 @@ impl From<Job> for JobBody {
             wait_tables: job.queue.wait_tables,
             queue_position: job.queue.queue_position,
             blocking_job_ids: job.queue.blocking_job_ids,
+            blocking_job_count: job.queue.blocking_job_count,
             created_at: job.created_at.into(),
             started_at: job.started_at.map(Timestamp::from),
             finished_at: job.finished_at.map(Timestamp::from),

@@ -128,7 +128,9 @@ pub struct QueueInfo {
     pub wait_tables: Vec<String>,
     /// 1 + the number of earlier queued jobs sharing a table with it.
     pub queue_position: Option<i64>,
-    /// Running jobs holding, and earlier queued jobs wanting, its tables,
-    /// in admission order.
+    /// The oldest running jobs holding, and earlier queued jobs wanting,
+    /// its tables, in admission order (at most `BLOCKING_JOB_IDS_SHOWN`).
     pub blocking_job_ids: Vec<String>,
+    /// How many jobs block it in all.
+    pub blocking_job_count: i64,
 }

@@ -203,6 +203,11 @@ async fn first_everywhere(q: &QueueTxn, job_seq: i64) -> Result<bool, DomainErro
 
 /// Queue metadata of a queued job from the lock rows ahead of it
 /// (`Store::job_locks_ahead`, in admission order).
+/// How many of the jobs ahead a queued job's document names: the oldest,
+/// which must end before it runs; `blocking_job_count` counts them all.
+/// (A 10,000th job on one table would otherwise carry 10,000 ids.)
+pub const BLOCKING_JOB_IDS_SHOWN: usize = 20;
+
 pub fn queue_info(ahead: &[AheadRow]) -> QueueInfo {
     let wait_tables: BTreeSet<&String> = ahead.iter().map(|row| &row.table_name).collect();
     let earlier_queued: BTreeSet<i64> = ahead
@@ -210,17 +215,18 @@ pub fn queue_info(ahead: &[AheadRow]) -> QueueInfo {
         .filter(|row| !row.held)
         .map(|row| row.job_seq)
         .collect();
-    let mut seen = BTreeSet::new();
-    let blocking_job_ids = ahead
-        .iter()
-        .filter(|row| seen.insert(row.job_seq))
-        .map(|row| row.job_id.clone())
-        .collect();
+    let blocking: BTreeMap<i64, &String> =
+        ahead.iter().map(|row| (row.job_seq, &row.job_id)).collect();
     QueueInfo {
         wait_reason_code: Some(ReasonCode::WaitingTableLock),
         wait_tables: wait_tables.into_iter().cloned().collect(),
         queue_position: Some(1 + earlier_queued.len() as i64),
-        blocking_job_ids,
+        blocking_job_count: blocking.len() as i64,
+        blocking_job_ids: blocking
+            .into_values()
+            .take(BLOCKING_JOB_IDS_SHOWN)
+            .cloned()
+            .collect(),
     }
 }
 

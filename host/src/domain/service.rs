@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::Utc;
+use tokio::sync::Semaphore;
 
 use super::capability::Principal;
 use super::evidence::Evidence;
@@ -38,6 +39,10 @@ pub struct RestoreService {
     pub(super) shutting_down: Arc<AtomicBool>,
     /// This process's id in execution leases.
     pub(super) instance_id: String,
+    /// Dry-runs that may run at once: each holds several pooled connections
+    /// at a time (its plan's transaction and the two scans it merges), so
+    /// unbounded they could take the whole pool and wait on each other.
+    pub(super) dry_runs: Arc<Semaphore>,
 }
 
 /// Whether the service can take traffic (`GET /readyz`).
@@ -62,10 +67,13 @@ impl RestoreService {
             policies,
             evidence: Arc::new(evidence),
             media,
-            config: Arc::new(config),
             metrics,
             shutting_down: Arc::new(AtomicBool::new(false)),
             instance_id: format!("rrs-{}", uuid::Uuid::new_v4().simple()),
+            dry_runs: Arc::new(Semaphore::new(dry_run_slots(
+                config.database.max_connections,
+            ))),
+            config: Arc::new(config),
         }
     }
 
@@ -118,4 +126,10 @@ impl RestoreService {
             self.config.slo.clone(),
         )
     }
+}
+
+/// A quarter of the pool, at least one: a dry-run holds up to three
+/// connections at a time, so the rest of the pool stays free for other work.
+fn dry_run_slots(max_connections: u32) -> usize {
+    (max_connections as usize / 4).max(1)
 }

@@ -28,9 +28,7 @@
 //! bench).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Value};
 
 use super::job_events::{self, NewEventRow};
 use super::plans::PlanRowKey;
@@ -159,7 +157,7 @@ impl Store {
         c: &ChunkApply<'_>,
     ) -> Result<Option<ChunkOutcome>, StoreError> {
         let backend = self.backend();
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         if !advance_checkpoint(&txn, backend, c).await? {
             txn.rollback().await?;
             return Ok(Some(ChunkOutcome::LeaseLost));

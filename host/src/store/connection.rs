@@ -6,7 +6,8 @@ use std::time::Duration;
 use rrs_migrations::MigratorTrait;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, Statement, TransactionTrait,
 };
 
 use super::checkpoint::Checkpointer;
@@ -14,10 +15,29 @@ use super::StoreError;
 use crate::config::DatabaseConfig;
 use rrs_migrations::Migrator;
 
+/// On SQLite, takes the write lock of a transaction that has not read yet
+/// (see [`Store::begin_write`]); nothing on PostgreSQL.
+pub(super) async fn take_write_lock(txn: &DatabaseTransaction) -> Result<(), StoreError> {
+    if txn.get_database_backend() == DatabaseBackend::Sqlite {
+        txn.execute_unprepared("DELETE FROM seaql_migrations WHERE 0")
+            .await?;
+    }
+    Ok(())
+}
+
+/// The advisory lock key that serialises migrations ("rrs-migr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7272_732d_6d69_6772;
+
 /// A handle on the service database, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Where writes go. SQLite takes one writer at a time: on SQLite this is
+    /// a pool of one connection, so writers queue for it without holding a
+    /// connection (a writer waiting in SQLite's busy handler would hold
+    /// one, and enough of them could leave the writer that holds the lock
+    /// without the read connection it needs). On PostgreSQL it is `db`.
+    writer: DatabaseConnection,
     /// SQLite only: the WAL checkpoint task, stopped with the last clone.
     _checkpointer: Option<Arc<Checkpointer>>,
 }
@@ -64,18 +84,40 @@ impl Store {
     /// Connects with the configured pool (see [`connect_options`]).
     pub async fn connect(url: &str, settings: &DatabaseConfig) -> Result<Self, StoreError> {
         let db = Database::connect(connect_options(url, settings)).await?;
-        let checkpointer = (db.get_database_backend() == DatabaseBackend::Sqlite)
-            .then(|| Arc::new(Checkpointer::start(db.clone())));
+        let sqlite = db.get_database_backend() == DatabaseBackend::Sqlite;
+        let writer = if sqlite {
+            let mut options = connect_options(url, settings);
+            options.max_connections(1).min_connections(1);
+            Database::connect(options).await?
+        } else {
+            db.clone()
+        };
+        let checkpointer = sqlite.then(|| Arc::new(Checkpointer::start(db.clone())));
         Ok(Self {
             db,
+            writer,
             _checkpointer: checkpointer,
         })
     }
 
     /// Applies every pending migration.
+    ///
+    /// On PostgreSQL, replicas starting together on a new database would
+    /// each create the same tables and all but one fail; so the migrations
+    /// run under a transaction-scoped advisory lock, held by a transaction
+    /// of their own: the others wait for it, then find nothing pending.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Migrator::up(&self.db, None).await?;
-        Ok(())
+        if self.backend() != DatabaseBackend::Postgres {
+            Migrator::up(&self.db, None).await?;
+            return Ok(());
+        }
+        let guard = self.db.begin().await?;
+        guard
+            .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await?;
+        let migrated = Migrator::up(&self.db, None).await;
+        guard.commit().await?;
+        Ok(migrated?)
     }
 
     /// Whether the database answers and no migration is pending.
@@ -96,6 +138,33 @@ impl Store {
         &self.db
     }
 
+    /// A transaction that will write. SQLite starts a transaction deferred:
+    /// one that reads first and then writes while another connection
+    /// writes cannot upgrade its read snapshot and fails at once
+    /// (`SQLITE_BUSY_SNAPSHOT`), whatever the busy timeout. So on SQLite
+    /// the first statement takes the write lock (a write that touches no
+    /// row, to the one table every database has from its first migration),
+    /// and a second writer waits up to `acquire_timeout_ms` for it, as
+    /// configured. PostgreSQL locks by row and needs nothing here.
+    pub(super) async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        let txn = self.writer.begin().await?;
+        take_write_lock(&txn).await?;
+        Ok(txn)
+    }
+
+    /// A transaction that takes no lock yet: its owner calls
+    /// [`take_write_lock`] before its first statement (a dry-run opens its
+    /// scans first, so it never waits for the lock while holding only part
+    /// of the connections it needs).
+    pub(super) async fn begin_deferred(&self) -> Result<DatabaseTransaction, StoreError> {
+        Ok(self.writer.begin().await?)
+    }
+
+    /// The connection for a write outside a transaction.
+    pub(super) fn write_db(&self) -> &DatabaseConnection {
+        &self.writer
+    }
+
     /// Which SQL dialect the database speaks.
     pub fn backend(&self) -> DatabaseBackend {
         self.db.get_database_backend()
@@ -103,6 +172,9 @@ impl Store {
 
     /// Closes the pool (tests use it to simulate an outage).
     pub async fn close(self) -> Result<(), StoreError> {
+        if self.backend() == DatabaseBackend::Sqlite {
+            self.writer.close().await?;
+        }
         self.db.close().await?;
         Ok(())
     }

@@ -52,7 +52,7 @@ pub async fn insert_decision(
 impl Store {
     /// Logs a decision.
     pub async fn insert_decision(&self, decision: &DecisionRow) -> Result<(), StoreError> {
-        insert_decision(self.db(), self.backend(), decision).await
+        insert_decision(self.write_db(), self.backend(), decision).await
     }
 
     /// Every decision about a subject, oldest first.

@@ -143,7 +143,7 @@ impl Store {
             generated_at: Set(row.generated_at),
             generated_at_us: Set(row.generated_at.timestamp_micros()),
         }
-        .insert(self.db())
+        .insert(self.write_db())
         .await?;
         Ok(())
     }
@@ -202,7 +202,7 @@ impl Store {
             source: Set(row.source.clone()),
             registered_at: Set(row.registered_at),
         }
-        .insert(self.db())
+        .insert(self.write_db())
         .await;
         match insert {
             Ok(_) => Ok(row.clone()),
@@ -255,7 +255,7 @@ impl Store {
             detected_at: Set(row.detected_at),
             detected_at_us: Set(row.detected_at.timestamp_micros()),
         }
-        .insert(self.db())
+        .insert(self.write_db())
         .await?;
         Ok(())
     }
@@ -375,7 +375,7 @@ impl Store {
             pruned_at: Set(row.pruned_at),
             pruned_at_us: Set(row.pruned_at.timestamp_micros()),
         }
-        .insert(self.db())
+        .insert(self.write_db())
         .await?;
         Ok(())
     }

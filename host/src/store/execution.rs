@@ -95,8 +95,7 @@ impl Store {
         row: &ExecutionRow,
         chunks: &[ChunkRow],
     ) -> Result<bool, StoreError> {
-        use sea_orm::TransactionTrait;
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let sql = format!(
             "INSERT INTO job_executions ({EXECUTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (job_id) DO NOTHING"
@@ -196,7 +195,7 @@ impl Store {
             job_id.into(),
             holder.into(),
         ];
-        self.db()
+        self.write_db()
             .execute(statement(self.backend(), sql, values))
             .await?;
         Ok(())
@@ -218,7 +217,7 @@ impl Store {
             job_id.into(),
             holder.into(),
         ];
-        self.db()
+        self.write_db()
             .execute(statement(self.backend(), sql, values))
             .await?;
         Ok(())
@@ -228,7 +227,7 @@ impl Store {
     pub async fn set_media_done(&self, job_id: &str, holder: &str) -> Result<(), StoreError> {
         let sql = "UPDATE job_executions SET media_done = ? WHERE job_id = ? AND lease_holder = ?";
         let values: Vec<Value> = vec![true.into(), job_id.into(), holder.into()];
-        self.db()
+        self.write_db()
             .execute(statement(self.backend(), sql, values))
             .await?;
         Ok(())
@@ -308,7 +307,7 @@ impl Store {
             m.observed_sha256_plain.clone().into(),
             now.into(),
         ];
-        self.db()
+        self.write_db()
             .execute(statement(self.backend(), sql, values))
             .await?;
         Ok(())

@@ -5,7 +5,7 @@
 //! offset)` is counted as a duplicate instead of stored twice.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Value};
 
 use super::sql::{list_placeholders, rows_placeholders, statement};
 use super::{Store, StoreError};
@@ -75,7 +75,7 @@ impl Store {
         rows: &[IndexRecordRow],
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let backend = self.backend();
         let mut inserted = 0;
         for batch in rows.chunks(RECORD_BATCH) {
@@ -164,7 +164,7 @@ impl Store {
         ];
         Ok(
             WatermarkRow::find_by_statement(statement(self.backend(), sql, values))
-                .one(self.db())
+                .one(self.write_db())
                 .await?,
         )
     }
@@ -220,7 +220,7 @@ impl Store {
         rows: &[IndexMediaRow],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let backend = self.backend();
         for row in rows {
             let sql = "INSERT INTO index_media (tenant_id, instance_id, media_id, parent_table, parent_sys_id, file_name, \

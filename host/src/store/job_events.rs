@@ -126,7 +126,7 @@ impl Store {
         job_seq: i64,
         event: &NewEventRow,
     ) -> Result<Option<i64>, StoreError> {
-        let txn = sea_orm::TransactionTrait::begin(self.db()).await?;
+        let txn = self.begin_write().await?;
         let seq = append_event(&txn, job_seq, event).await?;
         txn.commit().await?;
         Ok(seq)

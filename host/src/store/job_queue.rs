@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::entities::job::{self, Entity as Jobs};
@@ -77,7 +77,7 @@ impl Store {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<QueueTxn, StoreError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let guard = job_queue_guard::ActiveModel {
             tenant_id: Set(tenant_id.to_owned()),
             instance_id: Set(instance_id.to_owned()),

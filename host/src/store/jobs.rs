@@ -293,7 +293,7 @@ impl Store {
         status_reason_code: Option<&str>,
     ) -> Result<bool, StoreError> {
         set_execution_state(
-            self.db(),
+            self.write_db(),
             job_id,
             expected_status,
             execution_state,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde_json::{json, Value};
 
@@ -184,7 +184,7 @@ impl Store {
         unset: bool,
         meta: &ChangeMeta,
     ) -> Result<Changed<SwitchRow>, StoreError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let seed = ops_switch::ActiveModel {
             switch_key: Set(key.to_owned()),
             enabled: Set(unset),
@@ -252,7 +252,7 @@ impl Store {
         unset_status: &str,
         meta: &ChangeMeta,
     ) -> Result<Changed<DrillRow>, StoreError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let seed = ops_failure_drill::ActiveModel {
             drill_id: Set(drill_id.to_owned()),
             status: Set(unset_status.to_owned()),
@@ -322,7 +322,7 @@ impl Store {
         unset: bool,
         meta: &ChangeMeta,
     ) -> Result<Changed<EntitlementRow>, StoreError> {
-        let txn = self.db().begin().await?;
+        let txn = self.begin_write().await?;
         let seed = tenant_entitlement::ActiveModel {
             tenant_id: Set(tenant_id.to_owned()),
             restore_enabled: Set(unset),

@@ -3,9 +3,7 @@
 //! reference and media queries see the rows just written.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Value};
 
 use super::decisions::{insert_decision, DecisionRow};
 use super::plan_refs::{dangling_references, RefConflictRow};
@@ -70,6 +68,9 @@ pub struct PlanHeaderInsert {
 /// A plan being written; dropped without `finish`, it leaves nothing.
 pub struct PlanWriter {
     txn: DatabaseTransaction,
+    /// Whether the transaction took the write lock (SQLite); taken before
+    /// its first statement, by then the dry-run's scans have connections.
+    locked: tokio::sync::OnceCell<()>,
     backend: DatabaseBackend,
     plan_id: String,
 }
@@ -80,7 +81,8 @@ impl Store {
     /// Starts writing the plan `plan_id`.
     pub async fn plan_writer(&self, plan_id: &str) -> Result<PlanWriter, StoreError> {
         Ok(PlanWriter {
-            txn: self.db().begin().await?,
+            txn: self.begin_deferred().await?,
+            locked: tokio::sync::OnceCell::new(),
             backend: self.backend(),
             plan_id: plan_id.to_owned(),
         })
@@ -88,6 +90,14 @@ impl Store {
 }
 
 impl PlanWriter {
+    /// The transaction, its write lock taken.
+    async fn txn(&self) -> Result<&DatabaseTransaction, StoreError> {
+        self.locked
+            .get_or_try_init(|| super::connection::take_write_lock(&self.txn))
+            .await?;
+        Ok(&self.txn)
+    }
+
     /// Stores plan rows.
     pub async fn insert_rows(&self, rows: &[PlanRowInsert]) -> Result<(), StoreError> {
         for batch in rows.chunks(ROW_BATCH) {
@@ -110,7 +120,8 @@ impl PlanWriter {
                     row.after_payload.clone().into(),
                 ]);
             }
-            self.txn
+            self.txn()
+                .await?
                 .execute(statement(self.backend, &sql, values))
                 .await?;
         }
@@ -136,7 +147,8 @@ impl PlanWriter {
                     r.ref_sys_id.clone().into(),
                 ]);
             }
-            self.txn
+            self.txn()
+                .await?
                 .execute(statement(self.backend, &sql, values))
                 .await?;
         }
@@ -149,7 +161,7 @@ impl PlanWriter {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<Vec<RefConflictRow>, StoreError> {
-        dangling_references(&self.txn, &self.plan_id, tenant_id, instance_id).await
+        dangling_references(self.txn().await?, &self.plan_id, tenant_id, instance_id).await
     }
 
     /// The attachments (at the PIT) of records the plan restores.
@@ -173,7 +185,7 @@ impl PlanWriter {
         ];
         let mut candidates =
             MediaCandidateRow::find_by_statement(statement(self.backend, sql, values))
-                .all(&self.txn)
+                .all(self.txn().await?)
                 .await?;
         // The latest version of each attachment comes first.
         candidates.dedup_by(|later, kept| later.media_id == kept.media_id);
@@ -182,7 +194,7 @@ impl PlanWriter {
 
     /// Records a policy decision about this plan.
     pub async fn insert_decision(&self, decision: &DecisionRow) -> Result<(), StoreError> {
-        insert_decision(&self.txn, self.backend, decision).await
+        insert_decision(self.txn().await?, self.backend, decision).await
     }
 
     /// Writes the header and commits the whole plan.
@@ -205,7 +217,8 @@ impl PlanWriter {
             header.document.clone().into(),
             header.created_at.into(),
         ];
-        self.txn
+        self.txn()
+            .await?
             .execute(statement(self.backend, sql, values))
             .await?;
         self.txn.commit().await?;

@@ -62,7 +62,7 @@ impl Store {
             row.write_allowed.into(),
             row.updated_at.into(),
         ];
-        self.db()
+        self.write_db()
             .execute(statement(self.backend(), sql, values))
             .await?;
         Ok(())
@@ -94,7 +94,7 @@ impl Store {
         row: &TargetRecordRow,
     ) -> Result<(), StoreError> {
         put_record(
-            self.db(),
+            self.write_db(),
             self.backend(),
             tenant_id,
             instance_id,
@@ -120,7 +120,7 @@ impl Store {
             sys_id.into(),
         ];
         Ok(self
-            .db()
+            .write_db()
             .execute(statement(self.backend(), sql, values))
             .await?
             .rows_affected()
@@ -200,7 +200,7 @@ impl Store {
             storage_key.into(),
             m.restored_at.into(),
         ];
-        self.db()
+        self.write_db()
             .execute(statement(self.backend(), sql, values))
             .await?;
         Ok(())

@@ -52,7 +52,7 @@ impl Store {
             revoked_at: Set(row.revoked_at),
             created_at: Set(row.created_at),
         }
-        .insert(self.db())
+        .insert(self.write_db())
         .await?;
         Ok(())
     }
@@ -101,7 +101,7 @@ impl Store {
             )
             .filter(auth_token::Column::TokenId.eq(token_id))
             .filter(auth_token::Column::RevokedAt.is_null())
-            .exec(self.db())
+            .exec(self.write_db())
             .await?;
         Ok(result.rows_affected > 0)
     }

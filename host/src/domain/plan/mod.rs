@@ -46,6 +46,12 @@ impl RestoreService {
         principal.require(&[Capability::RestorePlan])?;
         principal.require_tenant(&request.tenant_id)?;
         super::ops::ensure_entitled(store, &request.tenant_id).await?;
+        let wait = std::time::Duration::from_millis(self.config.database.acquire_timeout_ms);
+        let _slot = tokio::time::timeout(wait, self.dry_runs.acquire())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| DomainError::Unavailable("every dry-run slot is busy".into()))?;
         let inputs = PlanInputs::normalise(&request)?;
         let plan_hash = inputs.plan_hash()?;
         let plan_id = request
