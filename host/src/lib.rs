@@ -8,6 +8,7 @@ pub mod domain;
 pub mod media_store;
 pub mod policy;
 pub mod store;
+pub mod target;
 pub mod telemetry;
 
 use std::sync::Arc;

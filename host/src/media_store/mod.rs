@@ -23,6 +23,15 @@ pub enum MediaStoreError {
     Unavailable(String),
 }
 
+/// The key of the blob whose bytes hash to `sha256_hex`.
+pub fn blob_key(sha256_hex: &str) -> String {
+    format!(
+        "sha256/{}/{}",
+        &sha256_hex[..2.min(sha256_hex.len())],
+        sha256_hex
+    )
+}
+
 /// A handle on the blob store, cheap to clone.
 #[derive(Clone)]
 pub struct MediaStore {
@@ -49,7 +58,7 @@ impl MediaStore {
     /// Stores bytes; returns their key and hex sha256.
     pub async fn put(&self, bytes: Bytes) -> Result<(String, String), MediaStoreError> {
         let sha = hex::encode(Sha256::digest(&bytes));
-        let key = format!("sha256/{}/{}", &sha[..2], sha);
+        let key = blob_key(&sha);
         self.inner
             .put(
                 &ObjectPath::from(key.as_str()),
