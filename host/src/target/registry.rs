@@ -25,11 +25,14 @@ pub struct TargetInfo {
     pub problem: Option<String>,
 }
 
+/// The configured connectors by `(tenant_id, instance_id)`.
+type Configured = BTreeMap<(String, String), (TargetSettings, Arc<dyn Target>)>;
+
 /// The targets of this service.
 #[derive(Clone)]
 pub struct Targets {
     store: Store,
-    configured: Arc<BTreeMap<(String, String), (TargetSettings, Arc<dyn Target>)>>,
+    configured: Arc<Configured>,
 }
 
 impl Targets {
