@@ -29,6 +29,9 @@ pub struct Config {
     pub log: LogConfig,
     pub slo: SloConfig,
     pub execution: ExecutionConfig,
+    /// The instances restores write into, when not the embedded target.
+    #[serde(default)]
+    pub targets: Vec<crate::target::settings::TargetSettings>,
 }
 
 /// HTTP listener settings.
@@ -297,6 +300,7 @@ impl Default for Config {
             log: LogConfig::default(),
             slo: SloConfig::default(),
             execution: ExecutionConfig::default(),
+            targets: Vec::new(),
         }
     }
 }

@@ -68,7 +68,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         media,
         config,
         telemetry::metrics::handle(),
-    );
+    )
+    .map_err(|e| anyhow::anyhow!("cannot set up the targets: {e}"))?;
     Ok(App {
         service,
         new_bootstrap_token,

@@ -47,6 +47,7 @@ mod m20261126_000053_create_ops_audit_log;
 mod m20261126_000054_create_jobs_finished_index;
 mod m20261126_000055_create_jobs_started_index;
 mod m20261126_000056_create_job_events_type_at_index;
+mod m20261206_000010_create_journal_intents;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -92,6 +93,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000054_create_jobs_finished_index::Migration),
             Box::new(m20261126_000055_create_jobs_started_index::Migration),
             Box::new(m20261126_000056_create_job_events_type_at_index::Migration),
+            Box::new(m20261206_000010_create_journal_intents::Migration),
         ]
     }
 }

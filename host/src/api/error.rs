@@ -190,10 +190,26 @@ impl From<DomainError> for ApiError {
                     retry_after(),
                 )
             }
+            DomainError::Target(error) => target_unavailable(error),
             DomainError::Store(cause) => internal(&cause.to_string()),
             DomainError::Internal(cause) => internal(&cause),
         }
     }
+}
+
+/// The target instance cannot serve: `503` with what to retry or fix.
+fn target_unavailable(error: crate::target::TargetError) -> ApiError {
+    use crate::target::TargetError;
+    tracing::warn!(%error, "target instance failed");
+    let reason = match &error {
+        TargetError::Unavailable(_) | TargetError::NoTable(_) => ReasonCode::TargetUnavailable,
+        TargetError::Unauthorized(_) => ReasonCode::TargetUnauthorized,
+        TargetError::Protocol(_) => ReasonCode::TargetProtocolError,
+    };
+    ApiError::Unavailable(
+        Json(ErrorBody::new(reason, error.to_string())),
+        retry_after(),
+    )
 }
 
 fn internal(cause: &str) -> ApiError {

@@ -57,6 +57,8 @@ const EXECUTE_FORBIDDEN: &[ReasonCode] = &[
     BlockedPolicyError,
 ];
 const JOB: &[ReasonCode] = &[JobNotFound];
+/// A target instance that cannot serve (besides `database_unavailable`).
+const TARGET: &[ReasonCode] = &[TargetUnavailable, TargetUnauthorized, TargetProtocolError];
 
 use Input::{Body, Nothing, Params};
 
@@ -96,6 +98,7 @@ pub const OPERATIONS: &[OperationErrors] = &[
     op("publish_watermarks", Body, &[(403, SCOPE)]),
     op("list_watermarks", Params, &[]),
     op("ingest_index_media", Body, &[(403, SCOPE)]),
+    op("list_targets", Nothing, &[]),
     op("put_target_table", Body, &[(403, SCOPE)]),
     op("get_target_table", Params, &[(404, &[TargetTableNotFound])]),
     op(
@@ -113,7 +116,11 @@ pub const OPERATIONS: &[OperationErrors] = &[
     op(
         "dry_run_plan",
         Body,
-        &[(403, ENTITLED), (409, &[BlockedPlanHashMismatch])],
+        &[
+            (403, ENTITLED),
+            (409, &[BlockedPlanHashMismatch]),
+            (503, TARGET),
+        ],
     ),
     op("get_plan", Params, &[(404, &[PlanNotFound])]),
     op("list_plan_rows", Params, &[(404, &[PlanNotFound])]),
@@ -162,6 +169,7 @@ pub const OPERATIONS: &[OperationErrors] = &[
                     BlockedReferenceConflict,
                 ],
             ),
+            (503, TARGET),
         ],
     ),
     op(
@@ -182,6 +190,7 @@ pub const OPERATIONS: &[OperationErrors] = &[
                     BlockedReferenceConflict,
                 ],
             ),
+            (503, TARGET),
         ],
     ),
     op(

@@ -18,6 +18,8 @@ use super::types::Timestamp;
 use super::ApiTags;
 use crate::domain::target::{self, Column, ColumnType};
 use crate::domain::RestoreService;
+use crate::target::settings::TargetKind;
+use crate::target::TargetInfo;
 
 /// Target set-up endpoints.
 pub struct TargetsApi;
@@ -126,6 +128,50 @@ pub struct TargetMedia {
     pub restored_at: Timestamp,
 }
 
+/// Which connector serves an instance: `embedded` (tables in this
+/// service's database) or `servicenow` (a ServiceNow instance over its REST
+/// Table and Attachment APIs).
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case", remote = "TargetKind")]
+pub enum TargetKindName {
+    Embedded,
+    Servicenow,
+}
+
+/// A configured target instance. Credentials are never shown.
+#[derive(Debug, Object)]
+#[oai(remote = "TargetInfo")]
+pub struct ConfiguredTarget {
+    /// Tenant of the instance.
+    pub tenant_id: String,
+    /// The instance.
+    pub instance_id: String,
+    /// Its connector.
+    pub kind: TargetKindName,
+    /// The instance's URL; null for the embedded target.
+    pub url: Option<String>,
+    /// Whether it answered with the service's credentials just now.
+    pub reachable: bool,
+    /// Why it did not; null when it did.
+    pub problem: Option<String>,
+}
+
+/// The configured targets; every instance not listed is embedded.
+#[derive(Debug, Object)]
+pub struct TargetList {
+    /// The configured targets of the caller's tenants.
+    pub items: Vec<ConfiguredTarget>,
+    /// Always null: the list is never paged.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum TargetsResponse {
+    /// The configured targets.
+    #[oai(status = 200)]
+    Ok(Json<TargetList>),
+}
+
 #[derive(ApiResponse)]
 enum TableResponse {
     /// The table's schema.
@@ -158,6 +204,26 @@ enum MediaResponse {
 #[allow(clippy::too_many_arguments)]
 #[OpenApi(tag = "ApiTags::Targets")]
 impl TargetsApi {
+    /// List target instances
+    ///
+    /// The configured target instances of the token's tenants, each with
+    /// its connector, URL and whether it answers with the service's
+    /// credentials now (asked within 5 s). An instance not listed is the
+    /// embedded one. Credentials are never shown. Needs `restore_read`.
+    #[oai(path = "/v1/targets", method = "get", operation_id = "list_targets")]
+    async fn list_targets(
+        &self,
+        svc: Data<&RestoreService>,
+        bearer: BearerAuth,
+    ) -> ApiResult<TargetsResponse> {
+        let principal = bearer.principal(&svc).await?;
+        let targets = svc.list_targets(&principal).await?;
+        Ok(TargetsResponse::Ok(Json(TargetList {
+            items: targets.into_iter().map(Into::into).collect(),
+            next_cursor: None,
+        })))
+    }
+
     /// Set a target table's schema
     ///
     /// Creates or replaces the schema and write permission of a table of

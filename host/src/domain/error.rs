@@ -56,6 +56,10 @@ pub enum DomainError {
     /// past the timeout): retry later, nothing was half-written.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The target instance failed (unreachable, refusing the service's
+    /// credentials, answering nonsense).
+    #[error(transparent)]
+    Target(#[from] crate::target::TargetError),
     /// Storage failed otherwise.
     #[error(transparent)]
     Store(StoreError),

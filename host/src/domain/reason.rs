@@ -59,6 +59,9 @@ pub enum ReasonCode {
     BlockedEntitlementDisabled,
     // The target instance.
     TargetTableNotFound,
+    TargetUnavailable,
+    TargetUnauthorized,
+    TargetProtocolError,
     RecordNotFound,
     MediaNotFound,
     // Jobs and the lock queue.
@@ -81,6 +84,9 @@ pub enum ReasonCode {
     PausedAuthExpired,
     PausedServerShutdown,
     PausedEntitlementDisabled,
+    PausedTargetUnavailable,
+    PausedTargetUnauthorized,
+    FailedTargetRefused,
     // Checkpoint and resume.
     CheckpointMissing,
     BlockedResumeCheckpointMissing,

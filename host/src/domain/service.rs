@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::media_store::MediaStore;
 use crate::policy::PolicyRegistry;
 use crate::store::Store;
+use crate::target::Targets;
 use crate::telemetry::metrics::MetricsHandle;
 
 /// The restore service's domain: cheap to clone, shared by every request.
@@ -32,6 +33,8 @@ pub struct RestoreService {
     pub(super) policies: PolicyRegistry,
     pub(super) evidence: Arc<Evidence>,
     pub(super) media: MediaStore,
+    /// The instances restores read from and write into.
+    pub(super) targets: Targets,
     pub(super) config: Arc<Config>,
     metrics: MetricsHandle,
     /// Set once shutdown starts; running executions pause at the next
@@ -61,8 +64,10 @@ impl RestoreService {
         media: MediaStore,
         config: Config,
         metrics: MetricsHandle,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, String> {
+        let targets = Targets::new(store.clone(), &config.targets)?;
+        Ok(Self {
+            targets,
             store,
             policies,
             evidence: Arc::new(evidence),
@@ -74,7 +79,7 @@ impl RestoreService {
                 config.database.max_connections,
             ))),
             config: Arc::new(config),
-        }
+        })
     }
 
     /// The configuration the service runs with.

@@ -316,3 +316,19 @@ async fn require_table(
         )),
     }
 }
+
+impl RestoreService {
+    /// `GET /v1/targets`: the configured target instances of the caller's
+    /// tenants with their kind, URL and whether they answer now; never a
+    /// credential.
+    pub async fn list_targets(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<crate::target::TargetInfo>, DomainError> {
+        principal.require(&[Capability::RestoreRead])?;
+        let wait = std::time::Duration::from_secs(5);
+        let mut targets = self.targets.list(wait).await;
+        targets.retain(|t| principal.sees_tenant(&t.tenant_id));
+        Ok(targets)
+    }
+}

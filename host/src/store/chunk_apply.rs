@@ -6,13 +6,13 @@
 //! Every row's current target hash is read first, locking the rows that
 //! exist (`FOR UPDATE` on PostgreSQL; SQLite's write transaction excludes
 //! every other writer), so no target write lands between that read and the
-//! chunk's write. A record the chunk creates has no row to lock: if one
-//! appears meanwhile, the chunk's insert finds it and the chunk is tried
-//! again from the start. Rows whose hash no longer
-//! matches the plan's `before_sha256` are conflicts: then the chunk runs in
-//! row-fallback mode, in the same transaction: the conflicting rows are
-//! skipped (`skipped_target_changed`) and the others applied as their
-//! second attempt (`row_attempt` 2, `used_row_fallback`).
+//! chunk's write. The domain decides from those hashes which rows conflict
+//! ([`ChunkTxn::current_hashes`], then [`ChunkTxn::write`]); the
+//! conflicting rows are skipped (`skipped_target_changed`) and the others
+//! applied as their second attempt (`row_attempt` 2, `used_row_fallback`),
+//! in the same transaction. A record the chunk creates has no row to lock:
+//! if one appears meanwhile, the chunk's insert finds it, nothing is
+//! written, and the domain tries the chunk again.
 //!
 //! The chunk's event (`chunk_applied` or `chunk_row_fallback`) is written
 //! in the same transaction, so the job's history never lacks a committed
@@ -26,6 +26,8 @@
 //! bound once instead of once per row: this is what lets a restore run at
 //! a useful fraction of the database's raw insert rate (see the restore
 //! bench).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Value};
@@ -130,62 +132,68 @@ impl ChunkFilter {
     }
 }
 
-/// How many times a chunk is tried when records it creates keep appearing
-/// in the target while it applies (each try sees the ones committed
-/// before it as conflicts).
-const CREATE_RACE_ATTEMPTS: usize = 5;
+/// A chunk's transaction, begun under the lease: the domain reads the
+/// target's current hashes through it, decides which rows conflict, and
+/// has it write the rest.
+pub struct ChunkTxn<'c, 'a> {
+    txn: DatabaseTransaction,
+    backend: DatabaseBackend,
+    c: &'c ChunkApply<'a>,
+}
+
+/// How a chunk's transaction began.
+pub enum ChunkStart<'c, 'a> {
+    /// Under the lease, the job running: go on.
+    Begun(ChunkTxn<'c, 'a>),
+    /// Nothing to do: nothing was written.
+    Stopped(ChunkOutcome),
+}
 
 impl Store {
-    /// Applies a chunk, unless the caller lost the lease or the job ended.
-    pub async fn apply_chunk(&self, c: &ChunkApply<'_>) -> Result<ChunkOutcome, StoreError> {
-        for _ in 0..CREATE_RACE_ATTEMPTS {
-            if let Some(outcome) = self.try_apply_chunk(c).await? {
-                return Ok(outcome);
-            }
-        }
-        Err(StoreError::Database(format!(
-            "chunk {} of job {}: records it creates kept appearing in the target while it \
-             applied ({CREATE_RACE_ATTEMPTS} tries)",
-            c.chunk_index, c.job_id
-        )))
-    }
-
-    /// One try; `None` when a record the chunk creates was created in the
-    /// target meanwhile (nothing was written: try again).
-    async fn try_apply_chunk(
+    /// Begins a chunk's transaction: the checkpoint moved past it under
+    /// the caller's lease, the job's row checked (and locked).
+    pub async fn begin_chunk<'c, 'a>(
         &self,
-        c: &ChunkApply<'_>,
-    ) -> Result<Option<ChunkOutcome>, StoreError> {
+        c: &'c ChunkApply<'a>,
+    ) -> Result<ChunkStart<'c, 'a>, StoreError> {
         let backend = self.backend();
         let txn = self.begin_write().await?;
         if !advance_checkpoint(&txn, backend, c).await? {
             txn.rollback().await?;
-            return Ok(Some(ChunkOutcome::LeaseLost));
+            return Ok(ChunkStart::Stopped(ChunkOutcome::LeaseLost));
         }
         if !job_still(&txn, backend, c).await? {
             txn.rollback().await?;
-            return Ok(Some(ChunkOutcome::JobEnded));
+            return Ok(ChunkStart::Stopped(ChunkOutcome::JobEnded));
         }
-        // Locked: a target write racing the chunk either commits first (and
-        // its row is a conflict here) or waits for the chunk to commit; it
-        // is never overwritten unseen, with a stale before-image journaled.
-        let current = chunk_target_hashes(
-            &txn,
+        Ok(ChunkStart::Begun(ChunkTxn { txn, backend, c }))
+    }
+}
+
+impl ChunkTxn<'_, '_> {
+    /// The current hash of each of the chunk's rows that exists, by plan
+    /// row id. Locked: a target write racing the chunk either commits
+    /// first (and its row differs here) or waits for the chunk to commit;
+    /// it is never overwritten unseen, with a stale before-image journaled.
+    pub async fn current_hashes(&self) -> Result<HashMap<i64, String>, StoreError> {
+        let c = self.c;
+        chunk_target_hashes(
+            &self.txn,
             c.tenant_id,
             c.instance_id,
             c.plan_id,
             c.chunk_index,
             RowLock::ForUpdate,
         )
-        .await?;
-        let conflicts: Vec<i64> = c
-            .rows
-            .iter()
-            .filter(|r| {
-                current.get(&r.plan_row_id).map(String::as_str) != r.before_sha256.as_deref()
-            })
-            .map(|r| r.plan_row_id)
-            .collect();
+        .await
+    }
+
+    /// Writes the chunk less `conflicts` (skipped as
+    /// `skipped_target_changed`; any conflict makes it a row-fallback
+    /// chunk) and commits. `None` when a record the chunk creates was
+    /// created in the target meanwhile: nothing was written, try again.
+    pub async fn write(self, conflicts: Vec<i64>) -> Result<Option<ChunkResult>, StoreError> {
+        let (txn, backend, c) = (self.txn, self.backend, self.c);
         let fallback = !conflicts.is_empty();
         let applying: Vec<&PlanRowKey> = c
             .rows
@@ -221,12 +229,12 @@ impl Store {
         };
         record_chunk(&txn, backend, c, &result).await?;
         txn.commit().await?;
-        Ok(Some(ChunkOutcome::Applied(result)))
+        Ok(Some(result))
     }
 }
 
 /// The chunk's status and its event, in the chunk's transaction.
-async fn record_chunk(
+pub(super) async fn record_chunk(
     txn: &DatabaseTransaction,
     backend: DatabaseBackend,
     c: &ChunkApply<'_>,
@@ -256,7 +264,7 @@ async fn record_chunk(
 
 /// Moves the checkpoint past this chunk and renews the lease, only if the
 /// caller holds the lease and the checkpoint is at this chunk.
-async fn advance_checkpoint(
+pub(super) async fn advance_checkpoint(
     txn: &DatabaseTransaction,
     backend: DatabaseBackend,
     c: &ChunkApply<'_>,
@@ -284,7 +292,7 @@ async fn advance_checkpoint(
 /// (which updates the row) waits for the chunk or the chunk sees it
 /// ended; on SQLite the transaction already holds the database's write
 /// lock from [`advance_checkpoint`].
-async fn job_still(
+pub(super) async fn job_still(
     txn: &DatabaseTransaction,
     backend: DatabaseBackend,
     c: &ChunkApply<'_>,

@@ -19,7 +19,26 @@ pub struct RefConflictRow {
     pub ref_sys_id: String,
 }
 
+/// A reference the plan alone does not settle: the referenced record is
+/// deleted by the plan (`deleted`), or the plan does not touch it and only
+/// the target can say whether it exists.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct OpenRefRow {
+    #[sea_orm(from_alias = "table_name")]
+    pub table: String,
+    pub sys_id: String,
+    pub field: String,
+    pub ref_table: String,
+    pub ref_sys_id: String,
+    pub deleted: bool,
+}
+
 impl Store {
+    /// References of a stored plan that the plan alone does not settle.
+    pub async fn open_references(&self, plan_id: &str) -> Result<Vec<OpenRefRow>, StoreError> {
+        open_references(self.db(), plan_id).await
+    }
+
     /// References of a stored plan that would dangle against the target now.
     pub async fn dangling_references(
         &self,
@@ -52,6 +71,26 @@ pub(super) async fn dangling_references(
     let values: Vec<Value> = vec![plan_id.into(), tenant_id.into(), instance_id.into()];
     Ok(
         RefConflictRow::find_by_statement(statement(conn.get_database_backend(), sql, values))
+            .all(conn)
+            .await?,
+    )
+}
+
+/// References of a plan whose record the plan does not keep or restore.
+pub(super) async fn open_references(
+    conn: &impl ConnectionTrait,
+    plan_id: &str,
+) -> Result<Vec<OpenRefRow>, StoreError> {
+    let sql = "SELECT r.table_name, r.sys_id, r.field, r.ref_table, r.ref_sys_id, \
+               EXISTS (SELECT 1 FROM plan_rows p WHERE p.plan_id = r.plan_id AND p.table_name = r.ref_table \
+                   AND p.sys_id = r.ref_sys_id) AS deleted \
+               FROM plan_refs r WHERE r.plan_id = ? \
+               AND NOT EXISTS (SELECT 1 FROM plan_rows p WHERE p.plan_id = r.plan_id AND p.table_name = r.ref_table \
+                   AND p.sys_id = r.ref_sys_id AND p.action IN ('create', 'update', 'unchanged', 'skip_delete', 'undecided_delete')) \
+               ORDER BY r.plan_row_id, r.field";
+    let values: Vec<Value> = vec![plan_id.into()];
+    Ok(
+        OpenRefRow::find_by_statement(statement(conn.get_database_backend(), sql, values))
             .all(conn)
             .await?,
     )

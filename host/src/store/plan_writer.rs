@@ -192,6 +192,11 @@ impl PlanWriter {
         Ok(candidates)
     }
 
+    /// References of the plan being written that it does not settle.
+    pub async fn open_references(&self) -> Result<Vec<super::plan_refs::OpenRefRow>, StoreError> {
+        super::plan_refs::open_references(self.txn().await?, &self.plan_id).await
+    }
+
     /// Records a policy decision about this plan.
     pub async fn insert_decision(&self, decision: &DecisionRow) -> Result<(), StoreError> {
         insert_decision(self.txn().await?, self.backend, decision).await

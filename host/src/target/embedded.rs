@@ -70,6 +70,10 @@ impl Target for EmbeddedTarget {
         }
     }
 
+    fn stores_payload_verbatim(&self) -> bool {
+        true
+    }
+
     /// The whole payload is the record: the target stores it verbatim.
     fn content_hash(&self, _schema: &TableSchema, payload: &Value) -> String {
         canonical_sha256(payload).unwrap_or_default()

@@ -163,6 +163,13 @@ pub trait Target: Send + Sync {
     /// What the instance can promise.
     fn promises(&self) -> Promises;
 
+    /// Whether the target stores a payload as it is, so that its content
+    /// hash is the canonical sha256 of the payload the index computed at
+    /// ingest (and need not be computed again per version).
+    fn stores_payload_verbatim(&self) -> bool {
+        false
+    }
+
     /// The content hash this target gives a payload, so a backup's version
     /// and the target's record compare equal exactly when a restore would
     /// change nothing.

@@ -16,8 +16,9 @@ use super::super::{ops, DomainError, ReasonCode};
 use super::checksums::precondition_checksum;
 use super::finish::{event, finish, in_progress, require_running};
 use super::media;
+use super::remote_chunk;
 use super::view::{self, ExecutionPhase, ExecutionView};
-use crate::store::chunk_apply::{ChunkApply, ChunkOutcome, ChunkResult};
+use crate::store::chunk_apply::{ChunkApply, ChunkOutcome, ChunkResult, ChunkStart};
 use crate::store::execution::ChunkRow;
 use crate::store::job_events::NewEventRow;
 use crate::store::jobs::JobRow;
@@ -70,6 +71,11 @@ pub(super) async fn run(
     max_chunks: Option<u32>,
 ) -> Result<ExecOutcome, DomainError> {
     let store = &ctx.store;
+    let target = ctx.targets.get(&plan.tenant_id, &plan.instance_id);
+    let remote = match target.promises().atomic_with_journal {
+        true => None,
+        false => Some(remote_chunk::Remote::new(target.as_ref(), plan).await?),
+    };
     let exec = store
         .execution(&job.job_id)
         .await?
@@ -91,7 +97,17 @@ pub(super) async fn run(
         }
         let next =
             precondition_checksum(&plan.tables, &digests[(chunk.chunk_index as usize + 1)..])?;
-        apply_chunk(ctx, principal, job, plan, holder, chunk, &next).await?;
+        let step = ChunkStep {
+            principal,
+            job,
+            plan,
+            holder,
+            chunk,
+            next_precondition_checksum: &next,
+        };
+        if let Some(reason) = apply_chunk(ctx, &step, remote.as_ref()).await? {
+            return pause(ctx, job, holder, reason, &principal.operator_id).await;
+        }
     }
     if !exec.media_done {
         let settings = &ctx.config.execution;
@@ -114,17 +130,30 @@ pub(super) async fn run(
     Ok(ExecOutcome::Terminal(view))
 }
 
-/// One chunk in one transaction: target rows, journal, outcomes, the
-/// checkpoint and the chunk's event; row fallback on conflicts.
+/// What one chunk is applied for.
+pub(super) struct ChunkStep<'a> {
+    pub principal: &'a Principal,
+    pub job: &'a JobRow,
+    pub plan: &'a PlanDocument,
+    pub holder: &'a str,
+    pub chunk: &'a ChunkRow,
+    pub next_precondition_checksum: &'a str,
+}
+
+/// How many times a chunk is tried when records it creates keep appearing
+/// in the embedded target while it applies (each try sees the ones
+/// committed before it as conflicts).
+const CREATE_RACE_ATTEMPTS: usize = 5;
+
+/// One chunk: in one transaction with its journal, outcomes, checkpoint
+/// and event when the target promises that (the embedded target), else row
+/// by row around the remote writes. Returns why to pause, if it must.
 async fn apply_chunk(
     ctx: &RestoreService,
-    principal: &Principal,
-    job: &JobRow,
-    plan: &PlanDocument,
-    holder: &str,
-    chunk: &ChunkRow,
-    next_precondition_checksum: &str,
-) -> Result<(), DomainError> {
+    step: &ChunkStep<'_>,
+    remote: Option<&remote_chunk::Remote<'_>>,
+) -> Result<Option<ReasonCode>, DomainError> {
+    let (job, plan, chunk) = (step.job, step.plan, step.chunk);
     let rows = ctx
         .store
         .plan_chunk_keys(&plan.plan_id, chunk.chunk_index)
@@ -140,7 +169,7 @@ async fn apply_chunk(
         .as_str()
         .to_owned(),
         at: now,
-        actor: principal.operator_id.clone(),
+        actor: step.principal.operator_id.clone(),
         reason_code: None,
         details: json!({"chunk_index": chunk.chunk_index, "chunk_id": chunk.chunk_id,
             "row_count": rows.len(), "applied": result.applied,
@@ -155,19 +184,55 @@ async fn apply_chunk(
         instance_id: &plan.instance_id,
         chunk_index: chunk.chunk_index,
         chunk_id: &chunk.chunk_id,
-        holder,
+        holder: step.holder,
         lease_expires_us: micros(expires),
         job_status: JobStatus::Running.as_str(),
-        next_precondition_checksum,
+        next_precondition_checksum: step.next_precondition_checksum,
         now,
         rows: &rows,
         event: &event,
     };
-    match ctx.store.apply_chunk(&apply).await? {
-        ChunkOutcome::Applied(_) => Ok(()),
+    let outcome = match remote {
+        Some(remote) => match remote.apply(&ctx.store, &apply).await? {
+            remote_chunk::Step::Done(outcome) => outcome,
+            remote_chunk::Step::Pause(reason) => return Ok(Some(reason)),
+        },
+        None => apply_in_one_transaction(ctx, &apply).await?,
+    };
+    match outcome {
+        ChunkOutcome::Applied(_) => Ok(None),
         ChunkOutcome::LeaseLost => Err(in_progress(&job.job_id)),
-        ChunkOutcome::JobEnded => Err(ended_meanwhile(ctx, &job.job_id, holder).await),
+        ChunkOutcome::JobEnded => Err(ended_meanwhile(ctx, &job.job_id, step.holder).await),
     }
+}
+
+/// The embedded path: the rows whose target hash no longer matches the
+/// plan's `before_sha256` are conflicts, skipped while the others apply.
+async fn apply_in_one_transaction(
+    ctx: &RestoreService,
+    apply: &ChunkApply<'_>,
+) -> Result<ChunkOutcome, DomainError> {
+    for _ in 0..CREATE_RACE_ATTEMPTS {
+        let txn = match ctx.store.begin_chunk(apply).await? {
+            ChunkStart::Begun(txn) => txn,
+            ChunkStart::Stopped(outcome) => return Ok(outcome),
+        };
+        let current = txn.current_hashes().await?;
+        let conflicts: Vec<i64> = apply
+            .rows
+            .iter()
+            .filter(|r| current.get(&r.plan_row_id) != r.before_sha256.as_ref())
+            .map(|r| r.plan_row_id)
+            .collect();
+        if let Some(result) = txn.write(conflicts).await? {
+            return Ok(ChunkOutcome::Applied(result));
+        }
+    }
+    Err(DomainError::Unavailable(format!(
+        "chunk {} of job {}: records it creates kept appearing in the target while it applied \
+         ({CREATE_RACE_ATTEMPTS} tries)",
+        apply.chunk_index, apply.job_id
+    )))
 }
 
 async fn read_view(ctx: &RestoreService, job_id: &str) -> Result<ExecutionView, DomainError> {

@@ -8,6 +8,7 @@ pub mod checksums;
 mod chunk_loop;
 mod finish;
 pub mod media;
+mod remote_chunk;
 mod resume;
 pub mod revalidate;
 mod start;

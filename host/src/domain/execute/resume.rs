@@ -18,7 +18,12 @@ use super::chunk_loop::{micros, run, ExecOutcome};
 use super::finish::{event, fail_job, in_progress, load_plan, require_running};
 use super::revalidate;
 use super::view::{resumes_of, ResumeEntry};
+use std::collections::{BTreeMap, HashMap};
+
 use crate::store::execution::ExecutionRow;
+use crate::store::plans::PlanRowKey;
+use crate::store::remote_chunk::Intent;
+use crate::target::Target;
 
 /// The checksums a resume was told to expect.
 #[derive(Debug, Clone)]
@@ -69,14 +74,15 @@ impl RestoreService {
         {
             return Err(in_progress(job_id));
         }
-        if let Some(details) = target_changed(ctx, &plan, &exec).await? {
+        let target = ctx.targets.get(&job.tenant_id, &job.instance_id);
+        if let Some(details) = target_changed(ctx, target.as_ref(), &plan, &exec).await? {
             let reason = exec.status_reason_code.as_deref();
             store
                 .release_lease(job_id, &holder, &exec.state, reason, Utc::now())
                 .await?;
             return Err(resume_blocked(ctx, job_id, actor, details).await?);
         }
-        if let Some(invalid) = revalidate::revalidate(store, &plan).await? {
+        if let Some(invalid) = revalidate::revalidate(store, target.as_ref(), &plan).await? {
             fail_job(ctx, &job, &holder, invalid.reason_code, actor).await?;
             return Err(invalid.error);
         }
@@ -137,14 +143,12 @@ async fn resume_blocked(
 /// the tables' schema and permission, and each remaining row's hash.
 async fn target_changed(
     ctx: &RestoreService,
+    target: &dyn Target,
     plan: &PlanDocument,
     exec: &ExecutionRow,
 ) -> Result<Option<Value>, DomainError> {
     for planned in &plan.tables {
-        let now = ctx
-            .store
-            .target_table(&plan.tenant_id, &plan.instance_id, &planned.table)
-            .await?;
+        let now = target.describe_table(&planned.table).await?;
         let current = TableDoc {
             table: planned.table.clone(),
             schema_sha256: now.as_ref().map(|t| t.schema_sha256.clone()),
@@ -165,16 +169,7 @@ async fn target_changed(
             .store
             .plan_chunk_keys(&plan.plan_id, chunk.chunk_index)
             .await?;
-        let current = ctx
-            .store
-            .target_hashes(
-                &plan.tenant_id,
-                &plan.instance_id,
-                &plan.plan_id,
-                chunk.chunk_index,
-                &rows,
-            )
-            .await?;
+        let current = current_hashes(ctx, target, plan, exec, chunk.chunk_index, &rows).await?;
         let digest = chunk_digest(
             rows.iter()
                 .zip(current.iter())
@@ -187,4 +182,60 @@ async fn target_changed(
         }
     }
     Ok(None)
+}
+
+/// Each row's hash in the target now, as the chunk's preconditions see it:
+/// a row an interrupted attempt already wrote (an intent whose after-image
+/// the record holds) counts as still holding its before-image, since the
+/// resume will record it as applied, not write it again.
+async fn current_hashes(
+    ctx: &RestoreService,
+    target: &dyn Target,
+    plan: &PlanDocument,
+    exec: &ExecutionRow,
+    chunk_index: i64,
+    rows: &[PlanRowKey],
+) -> Result<Vec<Option<String>>, DomainError> {
+    if target.promises().atomic_with_journal {
+        let (tenant, instance) = (&plan.tenant_id, &plan.instance_id);
+        let store = &ctx.store;
+        return Ok(store
+            .target_hashes(tenant, instance, &plan.plan_id, chunk_index, rows)
+            .await?);
+    }
+    let intents: HashMap<i64, Intent> = ctx
+        .store
+        .chunk_intents(&exec.job_id, chunk_index)
+        .await?
+        .into_iter()
+        .map(|i| (i.plan_row_id, i))
+        .collect();
+    let mut found: HashMap<(String, String), String> = HashMap::new();
+    let mut by_table: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for row in rows {
+        by_table
+            .entry(&row.table)
+            .or_default()
+            .push(row.sys_id.clone());
+    }
+    for (table, ids) in by_table {
+        let Some(schema) = target.describe_table(table).await? else {
+            continue;
+        };
+        for batch in ids.chunks(100) {
+            for record in target.read(table, &schema, batch).await? {
+                found.insert((table.to_owned(), record.sys_id), record.content_sha256);
+            }
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let now = found.get(&(row.table.clone(), row.sys_id.clone())).cloned();
+            match intents.get(&row.plan_row_id) {
+                Some(i) if now == i.after_image_sha256 => i.before_image_sha256.clone(),
+                _ => now,
+            }
+        })
+        .collect())
 }

@@ -6,8 +6,10 @@
 use serde_json::json;
 
 use super::super::plan::document::PlanDocument;
+use super::super::plan::references;
 use super::super::{DomainError, ReasonCode};
 use crate::store::Store;
+use crate::target::Target;
 
 /// A revalidation failure: the reason code and the error to answer.
 pub struct Invalidated {
@@ -29,12 +31,11 @@ fn conflict(reason_code: ReasonCode, message: String, details: serde_json::Value
 /// Checks the target against the plan; `Ok(None)` when it still holds.
 pub async fn revalidate(
     store: &Store,
+    target: &dyn Target,
     plan: &PlanDocument,
 ) -> Result<Option<Invalidated>, DomainError> {
     for planned in &plan.tables {
-        let current = store
-            .target_table(&plan.tenant_id, &plan.instance_id, &planned.table)
-            .await?;
+        let current = target.describe_table(&planned.table).await?;
         let schema = current.as_ref().map(|t| t.schema_sha256.clone());
         if schema != planned.schema_sha256 {
             return Ok(Some(conflict(
@@ -55,22 +56,28 @@ pub async fn revalidate(
             )));
         }
     }
-    let dangling = store
-        .dangling_references(&plan.plan_id, &plan.tenant_id, &plan.instance_id)
-        .await?;
+    let dangling = if target.promises().atomic_with_journal {
+        store
+            .dangling_references(&plan.plan_id, &plan.tenant_id, &plan.instance_id)
+            .await?
+            .into_iter()
+            .map(references::doc)
+            .collect()
+    } else {
+        let open = store.open_references(&plan.plan_id).await?;
+        references::remote_dangling(target, open).await?
+    };
     if let Some(first) = dangling.first() {
-        let conflicts: Vec<serde_json::Value> = dangling
-            .iter()
-            .map(|r| {
-                json!({"table": r.table, "sys_id": r.sys_id, "field": r.field,
-                            "referenced_table": r.ref_table, "referenced_sys_id": r.ref_sys_id})
-            })
-            .collect();
+        let conflicts = serde_json::to_value(&dangling).unwrap_or_default();
         return Ok(Some(conflict(
             ReasonCode::BlockedReferenceConflict,
             format!(
                 "{}.{} of {} would refer to a missing {} {}",
-                first.table, first.field, first.sys_id, first.ref_table, first.ref_sys_id
+                first.table,
+                first.field,
+                first.sys_id,
+                first.referenced_table,
+                first.referenced_sys_id
             ),
             json!({"remediation": "replan", "reference_conflicts": conflicts}),
         )));

@@ -54,7 +54,8 @@ impl RestoreService {
         if !store.create_execution(&row, &chunks).await? {
             return Err(in_progress(job_id));
         }
-        if let Some(invalid) = revalidate::revalidate(store, &plan).await? {
+        let target = ctx.targets.get(&job.tenant_id, &job.instance_id);
+        if let Some(invalid) = revalidate::revalidate(store, target.as_ref(), &plan).await? {
             let actor = &principal.operator_id;
             fail_job(ctx, &job, &holder, invalid.reason_code, actor).await?;
             return Err(invalid.error);

@@ -14,9 +14,10 @@ use super::super::canonical::{canonical_json, sha256_hex};
 use super::super::DomainError;
 use super::document::{DeleteCandidateDoc, SummaryDoc};
 use crate::policy::DeleteDecision;
-use crate::store::plan_scan::{ScanScope, TargetKeyRow, VersionRow};
+use crate::store::plan_scan::{ScanScope, VersionRow};
 use crate::store::plan_writer::{PlanRefInsert, PlanRowInsert, PlanWriter};
 use crate::store::{Store, StoreError};
+use crate::target::{RecordKey, TableSchema, Target};
 
 /// `sys_id`s per scan when the scope lists them.
 const SYS_ID_BATCH: usize = 500;
@@ -37,9 +38,12 @@ pub struct DiffState<'a> {
     rows_hasher: Sha256,
 }
 
-/// What one table contributes: its name, its reference columns and the
-/// identity of the records the diff is about.
+/// What one table contributes: its name, its reference columns, the
+/// target holding it (and its schema there, `None` when it has no such
+/// table) and the identity of the records the diff is about.
 pub struct TableScan<'a> {
+    pub target: &'a dyn Target,
+    pub schema: Option<&'a TableSchema>,
     pub tenant_id: &'a str,
     pub instance_id: &'a str,
     pub table: &'a str,
@@ -108,12 +112,15 @@ impl<'a> DiffState<'a> {
             sys_ids: ids,
         };
         let versions = store.scan_versions(scope, scan.pit_us).await?;
-        let targets = store.scan_target_keys(scope).await?;
+        let mut targets = match scan.schema {
+            Some(schema) => scan.target.scan(scan.table, schema, ids),
+            None => futures::stream::empty().boxed(),
+        };
         futures::pin_mut!(versions);
-        futures::pin_mut!(targets);
         let mut latest = Latest::default();
         let mut version = latest.next(&mut versions).await?;
         let mut target = targets.next().await.transpose()?;
+        let hash = |v: VersionRow| version_hash(scan, v);
         loop {
             let order = match (&version, &target) {
                 (None, None) => break,
@@ -123,7 +130,7 @@ impl<'a> DiffState<'a> {
             };
             match order {
                 Ordering::Less => {
-                    self.decide(scan, version.take(), None).await?;
+                    self.decide(scan, version.take().map(hash), None).await?;
                     version = latest.next(&mut versions).await?;
                 }
                 Ordering::Greater => {
@@ -131,7 +138,8 @@ impl<'a> DiffState<'a> {
                     target = targets.next().await.transpose()?;
                 }
                 Ordering::Equal => {
-                    self.decide(scan, version.take(), target.take()).await?;
+                    let v = version.take().map(hash);
+                    self.decide(scan, v, target.take()).await?;
                     version = latest.next(&mut versions).await?;
                     target = targets.next().await.transpose()?;
                 }
@@ -144,7 +152,7 @@ impl<'a> DiffState<'a> {
         &mut self,
         scan: &TableScan<'_>,
         version: Option<VersionRow>,
-        target: Option<TargetKeyRow>,
+        target: Option<RecordKey>,
     ) -> Result<(), DomainError> {
         let live = version.filter(|v| v.op == "upsert");
         let sys_id = match (&live, &target) {
@@ -152,7 +160,7 @@ impl<'a> DiffState<'a> {
             (None, Some(t)) => t.sys_id.clone(),
             (None, None) => return Ok(()),
         };
-        let before = target.map(|t| t.payload_sha256);
+        let before = target.map(|t| t.content_sha256);
         let action = match (&live, &before) {
             (Some(_), None) => "create",
             (Some(v), Some(b)) if v.payload_sha256.as_deref() == Some(b.as_str()) => "unchanged",
@@ -284,6 +292,17 @@ impl<'a> DiffState<'a> {
     pub fn rows_sha256(&self) -> String {
         hex::encode(self.rows_hasher.clone().finalize())
     }
+}
+
+/// A version with the hash the target gives its payload: the index's own
+/// hash for a target that stores payloads verbatim, computed otherwise.
+fn version_hash(scan: &TableScan<'_>, mut version: VersionRow) -> VersionRow {
+    if !scan.target.stores_payload_verbatim() {
+        if let (Some(schema), Some(payload)) = (scan.schema, &version.payload) {
+            version.payload_sha256 = Some(scan.target.content_hash(schema, payload));
+        }
+    }
+    version
 }
 
 /// Reduces the newest-first version stream to one (the latest) per `sys_id`.

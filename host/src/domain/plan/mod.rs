@@ -10,6 +10,7 @@
 pub mod diff;
 pub mod document;
 pub mod gate;
+pub mod references;
 pub mod request;
 
 use crate::domain::ReasonCode;
@@ -21,12 +22,12 @@ use chrono::{DateTime, Utc};
 use super::canonical::canonical_sha256;
 use super::capability::{Capability, Principal};
 use super::paging::{Page, PageRequest};
-use super::target::{columns_of, ColumnType};
 use super::DomainError;
 use crate::policy::{PolicyKind, PolicyRegistry};
 use crate::store::index::WatermarkRow;
 use crate::store::plan_writer::{PlanHeaderInsert, PlanWriter};
 use crate::store::{Store, StoreError};
+use crate::target::{TableSchema, Target};
 use diff::{DiffState, TableScan};
 use document::*;
 use gate::GateFacts;
@@ -61,7 +62,17 @@ impl RestoreService {
         if let Some(stored) = stored_plan(store, &plan_id, &plan_hash).await? {
             return Ok((stored, false));
         }
-        match build(store, policies, &plan_id, &inputs, plan_hash.clone(), now).await {
+        let target = self.targets.get(&inputs.tenant_id, &inputs.instance_id);
+        let built = build(
+            store,
+            policies,
+            target.as_ref(),
+            &plan_id,
+            &inputs,
+            plan_hash.clone(),
+            now,
+        );
+        match built.await {
             Ok(document) => Ok((document, true)),
             // Another request created the same plan_id meanwhile.
             Err(DomainError::Store(StoreError::Duplicate(_))) => {
@@ -109,22 +120,25 @@ fn parse_document(document: serde_json::Value) -> Result<PlanDocument, DomainErr
 async fn build(
     store: &Store,
     policies: &PolicyRegistry,
+    target: &dyn Target,
     plan_id: &str,
     inputs: &PlanInputs,
     plan_hash: String,
     now: DateTime<Utc>,
 ) -> Result<PlanDocument, DomainError> {
     let pit = inputs.pit;
+    let tables = table_docs(target, inputs).await?;
     let writer = store.plan_writer(plan_id).await?;
-    let tables = table_docs(store, inputs).await?;
     let decisions = inputs
         .delete_decisions
         .iter()
         .map(|d| (d.candidate_id.clone(), d.decision))
         .collect();
     let mut diff = DiffState::new(&writer, i64::from(inputs.chunk_size), decisions);
-    for (scope, (_, references)) in inputs.scope.iter().zip(&tables) {
+    for (scope, (_, schema, references)) in inputs.scope.iter().zip(&tables) {
         let scan = TableScan {
+            target,
+            schema: schema.as_ref(),
             tenant_id: &inputs.tenant_id,
             instance_id: &inputs.instance_id,
             table: &scope.table,
@@ -135,7 +149,7 @@ async fn build(
         diff.scan_table(store, &scan).await?;
     }
     diff.flush().await?;
-    let conflicts = reference_conflicts(&writer, inputs).await?;
+    let conflicts = reference_conflicts(&writer, target, inputs).await?;
     let media = media_candidates(&writer, inputs, pit).await?;
     let facts = gate_facts(
         store,
@@ -178,7 +192,7 @@ async fn build(
             chunk_size: i64::from(inputs.chunk_size),
             total_chunks: diff.total_chunks(),
         },
-        tables: tables.into_iter().map(|(doc, _)| doc).collect(),
+        tables: tables.into_iter().map(|(doc, _, _)| doc).collect(),
         inputs: inputs.clone(),
     };
     document.plan_checksum = plan_checksum(&document, &diff.rows_sha256())?;
@@ -227,50 +241,46 @@ fn header_of(
     })
 }
 
+/// A scoped table: its document, its schema in the target (none when the
+/// target has no such table) and its reference columns.
+type ScopedTable = (TableDoc, Option<TableSchema>, Vec<(String, String)>);
+
 /// Each scoped table's planned schema and its reference columns.
 async fn table_docs(
-    store: &Store,
+    target: &dyn Target,
     inputs: &PlanInputs,
-) -> Result<Vec<(TableDoc, Vec<(String, String)>)>, DomainError> {
+) -> Result<Vec<ScopedTable>, DomainError> {
     let mut out = Vec::with_capacity(inputs.scope.len());
     for scope in &inputs.scope {
-        let row = store
-            .target_table(&inputs.tenant_id, &inputs.instance_id, &scope.table)
-            .await?;
-        let references = match &row {
-            Some(row) => columns_of(row)?
-                .into_iter()
-                .filter(|c| c.column_type == ColumnType::Reference)
-                .filter_map(|c| c.reference_table.map(|t| (c.name, t)))
-                .collect(),
-            None => Vec::new(),
-        };
+        let schema = target.describe_table(&scope.table).await?;
+        let references = schema
+            .iter()
+            .flat_map(|s| &s.columns)
+            .filter(|c| c.column_type == "reference")
+            .filter_map(|c| c.reference_table.clone().map(|t| (c.name.clone(), t)))
+            .collect();
         let doc = TableDoc {
             table: scope.table.clone(),
-            schema_sha256: row.as_ref().map(|r| r.schema_sha256.clone()),
-            write_allowed: row.as_ref().is_some_and(|r| r.write_allowed),
+            schema_sha256: schema.as_ref().map(|s| s.schema_sha256.clone()),
+            write_allowed: schema.as_ref().is_some_and(|s| s.write_allowed),
         };
-        out.push((doc, references));
+        out.push((doc, schema, references));
     }
     Ok(out)
 }
 
 async fn reference_conflicts(
     writer: &PlanWriter,
+    target: &dyn Target,
     inputs: &PlanInputs,
 ) -> Result<Vec<ReferenceConflictDoc>, DomainError> {
-    Ok(writer
-        .dangling_references(&inputs.tenant_id, &inputs.instance_id)
-        .await?
-        .into_iter()
-        .map(|r| ReferenceConflictDoc {
-            table: r.table,
-            sys_id: r.sys_id,
-            field: r.field,
-            referenced_table: r.ref_table,
-            referenced_sys_id: r.ref_sys_id,
-        })
-        .collect())
+    if target.promises().atomic_with_journal {
+        let found = writer
+            .dangling_references(&inputs.tenant_id, &inputs.instance_id)
+            .await?;
+        return Ok(found.into_iter().map(references::doc).collect());
+    }
+    references::remote_dangling(target, writer.open_references().await?).await
 }
 
 async fn media_candidates(
