@@ -23,7 +23,7 @@ use rrs::domain::evidence::package::{digest_artifacts, scope_of, seal, verify_pa
 use rrs::domain::evidence::verify::SignedParts;
 use rrs::domain::evidence::{
     ArtifactKind, ArtifactScope, ArtifactSource, Evidence, EvidenceSources, JobFacts, Keyring,
-    Page, Retention,
+    Page, RetainedBeforeImage, Retention,
 };
 use rrs::domain::DomainError;
 use serde_json::{json, Map, Value};
@@ -115,6 +115,15 @@ impl EvidenceSources for Job {
             ROWS
         };
         Box::new(Generated { kind, rows })
+    }
+    async fn retained_before_images(
+        &self,
+        _: &str,
+        _: i64,
+        _: u64,
+    ) -> Result<Vec<RetainedBeforeImage>, DomainError> {
+        // Images pruned: the artifacts alone are measured.
+        Ok(Vec::new())
     }
 }
 

@@ -131,6 +131,14 @@ pub struct EvidenceConfig {
     pub retention_days: u32,
     /// Whether the evidence store is write-once.
     pub worm_enabled: bool,
+    /// Seconds between a replica's sweeps for automatic packages still
+    /// owed (after a crash, or a failed generation); it also sweeps at
+    /// start-up. Zero: at start-up only.
+    pub generation_sweep_seconds: u64,
+    /// Seconds a replica generating an owed package holds it before
+    /// another may take over (a replica that died mid-generation), and
+    /// that a failed generation waits before it is retried.
+    pub generation_claim_seconds: u64,
 }
 
 impl Default for EvidenceConfig {
@@ -142,6 +150,8 @@ impl Default for EvidenceConfig {
             retention_class: "standard".to_owned(),
             retention_days: 365,
             worm_enabled: true,
+            generation_sweep_seconds: 30,
+            generation_claim_seconds: 120,
         }
     }
 }

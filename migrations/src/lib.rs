@@ -48,6 +48,7 @@ mod m20261126_000054_create_jobs_finished_index;
 mod m20261126_000055_create_jobs_started_index;
 mod m20261126_000056_create_job_events_type_at_index;
 mod m20261206_000010_create_journal_intents;
+mod m20261206_000020_create_evidence_obligations;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -94,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000055_create_jobs_started_index::Migration),
             Box::new(m20261126_000056_create_job_events_type_at_index::Migration),
             Box::new(m20261206_000010_create_journal_intents::Migration),
+            Box::new(m20261206_000020_create_evidence_obligations::Migration),
         ]
     }
 }

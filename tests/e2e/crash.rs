@@ -181,3 +181,91 @@ async fn one_job_executes_in_one_place_across_replicas() {
     a.kill();
     b.kill();
 }
+
+/// `(automatic packages, open obligations)` of a job, read from the database.
+async fn owed_state(ctx: &TestContext, job_id: &str) -> (i64, i64) {
+    let packages = rrs_tests::faults::count(
+        &ctx.database,
+        &format!("SELECT COUNT(*) FROM evidence_packages WHERE job_id = '{job_id}' AND origin = 'automatic'"),
+    )
+    .await;
+    let owed = rrs_tests::faults::count(
+        &ctx.database,
+        &format!("SELECT COUNT(*) FROM evidence_obligations WHERE job_id = '{job_id}'"),
+    )
+    .await;
+    (packages, owed)
+}
+
+/// Killed right after the execute call answered 200, before its evidence
+/// package was generated in the background: after a restart the package
+/// is generated (exactly one), because the debt was written with the
+/// terminal transition and the restarted service sweeps for it.
+#[tokio::test]
+async fn a_package_owed_when_the_server_dies_is_generated_after_the_restart() {
+    let ctx = TestContext::start().await;
+    let plan = ctx.executable_plan(&["incident"], 2000, json!({})).await;
+    let job = ctx
+        .post(
+            "/v1/jobs",
+            &json!({"plan_id": plan["plan_id"], "plan_hash": plan["plan_hash"]}),
+        )
+        .await;
+    let job_id = job.body["job_id"].as_str().unwrap().to_owned();
+    let data = ctx.data_path("replica");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut server = ServerProcess::start_with(
+        env!("CARGO_BIN_EXE_rrs-e2e-server"),
+        &ctx.database.url,
+        &data,
+        &ctx.admin_token,
+        &[
+            ("RRS_EVIDENCE__GENERATION_SWEEP_SECONDS", "1"),
+            ("RRS_EVIDENCE__GENERATION_CLAIM_SECONDS", "2"),
+        ],
+    )
+    .await;
+    let done = server
+        .post(&format!("/v1/jobs/{job_id}/execution"), &json!({}))
+        .await;
+    server.kill();
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    assert_eq!(done.body["state"], "completed");
+    let (packages, owed) = owed_state(&ctx, &job_id).await;
+    assert_eq!(packages + owed, 1, "the debt or its payment, never neither");
+
+    server.restart().await;
+    let path = format!("/v1/jobs/{job_id}/evidence");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let package = loop {
+        let reply = server.get(&path).await;
+        if reply.status == StatusCode::OK {
+            break reply;
+        }
+        assert_eq!(reply.reason(), "evidence_not_found", "{:?}", reply.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no evidence package 60 s after the restart: {:?}\n{}",
+            reply.body,
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(package.body["evidence"]["origin"], "automatic");
+    assert_eq!(
+        package.body["verification"]["signature_verification"],
+        "verified"
+    );
+    // Sweeps go on; none adds a second package.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(owed_state(&ctx, &job_id).await, (1, 0));
+    let events = ctx.get(&format!("/v1/jobs/{job_id}/events")).await;
+    let exported = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "evidence_exported")
+        .count();
+    assert_eq!(exported, 1, "{:?}", events.body);
+    server.kill();
+}

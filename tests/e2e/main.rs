@@ -9,6 +9,7 @@ mod errors;
 mod evidence;
 mod execution;
 mod execution_media;
+mod execution_start;
 mod health;
 mod index;
 mod jobs;

@@ -146,6 +146,7 @@ impl Case<'_> {
             reason_code: ReasonCode::FailedInternalError,
             actor: "prop".into(),
             details: Default::default(),
+            evidence_owed: false,
         };
         let outcome = job_lifecycle::finish(self.store, &job_id, finish, Utc::now()).await;
         match outcome {

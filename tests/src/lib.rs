@@ -15,6 +15,7 @@ use serde_json::Value;
 
 pub mod database;
 pub mod declared;
+pub mod faults;
 pub mod fixtures;
 pub mod process;
 pub mod queue;

@@ -9,7 +9,7 @@ use super::types::Timestamp;
 use crate::domain::evidence::manifest::{ArtifactHashes, PolicyDecisionRef, ResumeEntry};
 use crate::domain::evidence::operations::SignerKey;
 use crate::domain::evidence::service::PackageView;
-use crate::domain::evidence::verify::{Check, Verification};
+use crate::domain::evidence::verify::{BeforeImageMismatch, Check, Verification};
 
 /// How a package came to be: `automatic` (generated when the job became
 /// terminal) or `export` (`POST /v1/jobs/{job_id}/evidence/export`).
@@ -146,7 +146,8 @@ pub struct ManifestSignatureBody {
 /// One verification check.
 #[derive(Debug, Clone, Object)]
 pub struct VerificationCheckBody {
-    /// `artifact_hash:<artifact>`, `report_hash`, `manifest_sha256` or `signature`.
+    /// `artifact_hash:<artifact>`, `before_images`, `report_hash`,
+    /// `manifest_sha256` or `signature`.
     pub name: String,
     /// Whether it passed.
     pub passed: bool,
@@ -160,12 +161,27 @@ pub struct VerificationCheckBody {
     pub message: Option<String>,
 }
 
+/// A journal row whose before-image, as stored now, does not hash to the
+/// `before_image_sha256` the signed journal artifact covers.
+#[derive(Debug, Clone, Object)]
+pub struct BeforeImageMismatchBody {
+    /// The journal row.
+    pub journal_id: String,
+    /// Its plan row.
+    pub plan_row_id: Option<i64>,
+    /// The journal row's hash (null when it has none).
+    pub before_image_sha256: Option<String>,
+    /// sha256 of the stored image's canonical JSON now.
+    pub observed_sha256: String,
+}
+
 /// The package verified afresh from the stored artifacts.
 #[derive(Debug, Clone, Object)]
 pub struct VerificationBody {
     /// The overall verdict.
     pub signature_verification: SignatureVerification,
     /// The first failure: `failed_evidence_artifact_hash_mismatch`,
+    /// `failed_evidence_before_image_mismatch`,
     /// `failed_evidence_report_hash_mismatch` or
     /// `failed_evidence_signature_verification`; null when verified.
     pub reason_code: Option<String>,
@@ -173,6 +189,10 @@ pub struct VerificationBody {
     pub verified_at: Timestamp,
     /// Every check and its outcome.
     pub checks: Vec<VerificationCheckBody>,
+    /// The journal rows whose retained before-image no longer hashes to
+    /// its `before_image_sha256` (at most 100 listed; the `before_images`
+    /// check's message gives the count). Pruned images are not listed.
+    pub before_image_mismatches: Vec<BeforeImageMismatchBody>,
 }
 
 /// An evidence package with its fresh verification.
@@ -273,6 +293,17 @@ impl From<&Check> for VerificationCheckBody {
     }
 }
 
+impl From<&BeforeImageMismatch> for BeforeImageMismatchBody {
+    fn from(m: &BeforeImageMismatch) -> Self {
+        Self {
+            journal_id: m.journal_id.clone(),
+            plan_row_id: m.plan_row_id,
+            before_image_sha256: m.before_image_sha256.clone(),
+            observed_sha256: m.observed_sha256.clone(),
+        }
+    }
+}
+
 impl From<&Verification> for VerificationBody {
     fn from(v: &Verification) -> Self {
         Self {
@@ -284,6 +315,11 @@ impl From<&Verification> for VerificationBody {
             reason_code: v.reason_code.map(str::to_owned),
             verified_at: v.verified_at.into(),
             checks: v.checks.iter().map(VerificationCheckBody::from).collect(),
+            before_image_mismatches: v
+                .before_image_mismatches
+                .iter()
+                .map(BeforeImageMismatchBody::from)
+                .collect(),
         }
     }
 }

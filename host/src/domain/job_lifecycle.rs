@@ -173,6 +173,7 @@ impl RestoreService {
             reason_code,
             actor: completion.actor,
             details,
+            evidence_owed: false,
         };
         finish_row(store, row, finish, now).await
     }

@@ -12,6 +12,7 @@ pub mod index;
 pub mod job_lifecycle;
 pub mod job_states;
 pub mod jobs;
+pub mod journal;
 pub mod ops;
 pub mod paging;
 pub mod plan;

@@ -25,6 +25,7 @@ use serde_json::{json, Map, Value};
 
 use super::job_states::{ExecutionState, JobEventType, JobStatus, QueueInfo};
 use super::DomainError;
+use crate::store::evidence_obligations;
 use crate::store::job_events::{self, NewEventRow};
 use crate::store::job_queue::{JobEnd, LockRow, NewJob, QueueTxn};
 use crate::store::jobs::{AheadRow, JobRow};
@@ -42,6 +43,10 @@ pub struct JobFinish {
     pub actor: String,
     /// Merged into the terminal event's details.
     pub details: Map<String, Value>,
+    /// Whether the job is owed an automatic evidence package: the
+    /// obligation is written in the terminal transition's transaction
+    /// (execution ends do; an operator's completion does not).
+    pub evidence_owed: bool,
 }
 
 /// Admits a new job: it runs at once if none of its tuples is held or
@@ -101,7 +106,8 @@ fn queued_event(actor: &str, ahead: &[(String, LockRow)], at: DateTime<Utc>) -> 
 }
 
 /// Ends `job` (read under `q`'s guard) with its terminal event, releases
-/// its locks and promotes every queued job that may now run, all in `q`'s
+/// its locks, promotes every queued job that may now run and, when
+/// `finish.evidence_owed`, records the evidence obligation, all in `q`'s
 /// transaction; the caller commits. Returns the promoted job ids in
 /// admission order. `409 job_already_terminal` if the job already ended
 /// (then nothing was written).
@@ -142,6 +148,9 @@ pub async fn finish_in(
         details: Value::Object(details),
     };
     job_events::insert_event(q.connection(), job.job_seq, event_seq, &event, true).await?;
+    if finish.evidence_owed {
+        evidence_obligations::owe(q.connection(), &job.job_id, at).await?;
+    }
     Ok(promoted)
 }
 

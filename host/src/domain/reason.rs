@@ -100,6 +100,7 @@ pub enum ReasonCode {
     EvidenceJobNotTerminal,
     EvidenceExportContended,
     FailedEvidenceArtifactHashMismatch,
+    FailedEvidenceBeforeImageMismatch,
     FailedEvidenceReportHashMismatch,
     FailedEvidenceSignatureVerification,
     // Policies.

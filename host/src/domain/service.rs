@@ -122,14 +122,30 @@ impl RestoreService {
         self.metrics.render()
     }
 
-    /// Starts the work that runs beside requests (the operations gauges);
-    /// aborted when the returned handle is dropped by the caller.
-    pub fn spawn_background(&self) -> tokio::task::JoinHandle<()> {
-        super::ops::view::spawn_refresher(
-            self.store.clone(),
-            self.policies.clone(),
-            self.config.slo.clone(),
-        )
+    /// Starts the work that runs beside requests: the operations gauges,
+    /// and the sweep that generates automatic evidence packages still owed
+    /// (at once, then every `evidence.generation_sweep_seconds`).
+    pub fn spawn_background(&self) -> Background {
+        Background(vec![
+            super::ops::view::spawn_refresher(
+                self.store.clone(),
+                self.policies.clone(),
+                self.config.slo.clone(),
+            ),
+            self.paying().spawn_sweeper(),
+        ])
+    }
+}
+
+/// The background tasks of a running service.
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Background {
+    /// Stops every task.
+    pub fn abort(&self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::entities::evidence_package::{self, Entity as Packages};
 use super::entities::evidence_signer_key::{self, Entity as SignerKeys};
 use super::entities::evidence_verification_failure::{self, Entity as Failures};
+use super::job_events::NewEventRow;
 use super::{Store, StoreError};
 
 /// A stored package.
@@ -111,41 +112,65 @@ pub struct VerificationFailureRow {
     pub detected_at: DateTime<Utc>,
 }
 
+fn package_model(row: &EvidencePackageRow) -> evidence_package::ActiveModel {
+    evidence_package::ActiveModel {
+        package_id: Set(row.package_id.clone()),
+        job_id: Set(row.job_id.clone()),
+        package_version: Set(row.package_version),
+        origin: Set(row.origin.clone()),
+        tenant_id: Set(row.tenant_id.clone()),
+        instance_id: Set(row.instance_id.clone()),
+        plan_id: Set(row.plan_id.clone()),
+        plan_hash: Set(row.plan_hash.clone()),
+        manifest_json: Set(row.manifest_json.clone()),
+        manifest_sha256: Set(row.manifest_sha256.clone()),
+        report_json: Set(row.report_json.clone()),
+        report_hash: Set(row.report_hash.clone()),
+        signer_key_id: Set(row.signer_key_id.clone()),
+        algorithm: Set(row.algorithm.clone()),
+        signature: Set(row.signature.clone()),
+        retention_class: Set(row.retention_class.clone()),
+        worm_enabled: Set(row.worm_enabled),
+        retain_until: Set(row.retain_until),
+        retain_until_us: Set(row.retain_until.timestamp_micros()),
+        artifact_rows: Set(row.artifact_rows),
+        artifact_bytes: Set(row.artifact_bytes),
+        generated_by: Set(row.generated_by.clone()),
+        generated_at: Set(row.generated_at),
+        generated_at_us: Set(row.generated_at.timestamp_micros()),
+    }
+}
+
 impl Store {
     /// Stores a new package; `Duplicate` when its version is taken.
     pub async fn insert_evidence_package(
         &self,
         row: &EvidencePackageRow,
     ) -> Result<(), StoreError> {
-        evidence_package::ActiveModel {
-            package_id: Set(row.package_id.clone()),
-            job_id: Set(row.job_id.clone()),
-            package_version: Set(row.package_version),
-            origin: Set(row.origin.clone()),
-            tenant_id: Set(row.tenant_id.clone()),
-            instance_id: Set(row.instance_id.clone()),
-            plan_id: Set(row.plan_id.clone()),
-            plan_hash: Set(row.plan_hash.clone()),
-            manifest_json: Set(row.manifest_json.clone()),
-            manifest_sha256: Set(row.manifest_sha256.clone()),
-            report_json: Set(row.report_json.clone()),
-            report_hash: Set(row.report_hash.clone()),
-            signer_key_id: Set(row.signer_key_id.clone()),
-            algorithm: Set(row.algorithm.clone()),
-            signature: Set(row.signature.clone()),
-            retention_class: Set(row.retention_class.clone()),
-            worm_enabled: Set(row.worm_enabled),
-            retain_until: Set(row.retain_until),
-            retain_until_us: Set(row.retain_until.timestamp_micros()),
-            artifact_rows: Set(row.artifact_rows),
-            artifact_bytes: Set(row.artifact_bytes),
-            generated_by: Set(row.generated_by.clone()),
-            generated_at: Set(row.generated_at),
-            generated_at_us: Set(row.generated_at.timestamp_micros()),
-        }
-        .insert(self.write_db())
-        .await?;
+        package_model(row).insert(self.write_db()).await?;
         Ok(())
+    }
+
+    /// Stores a new package and its `evidence_exported` event in one
+    /// transaction. With `discharge`, the job's evidence obligation is
+    /// deleted in the same transaction, and nothing is stored (false) when
+    /// it is already gone: another replica stored the owed package.
+    /// `Duplicate` when the version is taken.
+    pub async fn insert_evidence_package_with_event(
+        &self,
+        row: &EvidencePackageRow,
+        discharge: bool,
+        job_seq: i64,
+        event: &NewEventRow,
+    ) -> Result<bool, StoreError> {
+        let txn = self.begin_write().await?;
+        if discharge && !super::evidence_obligations::discharge(&txn, &row.job_id).await? {
+            return Ok(false);
+        }
+        package_model(row).insert(&txn).await?;
+        super::job_events::append_event(&txn, job_seq, event).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// A job's package of this version, or its latest when `None`.

@@ -8,6 +8,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
+use super::job_events::{self, NewEventRow};
+use super::jobs::set_execution_state;
 use super::sql::{rows_placeholders, statement};
 use super::{Store, StoreError};
 
@@ -74,6 +76,29 @@ pub struct MediaOutcomeRow {
     pub observed_sha256_plain: Option<String>,
 }
 
+/// What starting an execution changes on its job, in the transaction that
+/// creates the execution row: the job's execution state and the event
+/// that records the start.
+#[derive(Debug, Clone)]
+pub struct ExecutionStart<'a> {
+    pub job_seq: i64,
+    /// The status the job must still have (else nothing is written).
+    pub job_status: &'a str,
+    pub execution_state: &'a str,
+    pub event: NewEventRow,
+}
+
+/// How [`Store::create_execution`] came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionCreated {
+    /// Row, chunks, state and event committed together.
+    Created,
+    /// Another caller created the execution first; nothing was written.
+    AlreadyExists,
+    /// The job no longer has the expected status; nothing was written.
+    JobMoved,
+}
+
 const EXECUTION_COLUMNS: &str = "job_id, plan_id, plan_checksum, precondition_checksum, next_chunk_index, total_chunks, \
     state, status_reason_code, lease_holder, lease_expires_us, resume_count, resumes, media_done, created_at, updated_at";
 
@@ -88,13 +113,16 @@ impl Store {
         )
     }
 
-    /// Creates the execution with its chunk list, holding the lease; false
-    /// when another caller created it first.
+    /// Creates the execution with its chunk list, holding the lease, and
+    /// in the same transaction sets the job's execution state and records
+    /// the start event: no reader ever sees an execution row without its
+    /// event, and a crash anywhere before the commit leaves nothing.
     pub async fn create_execution(
         &self,
         row: &ExecutionRow,
         chunks: &[ChunkRow],
-    ) -> Result<bool, StoreError> {
+        start: &ExecutionStart<'_>,
+    ) -> Result<ExecutionCreated, StoreError> {
         let txn = self.begin_write().await?;
         let sql = format!(
             "INSERT INTO job_executions ({EXECUTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -123,7 +151,7 @@ impl Store {
             .rows_affected()
             == 0
         {
-            return Ok(false);
+            return Ok(ExecutionCreated::AlreadyExists);
         }
         for batch in chunks.chunks(500) {
             let sql = format!(
@@ -146,8 +174,20 @@ impl Store {
             }
             txn.execute(statement(self.backend(), &sql, values)).await?;
         }
+        let moved = !set_execution_state(
+            &txn,
+            &row.job_id,
+            start.job_status,
+            start.execution_state,
+            None,
+        )
+        .await?;
+        if moved {
+            return Ok(ExecutionCreated::JobMoved);
+        }
+        job_events::append_event(&txn, start.job_seq, &start.event).await?;
         txn.commit().await?;
-        Ok(true)
+        Ok(ExecutionCreated::Created)
     }
 
     /// Takes the lease when it is free or expired; false when another

@@ -24,6 +24,15 @@ pub struct JournalRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// A journal row's retained before-image and its hash.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct BeforeImageRow {
+    pub journal_id: String,
+    pub plan_row_id: i64,
+    pub before_image: serde_json::Value,
+    pub before_image_sha256: Option<String>,
+}
+
 /// One mirror row (never a before-image).
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct MirrorRow {
@@ -51,6 +60,25 @@ impl Store {
         let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
         Ok(
             JournalRow::find_by_statement(statement(self.backend(), sql, values))
+                .all(self.db())
+                .await?,
+        )
+    }
+
+    /// Up to `limit` journal rows of a job after `after` that still hold
+    /// their before-image.
+    pub async fn before_images_page(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<BeforeImageRow>, StoreError> {
+        let sql = "SELECT journal_id, plan_row_id, before_image, before_image_sha256 FROM rollback_journal \
+                   WHERE job_id = ? AND plan_row_id > ? AND before_image IS NOT NULL \
+                   ORDER BY plan_row_id LIMIT ?";
+        let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
+        Ok(
+            BeforeImageRow::find_by_statement(statement(self.backend(), sql, values))
                 .all(self.db())
                 .await?,
         )

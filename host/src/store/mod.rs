@@ -13,6 +13,7 @@ pub mod decisions;
 pub mod entities;
 pub mod error;
 pub mod evidence;
+pub mod evidence_obligations;
 pub mod execution;
 pub mod index;
 pub mod job_events;

@@ -5,5 +5,6 @@
 
 mod cases;
 mod keys;
+mod owed;
 mod retention;
 mod support;

@@ -234,3 +234,90 @@ async fn pruning_needs_ops_admin_and_a_well_formed_body() {
         );
     }
 }
+
+/// The journal row with the lowest `plan_row_id` and its before-image.
+async fn first_journal_row(ctx: &TestContext, job_id: &str) -> Value {
+    journal(ctx, job_id).await["rollback_journal"][0].clone()
+}
+
+#[tokio::test]
+async fn a_before_image_changed_in_the_database_fails_verification_naming_its_row() {
+    let ctx = TestContext::start_with("[evidence]\nretention_days = 0\n").await;
+    let job_id = job_with_before_images(&ctx).await;
+    let package = export(&ctx, &job_id).await;
+    let key = signer_key(&ctx, &package).await;
+    assert_eq!(verdicts(&ctx, &package, &key).await, (None, None));
+    let row = first_journal_row(&ctx, &job_id).await;
+    let journal_id = row["journal_id"].as_str().unwrap().to_owned();
+    let image = row["before_image"].as_object().unwrap().clone();
+    assert!(!image.is_empty(), "{row}");
+    let where_row = format!("WHERE journal_id = '{journal_id}'");
+
+    // The same image re-serialised (members reversed, spaced out) is the
+    // same image: the hash is over canonical JSON on either database.
+    let reordered: Vec<String> = image
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("  {} :  {v}", json!(k)))
+        .collect();
+    let respelled = format!("{{ {} }}", reordered.join(" ,\n"));
+    tamper(
+        &ctx,
+        "rollback_journal",
+        &format!(
+            "UPDATE rollback_journal SET before_image = '{}' {where_row}",
+            respelled.replace('\'', "''")
+        ),
+    )
+    .await;
+    assert_eq!(verdicts(&ctx, &package, &key).await, (None, None));
+
+    // A changed image is what a rollback would write back: caught.
+    let mut changed = image.clone();
+    changed.insert("short_description".into(), json!("written by mallory"));
+    tamper(
+        &ctx,
+        "rollback_journal",
+        &format!(
+            "UPDATE rollback_journal SET before_image = '{}' {where_row}",
+            Value::Object(changed.clone())
+                .to_string()
+                .replace('\'', "''")
+        ),
+    )
+    .await;
+    let expected = Some("failed_evidence_before_image_mismatch".to_owned());
+    assert_eq!(
+        verdicts(&ctx, &package, &key).await,
+        (expected.clone(), expected)
+    );
+    let reply = read(&ctx, &job_id, None).await;
+    let verification = &reply.body["verification"];
+    let failed: Vec<&str> = verification["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, vec!["before_images"], "{verification}");
+    let rows = verification["before_image_mismatches"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{verification}");
+    assert_eq!(rows[0]["journal_id"], journal_id.as_str());
+    assert_eq!(rows[0]["plan_row_id"], row["plan_row_id"]);
+    assert_eq!(rows[0]["before_image_sha256"], row["before_image_sha256"]);
+    assert_ne!(rows[0]["observed_sha256"], row["before_image_sha256"]);
+    let logged = count(&ctx, &format!("SELECT COUNT(*) FROM evidence_verification_failures WHERE job_id = '{job_id}' AND reason_code = 'failed_evidence_before_image_mismatch'")).await;
+    assert!(logged >= 1, "{logged}");
+
+    // Its before-images stay for the investigation: pruning skips the job.
+    let report = prune(&ctx, false).await;
+    assert_eq!(
+        report["skipped"]["evidence_verification_failed"],
+        json!([job_id])
+    );
+    assert_eq!(
+        first_journal_row(&ctx, &job_id).await["before_image"],
+        Value::Object(changed)
+    );
+}

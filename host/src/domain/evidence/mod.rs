@@ -11,7 +11,10 @@
 //! the stored artifacts, so tampering with a plan, journal row or event in
 //! the database shows as `failed_evidence_artifact_hash_mismatch`. The
 //! journal artifact leaves out the prunable before-images but keeps their
-//! hashes, so a package still verifies after retention pruning.
+//! hashes, so a package still verifies after retention pruning; every
+//! verification also checks that each before-image still held hashes to
+//! its signed `before_image_sha256` (`failed_evidence_before_image_mismatch`,
+//! naming the rows; see `domain::journal`).
 //!
 //! Layout: `domain::canonical` (streamed RFC 8785 and sha256), [`artifact`]
 //! (artifact streaming), [`keys`] (the signer), [`manifest`] (the signed
@@ -20,10 +23,12 @@
 //! (the traits the store fills).
 
 pub mod artifact;
+pub mod before_images;
 pub mod keys;
 pub mod manifest;
 pub mod offline;
 pub mod operations;
+pub mod owed;
 pub mod package;
 pub mod retention;
 pub mod service;
@@ -38,5 +43,8 @@ pub use artifact::{ArtifactDigest, ArtifactKind, ArtifactSource, Page};
 pub use keys::{KeyError, KeySource, Signer};
 pub use manifest::{Manifest, ManifestSignature, Origin, Report};
 pub use package::{Evidence, Retention};
-pub use sources::{ArtifactScope, EvidenceSources, JobFacts, Keyring};
-pub use verify::{Verification, ARTIFACT_HASH_MISMATCH, REPORT_HASH_MISMATCH, SIGNATURE_FAILED};
+pub use sources::{ArtifactScope, EvidenceSources, JobFacts, Keyring, RetainedBeforeImage};
+pub use verify::{
+    Verification, ARTIFACT_HASH_MISMATCH, BEFORE_IMAGE_MISMATCH, REPORT_HASH_MISMATCH,
+    SIGNATURE_FAILED,
+};

@@ -4,11 +4,15 @@
 //!
 //! The file is one canonical JSON object: the four artifacts in full
 //! (streamed from the store page by page when it is written), the manifest,
-//! its hash and signature, the report and its hash, and the signer's public
-//! key for convenience. The verifier recomputes every hash from the file's
-//! own content and checks the signature with the key the auditor supplies;
-//! the embedded key is used only when none is supplied, and the result
-//! then says the key was not independently trusted.
+//! its hash and signature, the report and its hash, the signer's public
+//! key for convenience, and the observed hash of every before-image the
+//! journal still held when the file was written (`before_image_digests`;
+//! never the images themselves). The verifier recomputes every hash from
+//! the file's own content, checks each before-image digest against the
+//! journal artifact's `before_image_sha256`, and checks the signature with
+//! the key the auditor supplies; the embedded key is used only when none
+//! is supplied, and the result then says the key was not independently
+//! trusted.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::artifact::{self, ArtifactKind, Output};
+use super::before_images::{self, BeforeImageDigest};
 use super::keys::parse_public_key_pem;
 use super::manifest::ManifestSignature;
 use super::sources::{ArtifactScope, EvidenceSources};
@@ -39,6 +44,10 @@ pub struct PackageFile {
     pub report: Value,
     pub report_hash: String,
     pub signer_public_key_pem: Option<String>,
+    /// Observed hashes of the before-images the service held when it
+    /// wrote the file (absent from files of older versions).
+    #[serde(default)]
+    pub before_image_digests: Vec<BeforeImageDigest>,
 }
 
 /// Which key the signature was checked with.
@@ -91,7 +100,7 @@ pub async fn write_package_file<W: Output>(
         members
             .keys()
             .cloned()
-            .chain(["artifacts".into()])
+            .chain(["artifacts".into(), "before_image_digests".into()])
             .collect(),
     );
     write_raw(out, b"{")?;
@@ -101,9 +110,12 @@ pub async fn write_package_file<W: Output>(
         }
         write_canonical(out, key)?;
         write_raw(out, b":")?;
-        match members.get(key) {
-            Some(value) => write_canonical(out, value)?,
-            None => write_artifacts(sources, scope, out).await?,
+        match (members.get(key), key.as_str()) {
+            (Some(value), _) => write_canonical(out, value)?,
+            (None, "before_image_digests") => {
+                before_images::write_digests(sources, &scope.job_id, out).await?
+            }
+            _ => write_artifacts(sources, scope, out).await?,
         }
     }
     write_raw(out, b"}")?;
@@ -203,7 +215,16 @@ fn report(
         signer_key_id: file.manifest_signature.signer_key_id.clone(),
         manifest_sha256: file.manifest_sha256.clone(),
         key: origin,
-        verification: verify::verify(&parts, recomputed, key, now),
+        verification: verify::verify(
+            &parts,
+            recomputed,
+            before_images::check_file(
+                file.artifacts.get(ArtifactKind::RollbackJournal.as_str()),
+                &file.before_image_digests,
+            ),
+            key,
+            now,
+        ),
     }
 }
 

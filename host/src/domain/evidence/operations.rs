@@ -1,24 +1,23 @@
-//! The evidence operations callers use: generating a package when a job
-//! becomes terminal, exporting one on request, reading the latest (or a
+//! The evidence operations callers use: paying the automatic package a
+//! job is owed when it becomes terminal (see [`super::owed`]), exporting
+//! one on request, reading the latest (or a
 //! given version) with a fresh verification, streaming the package file
 //! for offline verification, and listing the keyring.
 
 use crate::domain::ReasonCode;
 use crate::domain::RestoreService;
 use std::io::Write;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Utc;
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream};
-use serde_json::json;
 
 use super::artifact::Output;
 use super::manifest::Origin;
 use super::offline::write_package_file;
-use super::package::Evidence;
+use super::owed::Paying;
 use super::service::{self, not_terminal, signed_parts, PackageView};
 use super::sources::{ArtifactScope, EvidenceSources, JobFacts};
 use super::store_sources::StoreSources;
@@ -27,7 +26,6 @@ use crate::domain::capability::{Capability, Principal};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::DomainError;
 use crate::store::evidence::{EvidencePackageRow, SignerKeyRow};
-use crate::store::job_events::NewEventRow;
 use crate::store::Store;
 
 /// A keyring entry; `current` when it is this process's signing key.
@@ -57,47 +55,16 @@ impl SignerKey {
     }
 }
 
-/// Actor of packages generated on the terminal transition.
-pub const SYSTEM_ACTOR: &str = "system";
-
-/// Generates a new package version for a terminal job and records an
-/// `evidence_exported` event. The jobs and execution code call this after
-/// the terminal transition has committed (or [`spawn_generate_for_job`]).
-pub async fn generate_for_job(
-    store: &Store,
-    evidence: &Evidence,
-    job_id: &str,
-) -> Result<EvidencePackageRow, DomainError> {
-    let sources = StoreSources::new(store.clone());
-    let job = sources
-        .job(job_id)
-        .await?
-        .ok_or_else(|| job_not_found(job_id))?;
-    let row = service::create(
-        store,
-        &sources,
-        evidence,
-        &job,
-        Origin::Automatic,
-        SYSTEM_ACTOR,
-        Utc::now(),
-    )
-    .await?;
-    record_event(store, &row, SYSTEM_ACTOR).await?;
-    Ok(row)
-}
-
-/// [`generate_for_job`] in the background, so the request that ended the
-/// job does not wait for its artifacts to be hashed; failures are logged
-/// and counted (`rrs_evidence_generation_failed_total`), and
-/// `POST .../evidence/export` makes a package later.
-pub fn spawn_generate_for_job(store: Store, evidence: Arc<Evidence>, job_id: String) {
-    tokio::spawn(async move {
-        if let Err(error) = generate_for_job(&store, &evidence, &job_id).await {
-            metrics::counter!("rrs_evidence_generation_failed_total").increment(1);
-            tracing::error!(%job_id, %error, "evidence generation failed");
-        }
-    });
+impl RestoreService {
+    /// How this replica pays the automatic packages owed.
+    pub(crate) fn paying(&self) -> Paying {
+        Paying::new(
+            self.store.clone(),
+            self.evidence.clone(),
+            self.instance_id.clone(),
+            &self.config.evidence,
+        )
+    }
 }
 
 impl RestoreService {
@@ -281,18 +248,21 @@ async fn stored_package(
     version: Option<i64>,
 ) -> Result<EvidencePackageRow, DomainError> {
     terminal_job(sources, principal, job_id).await?;
-    store
-        .evidence_package(job_id, version)
-        .await?
-        .ok_or_else(|| {
-            let which = version.map_or("an evidence package".to_owned(), |v| {
-                format!("evidence package version {v}")
-            });
-            DomainError::not_found(
-                ReasonCode::EvidenceNotFound,
-                format!("job {job_id} has no {which}"),
-            )
-        })
+    if let Some(row) = store.evidence_package(job_id, version).await? {
+        return Ok(row);
+    }
+    let message = match version {
+        Some(v) => format!("job {job_id} has no evidence package version {v}"),
+        None if store.evidence_owed(job_id).await? => format!(
+            "job {job_id} has no evidence package yet: its automatic package is being \
+             generated; retry shortly"
+        ),
+        None => format!("job {job_id} has no evidence package"),
+    };
+    Err(DomainError::not_found(
+        ReasonCode::EvidenceNotFound,
+        message,
+    ))
 }
 
 async fn record_event(
@@ -303,14 +273,7 @@ async fn record_event(
     let Some(job) = store.job(&row.job_id).await? else {
         return Ok(());
     };
-    let event = NewEventRow {
-        event_type: "evidence_exported".to_owned(),
-        at: Utc::now(),
-        actor: actor.to_owned(),
-        reason_code: None,
-        details: json!({"package_version": row.package_version, "origin": row.origin,
-            "manifest_sha256": row.manifest_sha256, "signer_key_id": row.signer_key_id}),
-    };
+    let event = service::exported_event(row, actor, Utc::now());
     store.append_job_event(job.job_seq, &event).await?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use super::manifest::{
     Origin, Report, MANIFEST_FORMAT, REPORT_FORMAT,
 };
 use super::sources::{ArtifactScope, EvidenceSources, JobFacts, Keyring};
-use super::verify::{self, parse_manifest, SignedParts, Verification};
+use super::verify::{self, parse_manifest, BeforeImageFindings, SignedParts, Verification};
 use crate::config::EvidenceConfig;
 use crate::domain::canonical::{canonical_json, sha256_hex, timestamp};
 use crate::domain::DomainError;
@@ -194,8 +194,8 @@ fn report_of(job: &JobFacts, digests: &BTreeMap<ArtifactKind, ArtifactDigest>) -
 }
 
 /// Verifies stored parts afresh: artifact hashes recomputed from the
-/// sources over the scope the manifest names, the signer's key from the
-/// keyring.
+/// sources over the scope the manifest names, the retained before-images
+/// against their journal hashes, the signer's key from the keyring.
 pub async fn verify_parts(
     sources: &dyn EvidenceSources,
     keyring: &dyn Keyring,
@@ -203,6 +203,7 @@ pub async fn verify_parts(
     now: DateTime<Utc>,
 ) -> Result<Verification, DomainError> {
     let mut recomputed = BTreeMap::new();
+    let mut before_images = BeforeImageFindings::default();
     if let Ok(manifest) = parse_manifest(&parts.manifest) {
         let scope = ArtifactScope {
             job_id: manifest.job_id.clone(),
@@ -212,6 +213,7 @@ pub async fn verify_parts(
         for (kind, digest) in digest_artifacts(sources, &scope).await? {
             recomputed.insert(kind, digest.sha256);
         }
+        before_images = super::before_images::check_stored(sources, &scope.job_id).await?;
     }
     let key = match keyring.public_key(&parts.signature.signer_key_id).await? {
         Some(key) => Ok(key),
@@ -220,5 +222,5 @@ pub async fn verify_parts(
             parts.signature.signer_key_id
         )),
     };
-    Ok(verify::verify(parts, &recomputed, key, now))
+    Ok(verify::verify(parts, &recomputed, before_images, key, now))
 }

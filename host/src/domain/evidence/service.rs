@@ -23,6 +23,7 @@ use super::verify::{parse_manifest, SignedParts, Verification};
 use crate::config::EvidenceConfig;
 use crate::domain::DomainError;
 use crate::store::evidence::{EvidencePackageRow, SignerKeyRow, VerificationFailureRow};
+use crate::store::job_events::NewEventRow;
 use crate::store::{Store, StoreError};
 
 /// How many times a package is re-sealed when another replica took its
@@ -115,6 +116,16 @@ impl Keyring for StoreKeyring<'_> {
     }
 }
 
+/// How a new package is stored.
+#[derive(Debug, Clone, Copy)]
+enum Storing {
+    /// On its own (an export; its event is the caller's).
+    Plain,
+    /// With its `evidence_exported` event, discharging the job's evidence
+    /// obligation in the same transaction.
+    Owed { job_seq: i64 },
+}
+
 /// Seals a new package of a terminal job and stores it under the next
 /// version.
 pub async fn create(
@@ -126,6 +137,43 @@ pub async fn create(
     generated_by: &str,
     now: DateTime<Utc>,
 ) -> Result<EvidencePackageRow, DomainError> {
+    let stored = create_stored(
+        store,
+        sources,
+        evidence,
+        (job, origin, generated_by, now),
+        Storing::Plain,
+    )
+    .await?;
+    stored.ok_or_else(|| DomainError::Internal("a plain package insert was skipped".into()))
+}
+
+/// Seals the automatic package a job is owed and stores it with its
+/// `evidence_exported` event in the transaction that discharges the
+/// obligation; `None` (nothing stored) when the obligation is already
+/// discharged, i.e. another replica stored the package.
+pub async fn create_owed(
+    store: &Store,
+    sources: &dyn EvidenceSources,
+    evidence: &Evidence,
+    job: &JobFacts,
+    job_seq: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<EvidencePackageRow>, DomainError> {
+    let what = (job, Origin::Automatic, SYSTEM_ACTOR, now);
+    create_stored(store, sources, evidence, what, Storing::Owed { job_seq }).await
+}
+
+/// The actor of automatic packages.
+pub const SYSTEM_ACTOR: &str = "system";
+
+async fn create_stored(
+    store: &Store,
+    sources: &dyn EvidenceSources,
+    evidence: &Evidence,
+    (job, origin, generated_by, now): (&JobFacts, Origin, &str, DateTime<Utc>),
+    storing: Storing,
+) -> Result<Option<EvidencePackageRow>, DomainError> {
     if !job.is_terminal() {
         return Err(not_terminal(&job.job_id, &job.status));
     }
@@ -164,12 +212,22 @@ pub async fn create(
             generated_by: generated_by.to_owned(),
             generated_at: now,
         };
-        match store.insert_evidence_package(&row).await {
-            Ok(()) => {
+        let stored = match storing {
+            Storing::Plain => store.insert_evidence_package(&row).await.map(|()| true),
+            Storing::Owed { job_seq } => {
+                let event = exported_event(&row, generated_by, now);
+                store
+                    .insert_evidence_package_with_event(&row, true, job_seq, &event)
+                    .await
+            }
+        };
+        match stored {
+            Ok(true) => {
                 metrics::counter!("rrs_evidence_packages_total", "origin" => origin.as_str())
                     .increment(1);
-                return Ok(row);
+                return Ok(Some(row));
             }
+            Ok(false) => return Ok(None),
             Err(StoreError::Duplicate(_)) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -178,6 +236,18 @@ pub async fn create(
         ReasonCode::EvidenceExportContended,
         format!("job {} is being exported elsewhere; retry", job.job_id),
     ))
+}
+
+/// The `evidence_exported` event of a stored package.
+pub fn exported_event(row: &EvidencePackageRow, actor: &str, at: DateTime<Utc>) -> NewEventRow {
+    NewEventRow {
+        event_type: "evidence_exported".to_owned(),
+        at,
+        actor: actor.to_owned(),
+        reason_code: None,
+        details: json!({"package_version": row.package_version, "origin": row.origin,
+            "manifest_sha256": row.manifest_sha256, "signer_key_id": row.signer_key_id}),
+    }
 }
 
 /// `409 evidence_job_not_terminal`.

@@ -55,6 +55,16 @@ pub struct ArtifactScope {
     pub events_through_seq: i64,
 }
 
+/// A before-image the journal still holds (not pruned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetainedBeforeImage {
+    pub journal_id: String,
+    pub plan_row_id: i64,
+    pub before_image: Value,
+    /// The journal row's hash of it, as stored.
+    pub before_image_sha256: Option<String>,
+}
+
 /// The job's facts and artifacts.
 #[async_trait]
 pub trait EvidenceSources: Send + Sync {
@@ -66,6 +76,14 @@ pub trait EvidenceSources: Send + Sync {
         scope: &'a ArtifactScope,
         kind: ArtifactKind,
     ) -> Box<dyn ArtifactSource + 'a>;
+    /// Up to `limit` retained before-images of the job's journal after
+    /// `plan_row_id` `after`, in `plan_row_id` order.
+    async fn retained_before_images(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<RetainedBeforeImage>, DomainError>;
 }
 
 /// Public keys by signer key id.

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::artifact::{ArtifactKind, ArtifactSource, Page};
 use super::manifest::{PolicyDecisionRef, ResumeEntry, ResumeMetadata};
-use super::sources::{ArtifactScope, EvidenceSources, JobFacts};
+use super::sources::{ArtifactScope, EvidenceSources, JobFacts, RetainedBeforeImage};
 use crate::domain::canonical::timestamp;
 use crate::domain::DomainError;
 use crate::store::decisions::DecisionRow;
@@ -87,6 +87,24 @@ impl EvidenceSources for StoreSources {
             ArtifactKind::Execution => Box::new(ExecutionArtifact { store, scope }),
             ArtifactKind::RollbackJournal => Box::new(JournalArtifact { store, scope }),
         }
+    }
+
+    async fn retained_before_images(
+        &self,
+        job_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<RetainedBeforeImage>, DomainError> {
+        let rows = self.store.before_images_page(job_id, after, limit).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RetainedBeforeImage {
+                journal_id: r.journal_id,
+                plan_row_id: r.plan_row_id,
+                before_image: r.before_image,
+                before_image_sha256: r.before_image_sha256,
+            })
+            .collect())
     }
 }
 

@@ -1,9 +1,10 @@
 //! Verification of a package, the same code for the service (artifact
 //! hashes recomputed from the stored rows) and the offline verifier
 //! (recomputed from the package file): the manifest's hash and ed25519
-//! signature, the report hash, and each artifact hash. Every check is run
-//! and reported; the reason code is the first failure in the contract's
-//! order (artifact, report, signature).
+//! signature, the report hash, each artifact hash, and the retained
+//! before-images against the journal's `before_image_sha256`. Every check
+//! is run and reported; the reason code is the first failure in the order
+//! artifact, before-image, report, signature.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,13 @@ use crate::domain::canonical::{canonical_json, sha256_hex};
 
 /// An artifact's recomputed hash differs from the manifest's.
 pub const ARTIFACT_HASH_MISMATCH: &str = "failed_evidence_artifact_hash_mismatch";
+/// A retained before-image does not hash to its journal row's
+/// `before_image_sha256`.
+pub const BEFORE_IMAGE_MISMATCH: &str = "failed_evidence_before_image_mismatch";
+/// Name of the before-image check.
+pub const BEFORE_IMAGES_CHECK: &str = "before_images";
+/// At most this many mismatched journal rows are listed (all are counted).
+pub const MISMATCHES_LISTED: usize = 100;
 /// The report's hash differs from the manifest's.
 pub const REPORT_HASH_MISMATCH: &str = "failed_evidence_report_hash_mismatch";
 /// The manifest's hash or signature does not verify.
@@ -37,7 +45,8 @@ pub struct SignedParts {
 /// One check and how it came out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// `artifact_hash:<artifact>`, `report_hash`, `manifest_sha256` or `signature`.
+    /// `artifact_hash:<artifact>`, `before_images`, `report_hash`,
+    /// `manifest_sha256` or `signature`.
     pub name: String,
     pub passed: bool,
     /// The failure's reason code.
@@ -45,6 +54,56 @@ pub struct Check {
     pub expected: Option<String>,
     pub observed: Option<String>,
     pub message: Option<String>,
+}
+
+/// A journal row whose retained before-image does not hash to its
+/// `before_image_sha256`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BeforeImageMismatch {
+    pub journal_id: String,
+    pub plan_row_id: Option<i64>,
+    /// The journal row's hash (covered by the signed journal artifact);
+    /// `None` when the row has none, or is not in the journal.
+    pub before_image_sha256: Option<String>,
+    /// The hash of the image as it is stored now.
+    pub observed_sha256: String,
+}
+
+/// What the before-image check found over the retained images.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BeforeImageFindings {
+    /// Retained images checked.
+    pub checked: u64,
+    /// Of them, images that do not hash to their `before_image_sha256`.
+    pub mismatched: u64,
+    /// The first [`MISMATCHES_LISTED`] of them, in journal order.
+    pub rows: Vec<BeforeImageMismatch>,
+}
+
+impl BeforeImageFindings {
+    /// Records one retained image whose observed hash is `observed`
+    /// against the journal row's `expected` hash.
+    pub fn record(
+        &mut self,
+        journal_id: &str,
+        plan_row_id: Option<i64>,
+        expected: Option<&str>,
+        observed: &str,
+    ) {
+        self.checked += 1;
+        if expected == Some(observed) {
+            return;
+        }
+        self.mismatched += 1;
+        if self.rows.len() < MISMATCHES_LISTED {
+            self.rows.push(BeforeImageMismatch {
+                journal_id: journal_id.to_owned(),
+                plan_row_id,
+                before_image_sha256: expected.map(str::to_owned),
+                observed_sha256: observed.to_owned(),
+            });
+        }
+    }
 }
 
 /// The outcome of verifying a package.
@@ -55,6 +114,9 @@ pub struct Verification {
     pub reason_code: Option<&'static str>,
     pub verified_at: DateTime<Utc>,
     pub checks: Vec<Check>,
+    /// The journal rows whose retained before-image does not hash to its
+    /// `before_image_sha256` (the first [`MISMATCHES_LISTED`]).
+    pub before_image_mismatches: Vec<BeforeImageMismatch>,
 }
 
 impl Verification {
@@ -64,11 +126,13 @@ impl Verification {
     }
 }
 
-/// Verifies `parts` against the recomputed artifact hashes, with the
-/// public key of the manifest's signer (or why there is none).
+/// Verifies `parts` against the recomputed artifact hashes and the
+/// before-image findings, with the public key of the manifest's signer
+/// (or why there is none).
 pub fn verify(
     parts: &SignedParts,
     recomputed: &BTreeMap<ArtifactKind, String>,
+    before_images: BeforeImageFindings,
     key: Result<VerifyingKey, String>,
     now: DateTime<Utc>,
 ) -> Verification {
@@ -78,6 +142,7 @@ pub fn verify(
         for kind in ArtifactKind::ALL {
             checks.push(artifact_check(kind, manifest, recomputed.get(&kind)));
         }
+        checks.push(before_image_check(&before_images));
         checks.push(report_check(parts, manifest));
     }
     checks.extend(manifest_checks(
@@ -87,6 +152,7 @@ pub fn verify(
     ));
     let reason_code = [
         ARTIFACT_HASH_MISMATCH,
+        BEFORE_IMAGE_MISMATCH,
         REPORT_HASH_MISMATCH,
         SIGNATURE_FAILED,
     ]
@@ -97,7 +163,42 @@ pub fn verify(
         reason_code,
         verified_at: now,
         checks,
+        before_image_mismatches: before_images.rows,
     }
+}
+
+/// `before_images`: every retained before-image hashes to its journal
+/// row's `before_image_sha256`. `observed` is the number of images checked.
+fn before_image_check(findings: &BeforeImageFindings) -> Check {
+    let failure = (findings.mismatched > 0).then(|| {
+        let ids: Vec<&str> = findings
+            .rows
+            .iter()
+            .map(|r| r.journal_id.as_str())
+            .collect();
+        let more = findings.mismatched - findings.rows.len() as u64;
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let message = format!(
+            "{} of {} retained before-images do not hash to their before_image_sha256: \
+             journal rows {}{more}",
+            findings.mismatched,
+            findings.checked,
+            ids.join(", ")
+        );
+        (BEFORE_IMAGE_MISMATCH, message)
+    });
+    let mut result = check(BEFORE_IMAGES_CHECK, failure);
+    if result.passed {
+        result.message = Some(format!(
+            "{} retained before-images hash to their before_image_sha256",
+            findings.checked
+        ));
+    }
+    result
 }
 
 /// The manifest as a typed value, refusing unknown formats.

@@ -104,7 +104,8 @@ pub(super) async fn fail_job(
     Ok(())
 }
 
-/// Ends the job with its terminal event, then generates its evidence.
+/// Ends the job with its terminal event and the evidence it is owed (one
+/// transaction), then pays that debt in the background.
 pub(super) async fn finish(
     ctx: &RestoreService,
     job_id: &str,
@@ -120,14 +121,11 @@ pub(super) async fn finish(
             reason_code: reason,
             actor: actor.to_owned(),
             details: Default::default(),
+            evidence_owed: true,
         },
         Utc::now(),
     )
     .await?;
-    super::super::evidence::operations::spawn_generate_for_job(
-        ctx.store.clone(),
-        ctx.evidence.clone(),
-        job_id.to_owned(),
-    );
+    ctx.paying().spawn_pay(job_id.to_owned());
     Ok(done.promoted_job_ids)
 }

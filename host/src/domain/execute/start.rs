@@ -1,23 +1,25 @@
 //! The first execute of a job: the contract's checks in order, then the
 //! execution row with one chunk per planned chunk and the digest of the
-//! target hashes each chunk's rows assume, then the chunk loop.
+//! target hashes each chunk's rows assume (committed with the job's
+//! `in_progress` state and its `execution_started` event), then the chunk
+//! loop.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::json;
 
 use super::super::capability::{Capability, Principal};
-use super::super::job_lifecycle;
-use super::super::job_states::{ExecutionState, JobEventType};
+use super::super::job_lifecycle::{self, NewJobEvent};
+use super::super::job_states::{ExecutionState, JobEventType, JobStatus};
 use super::super::jobs;
 use super::super::plan::document::PlanDocument;
 use super::super::{ops, DomainError, ReasonCode, RestoreService};
 use super::checks::{self, Exercise};
 use super::checksums::{chunk_digest, precondition_checksum};
 use super::chunk_loop::{micros, run, ExecOutcome};
-use super::finish::{event, fail_job, in_progress, load_plan, require_running};
+use super::finish::{fail_job, in_progress, load_plan, require_running};
 use super::revalidate;
 use super::view::{ChunkStatus, ExecutionPhase};
-use crate::store::execution::{ChunkRow, ExecutionRow};
+use crate::store::execution::{ChunkRow, ExecutionCreated, ExecutionRow, ExecutionStart};
 use crate::store::jobs::JobRow;
 
 impl RestoreService {
@@ -50,21 +52,50 @@ impl RestoreService {
         checks::capability(store, &ctx.policies, job_id, &plan, &caps, confirmation).await?;
         checks::media_caps(store, &ctx.policies, job_id, &plan, &caps, confirmation).await?;
         let holder = format!("{}:{}", ctx.instance_id, uuid::Uuid::new_v4().simple());
-        let (row, chunks) = new_execution(ctx, &job, &plan, &holder, Utc::now()).await?;
-        if !store.create_execution(&row, &chunks).await? {
-            return Err(in_progress(job_id));
-        }
+        start_execution(ctx, principal, &job, &plan, &holder).await?;
         let target = ctx.targets.get(&job.tenant_id, &job.instance_id);
         if let Some(invalid) = revalidate::revalidate(store, target.as_ref(), &plan).await? {
             let actor = &principal.operator_id;
             fail_job(ctx, &job, &holder, invalid.reason_code, actor).await?;
             return Err(invalid.error);
         }
-        let details = json!({"total_chunks": row.total_chunks});
-        let started = JobEventType::ExecutionStarted;
-        event(ctx, job_id, started, &principal.operator_id, None, details).await?;
-        job_lifecycle::set_execution_state(store, job_id, ExecutionState::InProgress, None).await?;
         run(ctx, principal, &job, &plan, &holder, max_chunks).await
+    }
+}
+
+/// Creates the execution: its row, its chunks, the job's `in_progress`
+/// state and the `execution_started` event commit together, so the
+/// history never shows an execution without its start.
+async fn start_execution(
+    ctx: &RestoreService,
+    principal: &Principal,
+    job: &JobRow,
+    plan: &PlanDocument,
+    holder: &str,
+) -> Result<(), DomainError> {
+    let store = &ctx.store;
+    let now = Utc::now();
+    let (row, chunks) = new_execution(ctx, job, plan, holder, now).await?;
+    let started = NewJobEvent {
+        event_type: JobEventType::ExecutionStarted,
+        actor: principal.operator_id.clone(),
+        reason_code: None,
+        details: json!({"total_chunks": row.total_chunks}),
+    };
+    let start = ExecutionStart {
+        job_seq: job.job_seq,
+        job_status: JobStatus::Running.as_str(),
+        execution_state: ExecutionState::InProgress.as_str(),
+        event: job_lifecycle::event_row(started, now)?,
+    };
+    match store.create_execution(&row, &chunks, &start).await? {
+        ExecutionCreated::Created => Ok(()),
+        ExecutionCreated::AlreadyExists => Err(in_progress(&job.job_id)),
+        ExecutionCreated::JobMoved => {
+            let now_job = jobs::visible_row(store, principal, &job.job_id).await?;
+            require_running(ctx, &now_job).await?;
+            Err(in_progress(&job.job_id))
+        }
     }
 }
 

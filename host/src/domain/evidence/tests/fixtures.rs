@@ -16,9 +16,12 @@ use super::super::offline::{verify_package_bytes, write_package_file};
 use super::super::package::{
     digest_artifacts, scope_of, seal, verify_parts, Evidence, Retention, SealRequest, Sealed,
 };
-use super::super::sources::{ArtifactScope, EvidenceSources, JobFacts, Keyring};
+use super::super::sources::{
+    ArtifactScope, EvidenceSources, JobFacts, Keyring, RetainedBeforeImage,
+};
 use super::super::verify::SignedParts;
 use crate::domain::canonical::sha256_hex;
+use crate::domain::journal::before_image_sha256;
 use crate::domain::DomainError;
 
 /// An artifact held in memory: header members and named lists.
@@ -50,6 +53,8 @@ impl ArtifactSource for MemoryArtifact {
 pub(super) struct MemorySources {
     pub(super) job: JobFacts,
     pub(super) artifacts: Mutex<HashMap<ArtifactKind, MemoryArtifact>>,
+    /// The retained before-images, in journal order.
+    pub(super) images: Mutex<Vec<RetainedBeforeImage>>,
 }
 
 #[async_trait]
@@ -63,6 +68,20 @@ impl EvidenceSources for MemorySources {
         kind: ArtifactKind,
     ) -> Box<dyn ArtifactSource + 'a> {
         Box::new(self.artifacts.lock().unwrap()[&kind].clone())
+    }
+    async fn retained_before_images(
+        &self,
+        _: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<RetainedBeforeImage>, DomainError> {
+        let images = self.images.lock().unwrap();
+        Ok(images
+            .iter()
+            .filter(|i| i.plan_row_id > after)
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }
 
@@ -101,13 +120,27 @@ pub(super) fn header(value: Value) -> Map<String, Value> {
     value.as_object().unwrap().clone()
 }
 
+/// The before-image of journal row `i`.
+pub(super) fn before_image(i: usize) -> Value {
+    json!({"short_description": format!("before {i}"), "n": i})
+}
+
 pub(super) fn journal_row(i: usize) -> Value {
-    json!({"journal_id": format!("j{i:05}"), "table": "incident", "sys_id": format!("s{i}"),
-           "action": "update", "before_image_sha256": sha256_hex(format!("b{i}").as_bytes()),
+    let before = before_image_sha256(&before_image(i)).unwrap();
+    json!({"journal_id": format!("j{i:05}"), "plan_row_id": i + 1, "table": "incident", "sys_id": format!("s{i}"),
+           "action": "update", "before_image_sha256": before,
            "after_image_sha256": sha256_hex(format!("a{i}").as_bytes()), "note": "é\u{1f600}\n"})
 }
 
 pub(super) fn sources(rows: usize) -> MemorySources {
+    let images = (0..rows)
+        .map(|i| RetainedBeforeImage {
+            journal_id: format!("j{i:05}"),
+            plan_row_id: i as i64 + 1,
+            before_image: before_image(i),
+            before_image_sha256: Some(before_image_sha256(&before_image(i)).unwrap()),
+        })
+        .collect();
     let rows: Vec<Value> = (0..rows).map(journal_row).collect();
     let artifacts = HashMap::from([
         (
@@ -148,6 +181,7 @@ pub(super) fn sources(rows: usize) -> MemorySources {
     MemorySources {
         job: job(),
         artifacts: Mutex::new(artifacts),
+        images: Mutex::new(images),
     }
 }
 

@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 use super::super::artifact::{self, ArtifactKind};
 use super::super::offline::{verify_package_bytes, write_package_file, KeyOrigin};
 use super::super::package::{scope_of, verify_parts};
-use super::super::verify::{ARTIFACT_HASH_MISMATCH, REPORT_HASH_MISMATCH, SIGNATURE_FAILED};
+use super::super::verify::{
+    ARTIFACT_HASH_MISMATCH, BEFORE_IMAGE_MISMATCH, REPORT_HASH_MISMATCH, SIGNATURE_FAILED,
+};
 use super::fixtures::*;
 use crate::domain::canonical::{canonical_json, sha256_hex};
 
@@ -51,7 +53,7 @@ async fn a_sealed_package_verifies_in_service_and_offline() {
         .await
         .unwrap();
     assert!(verdict.verified, "{verdict:?}");
-    assert_eq!(verdict.checks.len(), 7);
+    assert_eq!(verdict.checks.len(), 8);
     let mut file = Vec::new();
     write_package_file(
         &sources,
@@ -130,6 +132,58 @@ async fn tampered_artifacts_report_and_keys_give_their_reason_codes() {
         .unwrap();
     let failed: Vec<&str> = verdict.failures().map(|c| c.name.as_str()).collect();
     assert_eq!(failed, vec!["artifact_hash:rollback_journal"]);
+}
+
+#[tokio::test]
+async fn a_changed_before_image_fails_in_service_and_offline_naming_its_row() {
+    let sources = sources(2500);
+    let (evidence, public) = evidence("k1");
+    let sealed = sealed(&sources, &evidence, 1).await;
+    let keyring = MemoryKeyring(BTreeMap::from([("k1".into(), public)]));
+    let key_pem = pem(&public);
+    assert_eq!(
+        verdicts(&sources, &keyring, &parts(&sealed), Some(&key_pem)).await,
+        (None, None)
+    );
+    // Pruning (images gone, hashes kept) is not tampering.
+    let all = std::mem::take(&mut *sources.images.lock().unwrap());
+    assert_eq!(
+        verdicts(&sources, &keyring, &parts(&sealed), Some(&key_pem)).await,
+        (None, None)
+    );
+    *sources.images.lock().unwrap() = all;
+    // Rows past the first page, so paging is covered too.
+    for i in [3, 1500] {
+        sources.images.lock().unwrap()[i].before_image["short_description"] = json!("mallory");
+    }
+    assert_eq!(
+        verdicts(&sources, &keyring, &parts(&sealed), Some(&key_pem)).await,
+        (Some(BEFORE_IMAGE_MISMATCH), Some(BEFORE_IMAGE_MISMATCH))
+    );
+    let verdict = verify_parts(&sources, &keyring, &parts(&sealed), Utc::now())
+        .await
+        .unwrap();
+    let failed: Vec<&str> = verdict.failures().map(|c| c.name.as_str()).collect();
+    assert_eq!(failed, vec!["before_images"]);
+    let rows: Vec<(&str, Option<i64>)> = verdict
+        .before_image_mismatches
+        .iter()
+        .map(|m| (m.journal_id.as_str(), m.plan_row_id))
+        .collect();
+    assert_eq!(rows, vec![("j00003", Some(4)), ("j01500", Some(1501))]);
+    // An artifact mismatch still comes first.
+    sources
+        .artifacts
+        .lock()
+        .unwrap()
+        .get_mut(&ArtifactKind::Plan)
+        .unwrap()
+        .lists[0]
+        .1[0]["note"] = json!("x");
+    assert_eq!(
+        verdicts(&sources, &keyring, &parts(&sealed), Some(&key_pem)).await,
+        (Some(ARTIFACT_HASH_MISMATCH), Some(ARTIFACT_HASH_MISMATCH))
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 
 use super::super::keys::{generate_key_pair, public_key_pem};
 use super::super::manifest::Origin;
-use super::super::service::{create, load, verify_row, view};
+use super::super::service::{create, create_owed, load, verify_row, view};
 use super::super::{Evidence, REPORT_HASH_MISMATCH, SIGNATURE_FAILED};
 use super::fixtures::*;
 use crate::config::{DatabaseConfig, EvidenceConfig};
@@ -277,4 +277,37 @@ async fn a_job_that_is_not_terminal_has_no_evidence() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn an_owed_package_is_stored_once_with_its_debt_discharged() {
+    let (store, dir) = store().await;
+    let sources = sources(20);
+    let evidence = loaded(&store, dir.path(), "k1").await;
+    // Nothing owed: nothing stored.
+    let none = create_owed(&store, &sources, &evidence, &sources.job, 1, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    exec(
+        dir.path(),
+        "INSERT INTO evidence_obligations (job_id, owed_at, attempts) \
+         VALUES ('job-1', '2026-12-06 10:00:00+00:00', 0)",
+    )
+    .await
+    .unwrap();
+    assert!(store.evidence_owed("job-1").await.unwrap());
+    // Two payers at once (two replicas past an expired lease): one stores.
+    let (a, b) = tokio::join!(
+        create_owed(&store, &sources, &evidence, &sources.job, 1, Utc::now()),
+        create_owed(&store, &sources, &evidence, &sources.job, 1, Utc::now()),
+    );
+    let stored: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].origin, "automatic");
+    assert!(!store.evidence_owed("job-1").await.unwrap());
+    assert_eq!(
+        store.next_evidence_package_version("job-1").await.unwrap(),
+        2
+    );
 }
