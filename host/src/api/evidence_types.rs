@@ -10,6 +10,7 @@ use crate::domain::evidence::manifest::{ArtifactHashes, PolicyDecisionRef, Resum
 use crate::domain::evidence::operations::SignerKey;
 use crate::domain::evidence::service::PackageView;
 use crate::domain::evidence::verify::{BeforeImageMismatch, Check, Verification};
+use crate::domain::reason::ReasonCode;
 
 /// How a package came to be: `automatic` (generated when the job became
 /// terminal) or `export` (`POST /v1/jobs/{job_id}/evidence/export`).
@@ -152,7 +153,7 @@ pub struct VerificationCheckBody {
     /// Whether it passed.
     pub passed: bool,
     /// The failure's reason code.
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     /// The signed value.
     pub expected: Option<String>,
     /// The value recomputed now.
@@ -184,7 +185,7 @@ pub struct VerificationBody {
     /// `failed_evidence_before_image_mismatch`,
     /// `failed_evidence_report_hash_mismatch` or
     /// `failed_evidence_signature_verification`; null when verified.
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     /// When it was verified.
     pub verified_at: Timestamp,
     /// Every check and its outcome.
@@ -285,7 +286,7 @@ impl From<&Check> for VerificationCheckBody {
         Self {
             name: c.name.clone(),
             passed: c.passed,
-            reason_code: c.reason_code.map(str::to_owned),
+            reason_code: c.reason_code,
             expected: c.expected.clone(),
             observed: c.observed.clone(),
             message: c.message.clone(),
@@ -312,7 +313,7 @@ impl From<&Verification> for VerificationBody {
             } else {
                 SignatureVerification::Failed
             },
-            reason_code: v.reason_code.map(str::to_owned),
+            reason_code: v.reason_code,
             verified_at: v.verified_at.into(),
             checks: v.checks.iter().map(VerificationCheckBody::from).collect(),
             before_image_mismatches: v

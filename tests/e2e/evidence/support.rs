@@ -112,7 +112,7 @@ pub fn offline_verdict(file: &[u8], key_pem: &str) -> Option<String> {
         chrono::Utc::now(),
     )
     .unwrap();
-    report.verification.reason_code.map(str::to_owned)
+    report.verification.reason_code.map(|c| c.to_string())
 }
 
 /// Both verdicts on a package version, as it stands now: the service's

@@ -292,7 +292,7 @@ pub async fn verify_row(
     } else {
         "failed"
     };
-    let reason = verification.reason_code.unwrap_or("none");
+    let reason: &'static str = verification.reason_code.map_or("none", Into::into);
     metrics::counter!("rrs_evidence_verifications_total", "result" => result, "reason_code" => reason)
         .increment(1);
     if let Some(reason_code) = verification.reason_code {
@@ -306,7 +306,7 @@ pub async fn verify_row(
                 job_id: row.job_id.clone(),
                 tenant_id: row.tenant_id.clone(),
                 package_version: row.package_version,
-                reason_code: reason_code.to_owned(),
+                reason_code: reason_code.to_string(),
                 failed_checks: json!(failed),
                 detected_at: now,
             })

@@ -17,20 +17,21 @@ use super::artifact::ArtifactKind;
 use super::keys::{verify_signature, ALGORITHM};
 use super::manifest::{Manifest, ManifestSignature, MANIFEST_FORMAT};
 use crate::domain::canonical::{canonical_json, sha256_hex};
+use crate::domain::reason::ReasonCode;
 
 /// An artifact's recomputed hash differs from the manifest's.
-pub const ARTIFACT_HASH_MISMATCH: &str = "failed_evidence_artifact_hash_mismatch";
+pub const ARTIFACT_HASH_MISMATCH: ReasonCode = ReasonCode::FailedEvidenceArtifactHashMismatch;
 /// A retained before-image does not hash to its journal row's
 /// `before_image_sha256`.
-pub const BEFORE_IMAGE_MISMATCH: &str = "failed_evidence_before_image_mismatch";
+pub const BEFORE_IMAGE_MISMATCH: ReasonCode = ReasonCode::FailedEvidenceBeforeImageMismatch;
 /// Name of the before-image check.
 pub const BEFORE_IMAGES_CHECK: &str = "before_images";
 /// At most this many mismatched journal rows are listed (all are counted).
 pub const MISMATCHES_LISTED: usize = 100;
 /// The report's hash differs from the manifest's.
-pub const REPORT_HASH_MISMATCH: &str = "failed_evidence_report_hash_mismatch";
+pub const REPORT_HASH_MISMATCH: ReasonCode = ReasonCode::FailedEvidenceReportHashMismatch;
 /// The manifest's hash or signature does not verify.
-pub const SIGNATURE_FAILED: &str = "failed_evidence_signature_verification";
+pub const SIGNATURE_FAILED: ReasonCode = ReasonCode::FailedEvidenceSignatureVerification;
 
 /// What is checked: the signed parts of a package as stored or shipped.
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ pub struct Check {
     pub name: String,
     pub passed: bool,
     /// The failure's reason code.
-    pub reason_code: Option<&'static str>,
+    pub reason_code: Option<ReasonCode>,
     pub expected: Option<String>,
     pub observed: Option<String>,
     pub message: Option<String>,
@@ -111,7 +112,7 @@ impl BeforeImageFindings {
 pub struct Verification {
     pub verified: bool,
     /// First failure in contract order; `None` when verified.
-    pub reason_code: Option<&'static str>,
+    pub reason_code: Option<ReasonCode>,
     pub verified_at: DateTime<Utc>,
     pub checks: Vec<Check>,
     /// The journal rows whose retained before-image does not hash to its
@@ -211,7 +212,7 @@ pub fn parse_manifest(value: &Value) -> Result<Manifest, String> {
     Ok(manifest)
 }
 
-fn check(name: impl Into<String>, failure: Option<(&'static str, String)>) -> Check {
+fn check(name: impl Into<String>, failure: Option<(ReasonCode, String)>) -> Check {
     let (reason_code, message) = failure.map_or((None, None), |(r, m)| (Some(r), Some(m)));
     Check {
         name: name.into(),
@@ -223,7 +224,7 @@ fn check(name: impl Into<String>, failure: Option<(&'static str, String)>) -> Ch
     }
 }
 
-fn compared(name: String, code: &'static str, expected: &str, observed: Option<&str>) -> Check {
+fn compared(name: String, code: ReasonCode, expected: &str, observed: Option<&str>) -> Check {
     let passed = observed == Some(expected);
     let failure = (!passed).then(|| {
         let message = match observed {

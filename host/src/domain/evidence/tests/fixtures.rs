@@ -22,6 +22,7 @@ use super::super::sources::{
 use super::super::verify::SignedParts;
 use crate::domain::canonical::sha256_hex;
 use crate::domain::journal::before_image_sha256;
+use crate::domain::reason::ReasonCode;
 use crate::domain::DomainError;
 
 /// An artifact held in memory: header members and named lists.
@@ -228,7 +229,7 @@ pub(super) async fn verdicts(
     keyring: &MemoryKeyring,
     parts: &SignedParts,
     key_pem: Option<&str>,
-) -> (Option<&'static str>, Option<&'static str>) {
+) -> (Option<ReasonCode>, Option<ReasonCode>) {
     let service = verify_parts(sources, keyring, parts, Utc::now())
         .await
         .unwrap();
