@@ -91,9 +91,15 @@ pub enum RowResult {
     /// The instance refused this row and only this row (an ACL, a field it
     /// does not accept): the batch goes on.
     Refused { status: u16, message: String },
-    /// The write's answer was lost (the connection dropped): the row may or
-    /// may not have been written. The domain reads it back and decides.
+    /// The write's answer was lost (the connection dropped, or the instance
+    /// failed in a way that may follow the write): the row may or may not
+    /// have been written. The domain reads it back and decides.
     Unknown { message: String },
+    /// The row was not written: the instance turned it away for now (rate
+    /// limited or unavailable past the connector's retries) or it was not
+    /// sent because an earlier row of the batch found the instance so. It
+    /// can be written later as it is.
+    NotWritten { message: String },
 }
 
 /// What an instance can promise; the domain chooses how to execute from it.
@@ -126,6 +132,9 @@ pub struct AttachmentKey<'a> {
     pub parent_table: &'a str,
     pub parent_sys_id: &'a str,
     pub file_name: &'a str,
+    /// The content's sha256: a target that keys by record and file name
+    /// finds only the attachment holding this content.
+    pub sha256_plain: &'a str,
 }
 
 /// An attachment to write next to a record.
@@ -152,6 +161,10 @@ pub enum TargetError {
     /// The instance has no such table, or refuses to describe it.
     #[error("the target has no table {0}")]
     NoTable(String),
+    /// The instance refused the call itself (an ACL, a missing parent
+    /// record): trying again will get the same answer.
+    #[error("the target instance refused: {status} {message}")]
+    Refused { status: u16, message: String },
     /// The instance answered something the connector cannot read.
     #[error("the target instance answered unexpectedly: {0}")]
     Protocol(String),
