@@ -205,6 +205,7 @@ fn target_unavailable(error: crate::target::TargetError) -> ApiError {
         TargetError::Unavailable(_) | TargetError::NoTable(_) => ReasonCode::TargetUnavailable,
         TargetError::Unauthorized(_) => ReasonCode::TargetUnauthorized,
         TargetError::Protocol(_) => ReasonCode::TargetProtocolError,
+        TargetError::Refused { .. } => ReasonCode::TargetRefused,
     };
     ApiError::Unavailable(
         Json(ErrorBody::new(reason, error.to_string())),

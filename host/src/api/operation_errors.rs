@@ -58,7 +58,12 @@ const EXECUTE_FORBIDDEN: &[ReasonCode] = &[
 ];
 const JOB: &[ReasonCode] = &[JobNotFound];
 /// A target instance that cannot serve (besides `database_unavailable`).
-const TARGET: &[ReasonCode] = &[TargetUnavailable, TargetUnauthorized, TargetProtocolError];
+const TARGET: &[ReasonCode] = &[
+    TargetUnavailable,
+    TargetUnauthorized,
+    TargetProtocolError,
+    TargetRefused,
+];
 
 use Input::{Body, Nothing, Params};
 

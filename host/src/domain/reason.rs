@@ -62,6 +62,7 @@ pub enum ReasonCode {
     TargetUnavailable,
     TargetUnauthorized,
     TargetProtocolError,
+    TargetRefused,
     RecordNotFound,
     MediaNotFound,
     // Jobs and the lock queue.

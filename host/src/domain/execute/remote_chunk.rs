@@ -13,8 +13,8 @@
 //! 4. write; a row the instance refuses gets its own outcome
 //!    (`failed_target_refused`) and the chunk goes on; a write whose answer
 //!    was lost is read back and decided as in 2; a refused credential or
-//!    an instance that stays unavailable pauses the execution, the intents
-//!    kept for the resume;
+//!    an instance that stays unavailable (a row it turned away for now)
+//!    pauses the execution, the intents kept for the resume;
 //! 5. commit the outcomes, journal and mirror rows, the chunk's status and
 //!    event and the checkpoint, in one transaction.
 
@@ -164,6 +164,7 @@ impl<'t> Remote<'t> {
                 break;
             }
             let mut unknown = Vec::new();
+            let mut turned_away = None;
             for (table, batch) in by_table(&todo) {
                 let schema = self
                     .schemas
@@ -182,9 +183,14 @@ impl<'t> Remote<'t> {
                                 refused.insert(row.plan_row_id, format!("{status}: {message}"));
                             }
                             RowResult::Unknown { .. } => unknown.push(*row),
+                            RowResult::NotWritten { message } => turned_away = Some(message),
                         }
                     }
                 }
+            }
+            if let Some(message) = turned_away {
+                // Rows not written stay intended; the resume re-reads them.
+                return Err(TargetError::Unavailable(message));
             }
             if unknown.is_empty() {
                 break;
