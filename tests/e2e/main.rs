@@ -25,5 +25,6 @@ mod policies;
 mod queue_depth;
 mod queue_property;
 mod replicas;
+mod servicenow;
 mod targets;
 mod writers;
