@@ -182,6 +182,40 @@ impl SnInstance {
     }
 
     /// The service's requests that changed (or tried to change) records,
+    /// A person attaches a file to a record (through the Attachment API,
+    /// as the instance's user).
+    pub async fn user_attach(&self, table: &str, sys_id: &str, file_name: &str, bytes: &[u8]) {
+        let response = self
+            .client
+            .post(format!("{}/api/now/attachment/file", self.fake.base_url))
+            .query(&[
+                ("table_name", table),
+                ("table_sys_id", sys_id),
+                ("file_name", file_name),
+            ])
+            .header("content-type", "text/plain")
+            .basic_auth(INSTANCE_USER, Some(INSTANCE_USER_PASSWORD))
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .expect("attachment sent");
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
+    /// The attachments the instance holds on `sys_id`: (file name, bytes).
+    pub fn attachments_of(&self, sys_id: &str) -> Vec<(String, Vec<u8>)> {
+        self.fake
+            .handle
+            .attachments()
+            .into_iter()
+            .filter(|a| a.meta.get("table_sys_id").map(String::as_str) == Some(sys_id))
+            .map(|a| {
+                let name = a.meta.get("file_name").cloned().unwrap_or_default();
+                (name, a.content.to_vec())
+            })
+            .collect()
+    }
+
     /// under either of its credentials.
     pub fn service_writes(&self) -> Vec<RequestLogEntry> {
         self.fake

@@ -5,6 +5,7 @@
 
 mod crash;
 mod faults;
+mod media;
 mod restore;
 mod secrets;
 mod support;
