@@ -685,14 +685,17 @@ async fn concurrent_executes_apply_once() {
 async fn an_expiring_token_pauses_at_a_chunk_boundary() {
     let ctx = TestContext::start().await;
     let plan = ctx
-        .executable_plan(&["incident"], 1500, json!({"chunk_size": 1}))
+        .executable_plan(&["incident"], 3000, json!({"chunk_size": 1}))
         .await;
     let job_id = job(&ctx, &plan).await;
+    // Two seconds: long enough that a loaded machine still authenticates
+    // the call and applies a chunk, short enough that 3,000 one-row chunks
+    // cannot all commit before it expires.
     let issued = ctx
         .post(
             "/v1/auth/tokens",
             &json!({"operator_id": "ops-9", "capabilities": ["restore_execute", "restore_read"],
-            "tenants": ["acme"], "ttl_seconds": 1}),
+            "tenants": ["acme"], "ttl_seconds": 2}),
         )
         .await;
     let short = issued.body["token"].as_str().unwrap().to_owned();
@@ -710,14 +713,14 @@ async fn an_expiring_token_pauses_at_a_chunk_boundary() {
     let at = paused.body["checkpoint"]["next_chunk_index"]
         .as_i64()
         .unwrap();
-    assert!(at > 0 && at < 1500, "paused at {at}");
+    assert!(at > 0 && at < 3000, "paused at {at}");
     assert_eq!(
         ctx.get(&format!("/v1/jobs/{job_id}")).await.body["status_reason_code"],
         "paused_auth_expired"
     );
     let done = resume_from_checkpoint(&ctx, &job_id, json!({})).await;
     assert_eq!(done.status, StatusCode::OK, "{:?}", done.body["checkpoint"]);
-    assert_eq!(done.body["checkpoint"]["next_chunk_index"], 1500);
+    assert_eq!(done.body["checkpoint"]["next_chunk_index"], 3000);
 }
 
 #[tokio::test]

@@ -145,7 +145,10 @@ async fn an_unreachable_instance_pauses_the_media_and_the_resume_finishes_them()
     let first = execute(&ctx, &job_id, json!({})).await;
     assert_eq!(first.status, StatusCode::ACCEPTED, "{:?}", first.body);
     assert_eq!(first.body["state"], "paused");
-    assert_eq!(first.body["status_reason_code"], "paused_target_unavailable");
+    assert_eq!(
+        first.body["status_reason_code"],
+        "paused_target_unavailable"
+    );
     assert_eq!(sn.content("incident", &id), Some(restored(0)), "rows first");
     assert!(sn.attachments_of(&id).is_empty());
 
