@@ -1,6 +1,8 @@
 //! Restoring attachments after the rows: each media candidate is copied
 //! from the media store into the target once its parent row exists, its
-//! sha256 checked against the plan, transient store errors retried.
+//! sha256 checked against the plan, transient store errors retried. A
+//! candidate that still fails has a `failed` outcome with its reason, and
+//! the job then ends `failed_media_incomplete` rather than `completed`.
 
 use super::super::ReasonCode;
 use super::view::Outcome;
@@ -47,6 +49,21 @@ pub async fn restore_all(
             .await?;
     }
     Ok(())
+}
+
+/// Most candidate ids a job's terminal event lists among its failed media.
+pub const FAILED_IDS_SHOWN: usize = 100;
+
+/// The candidates of the job whose media outcome failed, in plan order.
+pub async fn failed(store: &Store, job_id: &str) -> Result<Vec<String>, DomainError> {
+    let failed = Outcome::Failed.as_str();
+    let mut outcomes = store.media_outcomes(job_id).await?;
+    outcomes.sort_by_key(|m| m.ordinal);
+    Ok(outcomes
+        .into_iter()
+        .filter(|m| m.outcome == failed)
+        .map(|m| m.candidate_id)
+        .collect())
 }
 
 async fn restore_one(
