@@ -26,5 +26,6 @@ mod policies;
 mod queue_depth;
 mod queue_property;
 mod replicas;
+mod servicenow;
 mod targets;
 mod writers;

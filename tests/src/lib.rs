@@ -20,6 +20,7 @@ pub mod fixtures;
 pub mod process;
 pub mod queue;
 pub mod s3;
+pub mod servicenow;
 
 pub use database::TestDatabase;
 

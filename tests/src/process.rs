@@ -23,6 +23,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct ServerProcess {
     binary: PathBuf,
     env: Vec<(String, String)>,
+    config_file: Option<PathBuf>,
     child: Option<Child>,
     /// Where it listens (changes on restart: port 0).
     pub addr: SocketAddr,
@@ -54,6 +55,19 @@ impl ServerProcess {
         admin_token: &str,
         extra_env: &[(&str, &str)],
     ) -> Self {
+        Self::start_configured(binary, database_url, data_dir, admin_token, extra_env, None).await
+    }
+
+    /// [`Self::start_with`] and a configuration file (`--config`), for
+    /// settings the environment cannot carry (a list of `[[targets]]`).
+    pub async fn start_configured(
+        binary: impl AsRef<Path>,
+        database_url: &str,
+        data_dir: &Path,
+        admin_token: &str,
+        extra_env: &[(&str, &str)],
+        config_file: Option<&Path>,
+    ) -> Self {
         let mut env = vec![
             ("RRS_DATABASE_URL".to_owned(), database_url.to_owned()),
             ("RRS_DATA_DIR".to_owned(), data_dir.display().to_string()),
@@ -78,6 +92,7 @@ impl ServerProcess {
         let mut server = ServerProcess {
             binary: binary.as_ref().to_owned(),
             env,
+            config_file: config_file.map(Path::to_owned),
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_token: admin_token.to_owned(),
@@ -96,7 +111,11 @@ impl ServerProcess {
     }
 
     async fn spawn(&mut self) {
-        let mut child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(file) = &self.config_file {
+            command.arg("--config").arg(file);
+        }
+        let mut child = command
             .arg("serve")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())

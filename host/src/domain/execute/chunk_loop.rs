@@ -111,11 +111,18 @@ pub(super) async fn run(
     }
     if !exec.media_done {
         let settings = &ctx.config.execution;
-        let retry = media::Retry {
-            attempts: settings.media_attempts,
-            backoff: std::time::Duration::from_millis(settings.media_backoff_ms),
+        let run = media::MediaRun {
+            store,
+            media: &ctx.media,
+            target: target.as_ref(),
+            retry: media::Retry {
+                attempts: settings.media_attempts,
+                backoff: std::time::Duration::from_millis(settings.media_backoff_ms),
+            },
         };
-        media::restore_all(store, &ctx.media, &job.job_id, plan, retry).await?;
+        if let Some(reason) = media::restore_all(&run, &job.job_id, plan).await? {
+            return pause(ctx, job, holder, reason, &principal.operator_id).await;
+        }
         store.set_media_done(&job.job_id, holder).await?;
     }
     let promoted = end(ctx, &job.job_id, holder, &principal.operator_id).await?;

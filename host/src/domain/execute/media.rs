@@ -1,22 +1,27 @@
-//! Restoring attachments after the rows: each media candidate is copied
-//! from the media store into the target once its parent row exists, its
-//! sha256 checked against the plan, transient store errors retried. A
-//! candidate that still fails has a `failed` outcome with its reason, and
-//! the job then ends `failed_media_incomplete` rather than `completed`.
+//! Restoring attachments after the rows, through the plan's target: each
+//! media candidate is read from the media store once its parent record
+//! exists in the instance, its sha256 checked against the plan, and
+//! written next to the record unless the instance already holds it (a
+//! resume after a crash between the write and its outcome writes nothing
+//! twice). Transient media-store errors are retried; an instance that
+//! cannot be reached pauses the execution like a chunk would, and the
+//! resume goes on with the candidates that have no outcome yet.
+//! A candidate that still fails has a `failed` outcome with its reason,
+//! and the job then ends `failed_media_incomplete` rather than `completed`.
 
-use super::super::ReasonCode;
-use super::view::Outcome;
 use std::time::Duration;
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::super::plan::document::PlanDocument;
+use super::super::plan::document::{MediaCandidateDoc, PlanDocument};
 use super::super::DomainError;
-use crate::media_store::{MediaStore, MediaStoreError};
+use super::super::ReasonCode;
+use super::view::Outcome;
+use crate::media_store::{blob_key, MediaStore, MediaStoreError};
 use crate::store::execution::MediaOutcomeRow;
-use crate::store::target::TargetMediaRow;
 use crate::store::Store;
+use crate::target::{AttachmentKey, NewAttachment, Target, TargetError};
 
 /// Retry settings.
 #[derive(Debug, Clone, Copy)]
@@ -25,15 +30,24 @@ pub struct Retry {
     pub backoff: Duration,
 }
 
-/// Restores every candidate that has no outcome yet.
+/// Where the media and the instance are.
+pub struct MediaRun<'a> {
+    pub store: &'a Store,
+    pub media: &'a MediaStore,
+    pub target: &'a dyn Target,
+    pub retry: Retry,
+}
+
+/// Restores every candidate that has no outcome yet. Returns why to pause
+/// when the instance cannot be written now (the candidates left keep no
+/// outcome, so a resume tries them again).
 pub async fn restore_all(
-    store: &Store,
-    media: &MediaStore,
+    run: &MediaRun<'_>,
     job_id: &str,
     plan: &PlanDocument,
-    retry: Retry,
-) -> Result<(), DomainError> {
-    let done: Vec<String> = store
+) -> Result<Option<ReasonCode>, DomainError> {
+    let done: Vec<String> = run
+        .store
         .media_outcomes(job_id)
         .await?
         .into_iter()
@@ -43,12 +57,44 @@ pub async fn restore_all(
         if done.contains(&candidate.candidate_id) {
             continue;
         }
-        let outcome = restore_one(store, media, plan, candidate, ordinal as i64, retry).await?;
-        store
+        let outcome = match restore_one(run, candidate, ordinal as i64).await {
+            Ok(outcome) => outcome,
+            Err(Interrupted::Pause(reason)) => return Ok(Some(reason)),
+            Err(Interrupted::Domain(e)) => return Err(e),
+        };
+        run.store
             .insert_media_outcome(job_id, &outcome, Utc::now())
             .await?;
     }
-    Ok(())
+    Ok(None)
+}
+
+/// Why a candidate got no outcome.
+enum Interrupted {
+    /// The instance cannot be written now.
+    Pause(ReasonCode),
+    Domain(DomainError),
+}
+
+impl From<DomainError> for Interrupted {
+    fn from(e: DomainError) -> Self {
+        Interrupted::Domain(e)
+    }
+}
+
+/// A target error that ends the candidate with an outcome of its own, or
+/// pauses the execution.
+fn settle(error: TargetError) -> Result<ReasonCode, Interrupted> {
+    match error {
+        TargetError::Refused { .. } => Ok(ReasonCode::FailedTargetRefused),
+        TargetError::NoTable(_) => Ok(ReasonCode::FailedMediaParentMissing),
+        TargetError::Unauthorized(_) => {
+            Err(Interrupted::Pause(ReasonCode::PausedTargetUnauthorized))
+        }
+        TargetError::Unavailable(_) | TargetError::Protocol(_) => {
+            Err(Interrupted::Pause(ReasonCode::PausedTargetUnavailable))
+        }
+    }
 }
 
 /// Most candidate ids a job's terminal event lists among its failed media.
@@ -67,13 +113,10 @@ pub async fn failed(store: &Store, job_id: &str) -> Result<Vec<String>, DomainEr
 }
 
 async fn restore_one(
-    store: &Store,
-    media: &MediaStore,
-    plan: &PlanDocument,
-    c: &super::super::plan::document::MediaCandidateDoc,
+    run: &MediaRun<'_>,
+    c: &MediaCandidateDoc,
     ordinal: i64,
-    retry: Retry,
-) -> Result<MediaOutcomeRow, DomainError> {
+) -> Result<MediaOutcomeRow, Interrupted> {
     let mut outcome = MediaOutcomeRow {
         candidate_id: c.candidate_id.clone(),
         ordinal,
@@ -84,64 +127,80 @@ async fn restore_one(
         expected_sha256_plain: c.sha256_plain.clone(),
         observed_sha256_plain: None,
     };
-    let parent = store
-        .target_record(
-            &plan.tenant_id,
-            &plan.instance_id,
-            &c.parent_table,
-            &c.parent_sys_id,
-        )
-        .await?;
-    if parent.is_none() {
-        outcome.reason_code = Some(ReasonCode::FailedMediaParentMissing.as_str().into());
-        return Ok(outcome);
+    let failed = |mut outcome: MediaOutcomeRow, reason: ReasonCode| {
+        outcome.reason_code = Some(reason.as_str().into());
+        Ok(outcome)
+    };
+    match parent_exists(run.target, c).await {
+        Ok(true) => {}
+        Ok(false) => return failed(outcome, ReasonCode::FailedMediaParentMissing),
+        Err(e) => return failed(outcome, settle(e)?),
     }
-    let key = format!(
-        "sha256/{}/{}",
-        &c.sha256_plain[..2.min(c.sha256_plain.len())],
-        c.sha256_plain
-    );
-    let mut bytes = None;
-    while outcome.attempt_count < retry.attempts.max(1) as i32 {
-        outcome.attempt_count += 1;
-        match media.get(&key).await {
-            Ok(read) => {
-                bytes = Some(read);
-                break;
-            }
-            Err(MediaStoreError::NotFound(_) | MediaStoreError::Unavailable(_)) => {
-                tokio::time::sleep(retry.backoff * outcome.attempt_count as u32).await;
-            }
+    let key = AttachmentKey {
+        media_id: &c.media_id,
+        parent_table: &c.parent_table,
+        parent_sys_id: &c.parent_sys_id,
+        file_name: &c.file_name,
+        sha256_plain: &c.sha256_plain,
+    };
+    match run.target.find_attachment(&key).await {
+        Ok(Some(held)) if held.sha256_plain == c.sha256_plain => {
+            outcome.observed_sha256_plain = Some(held.sha256_plain);
+            outcome.outcome = Outcome::Applied.as_str().into();
+            return Ok(outcome);
         }
+        Ok(_) => {}
+        Err(e) => return failed(outcome, settle(e)?),
     }
-    let Some(bytes) = bytes else {
-        outcome.reason_code = Some(ReasonCode::FailedMediaRetryExhausted.as_str().into());
-        return Ok(outcome);
+    let Some(bytes) = read_blob(run, &c.sha256_plain, &mut outcome.attempt_count).await else {
+        return failed(outcome, ReasonCode::FailedMediaRetryExhausted);
     };
     let observed = hex::encode(Sha256::digest(&bytes));
     outcome.observed_sha256_plain = Some(observed.clone());
     if observed != c.sha256_plain {
-        outcome.reason_code = Some(ReasonCode::FailedMediaHashMismatch.as_str().into());
-        return Ok(outcome);
+        return failed(outcome, ReasonCode::FailedMediaHashMismatch);
     }
-    let row = TargetMediaRow {
-        media_id: c.media_id.clone(),
-        parent_sys_id: c.parent_sys_id.clone(),
-        file_name: c.file_name.clone(),
-        content_type: c.content_type.clone(),
-        size_bytes: bytes.len() as i64,
-        sha256_plain: observed,
-        restored_at: Utc::now(),
+    let attachment = NewAttachment {
+        key,
+        content_type: &c.content_type,
+        bytes,
+        sha256_plain: &observed,
     };
-    store
-        .put_target_media(
-            &plan.tenant_id,
-            &plan.instance_id,
+    match run.target.write_attachment(attachment).await {
+        Ok(_) => {
+            outcome.outcome = Outcome::Applied.as_str().into();
+            Ok(outcome)
+        }
+        Err(e) => failed(outcome, settle(e)?),
+    }
+}
+
+/// Whether the attachment's record exists in the instance now.
+async fn parent_exists(target: &dyn Target, c: &MediaCandidateDoc) -> Result<bool, TargetError> {
+    let Some(schema) = target.describe_table(&c.parent_table).await? else {
+        return Ok(false);
+    };
+    let found = target
+        .read(
             &c.parent_table,
-            &row,
-            &key,
+            &schema,
+            std::slice::from_ref(&c.parent_sys_id),
         )
         .await?;
-    outcome.outcome = Outcome::Applied.as_str().into();
-    Ok(outcome)
+    Ok(!found.is_empty())
+}
+
+/// The blob, read with retries; `None` when every attempt failed.
+async fn read_blob(run: &MediaRun<'_>, sha256: &str, attempts: &mut i32) -> Option<bytes::Bytes> {
+    let key = blob_key(sha256);
+    while *attempts < run.retry.attempts.max(1) as i32 {
+        *attempts += 1;
+        match run.media.get(&key).await {
+            Ok(read) => return Some(read),
+            Err(MediaStoreError::NotFound(_) | MediaStoreError::Unavailable(_)) => {
+                tokio::time::sleep(run.retry.backoff * *attempts as u32).await;
+            }
+        }
+    }
+    None
 }

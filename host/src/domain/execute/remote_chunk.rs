@@ -134,8 +134,12 @@ impl<'t> Remote<'t> {
             let Some(schema) = self.schemas.get(table) else {
                 return Err(TargetError::NoTable(table.to_owned()));
             };
-            for batch in ids.chunks(READ_BATCH) {
-                for record in self.target.read(table, schema, batch).await? {
+            // Every batch at once: the target bounds its requests in flight.
+            let reads = ids
+                .chunks(READ_BATCH)
+                .map(|batch| self.target.read(table, schema, batch));
+            for records in futures::future::try_join_all(reads).await? {
+                for record in records {
                     out.insert((table.to_owned(), record.sys_id.clone()), record);
                 }
             }
@@ -171,9 +175,21 @@ impl<'t> Remote<'t> {
                     .get(table)
                     .ok_or_else(|| TargetError::NoTable(table.to_owned()))?;
                 let max = self.target.promises().max_batch.max(1);
-                for part in batch.chunks(max) {
-                    let changes: Vec<RowChange> = part.iter().map(|r| change(r, afters)).collect();
-                    let results = self.target.apply(table, schema, &changes).await?;
+                let parts: Vec<(&[&PlanRowKey], Vec<RowChange>)> = batch
+                    .chunks(max)
+                    .map(|part| (part, part.iter().map(|r| change(r, afters)).collect()))
+                    .collect();
+                // Every batch at once, so the instance's requests in flight
+                // stay at the target's concurrency across batch boundaries
+                // (the target bounds them); results come back in order.
+                let applied = futures::future::join_all(
+                    parts
+                        .iter()
+                        .map(|(_, changes)| self.target.apply(table, schema, changes)),
+                )
+                .await;
+                for ((part, _), results) in parts.iter().zip(applied) {
+                    let results = results?;
                     for (row, result) in part.iter().zip(results) {
                         match result {
                             RowResult::Applied { .. } => {
