@@ -110,6 +110,9 @@ async fn attachments_land_next_to_their_records_once() {
     assert_eq!(refused["outcome"], "failed", "{refused}");
     assert_eq!(refused["reason_code"], "failed_target_refused");
     assert!(sn.attachments_of(&ids[3]).is_empty());
+    // An attachment left behind: the job does not end `completed`.
+    assert_eq!(done.body["state"], "failed");
+    assert_eq!(done.body["status_reason_code"], "failed_media_incomplete");
 
     let uploads = sn
         .service_writes()
@@ -145,7 +148,10 @@ async fn an_unreachable_instance_pauses_the_media_and_the_resume_finishes_them()
     let first = execute(&ctx, &job_id, json!({})).await;
     assert_eq!(first.status, StatusCode::ACCEPTED, "{:?}", first.body);
     assert_eq!(first.body["state"], "paused");
-    assert_eq!(first.body["status_reason_code"], "paused_target_unavailable");
+    assert_eq!(
+        first.body["status_reason_code"],
+        "paused_target_unavailable"
+    );
     assert_eq!(sn.content("incident", &id), Some(restored(0)), "rows first");
     assert!(sn.attachments_of(&id).is_empty());
 
