@@ -124,7 +124,10 @@ async fn run(database_url: Option<String>, rows: usize) -> anyhow::Result<Report
     let dir = tempfile::tempdir()?;
     let mut toml = format!("data_dir = {:?}\n", dir.path().display().to_string());
     if let Some(url) = &database_url {
-        toml.push_str(&format!("[database]\nurl = {url:?}\n"));
+        // One process: its media directory is as shared as it needs to be.
+        toml.push_str(&format!(
+            "[database]\nurl = {url:?}\n[media]\nshared_directory = true\n"
+        ));
     }
     let config = rrs::config::Config::from_toml_str(&toml)?;
     let app = rrs::prepare(config.clone()).await?;

@@ -29,6 +29,7 @@ pub struct Config {
     pub log: LogConfig,
     pub slo: SloConfig,
     pub execution: ExecutionConfig,
+    pub media: MediaConfig,
     /// The instances restores write into, when not the embedded target.
     #[serde(default)]
     pub targets: Vec<crate::target::settings::TargetSettings>,
@@ -271,6 +272,124 @@ impl Default for ExecutionConfig {
     }
 }
 
+/// Where attachment blobs live (`[media]`): a local directory (the
+/// embedded default) or an S3-compatible object store every replica shares.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// `local` (default) or `s3`.
+    pub backend: MediaBackend,
+    /// Local: the blob directory; unset: `media` in the data directory.
+    pub directory: Option<PathBuf>,
+    /// Local: whether `directory` is one directory every replica of the
+    /// database mounts (required to run a local store on PostgreSQL).
+    pub shared_directory: bool,
+    /// S3: the bucket (required for `s3`).
+    pub bucket: Option<String>,
+    /// S3: a key prefix every blob is stored under (no leading `/`).
+    pub prefix: String,
+    /// S3: the endpoint URL of an S3-compatible server; unset: AWS, or the
+    /// `AWS_ENDPOINT` environment variable.
+    pub endpoint: Option<String>,
+    /// S3: the region; unset: `AWS_REGION` / `AWS_DEFAULT_REGION`, else
+    /// `us-east-1`.
+    pub region: Option<String>,
+    /// S3: the access key id; unset: `AWS_ACCESS_KEY_ID` (or the instance's
+    /// or container's role when that is unset too).
+    pub access_key_id: Option<Secret>,
+    /// S3: the secret access key; unset: `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: Option<Secret>,
+    /// S3: a session token for temporary credentials; unset:
+    /// `AWS_SESSION_TOKEN`.
+    pub session_token: Option<Secret>,
+    /// S3: whether a plain `http://` endpoint is allowed (a test server on
+    /// 127.0.0.1); off, only `https://` is.
+    pub allow_http: bool,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            backend: MediaBackend::Local,
+            directory: None,
+            shared_directory: false,
+            bucket: None,
+            prefix: String::new(),
+            endpoint: None,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            allow_http: false,
+        }
+    }
+}
+
+/// Which media store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaBackend {
+    /// A directory on this machine.
+    Local,
+    /// An S3-compatible object store.
+    S3,
+}
+
+impl MediaConfig {
+    /// The local store's directory in force.
+    pub fn local_directory(&self, data_dir: &Path) -> PathBuf {
+        self.directory
+            .clone()
+            .unwrap_or_else(|| data_dir.join("media"))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.backend == MediaBackend::S3
+            && self.bucket.as_deref().is_none_or(|b| b.trim().is_empty())
+        {
+            return Err(
+                "media.bucket (RRS_MEDIA__BUCKET) is required when media.backend = \"s3\""
+                    .to_owned(),
+            );
+        }
+        if self.prefix.starts_with('/') {
+            return Err("media.prefix must not start with \"/\"".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// A credential read from configuration: its value is reachable only
+/// through [`Secret::expose`], and it prints and serialises as
+/// `[redacted]`, so no log line, `Debug` output or answer can carry it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The credential itself, for the one client that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("[redacted]")
+    }
+}
+
 /// Log output settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -310,6 +429,7 @@ impl Default for Config {
             log: LogConfig::default(),
             slo: SloConfig::default(),
             execution: ExecutionConfig::default(),
+            media: MediaConfig::default(),
             targets: Vec::new(),
         }
     }
@@ -398,6 +518,7 @@ impl Config {
             ));
         }
         self.slo.validate().map_err(ConfigError)?;
+        self.media.validate().map_err(ConfigError)?;
         if self.server.body_limit_bytes == 0 {
             return Err(ConfigError(
                 "server.body_limit_bytes must be at least 1".to_owned(),
@@ -419,21 +540,57 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Whether the database is PostgreSQL (which several replicas share).
+    pub fn database_is_postgres(&self) -> bool {
+        let url = self.database_url();
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
+
+    /// Refuses to serve PostgreSQL (a database several replicas share) with
+    /// a media store only this machine can read, unless the configuration
+    /// declares the directory shared: an attachment ingested through one
+    /// replica would fail to restore through another.
+    pub fn check_media_is_shared(&self) -> Result<(), ConfigError> {
+        let media = &self.media;
+        if !self.database_is_postgres()
+            || media.backend != MediaBackend::Local
+            || media.shared_directory
+        {
+            return Ok(());
+        }
+        let dir = media.local_directory(&self.data_dir);
+        Err(ConfigError(format!(
+            "the database is PostgreSQL but media.backend is \"local\" ({dir}): replicas on one \
+             database cannot read each other's local media directories, so an attachment \
+             ingested through one replica could not be restored through another. Configure an \
+             object store every replica shares ([media] backend = \"s3\" with bucket, endpoint, \
+             region and credentials; RRS_MEDIA__BACKEND=s3, RRS_MEDIA__BUCKET=...), or, if \
+             {dir} is one directory every replica mounts, declare it shared with \
+             media.shared_directory = true (RRS_MEDIA__SHARED_DIRECTORY=true)",
+            dir = dir.display()
+        )))
+    }
+}
+
 /// `RRS_*` variables: the contract's flat names, plus `RRS_SECTION__KEY`.
 fn environment() -> Env {
     Env::prefixed("RRS_")
-        .filter(|key| {
-            let key = key.as_str().to_ascii_uppercase();
-            FLAT_ENV.iter().any(|(name, _)| *name == key) || key.contains("__")
-        })
-        .map(|key| {
-            let upper = key.as_str().to_ascii_uppercase();
-            match FLAT_ENV.iter().find(|(name, _)| *name == upper) {
-                Some((_, path)) => (*path).into(),
-                None => upper.to_ascii_lowercase().replace("__", ".").into(),
-            }
-        })
+        .filter(|key| env_key(key.as_str()).is_some())
+        .map(|key| env_key(key.as_str()).unwrap_or_default().into())
         .split(".")
+}
+
+/// The configuration key an `RRS_` variable (named without the prefix)
+/// sets: a flat name's key, or `SECTION__KEY` as `section.key`; `None` for
+/// a variable that is not configuration.
+fn env_key(name: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    match FLAT_ENV.iter().find(|(flat, _)| *flat == upper) {
+        Some((_, path)) => Some((*path).to_owned()),
+        None if upper.contains("__") => Some(upper.to_ascii_lowercase().replace("__", ".")),
+        None => None,
+    }
 }
 
 fn describe(error: figment::Error) -> String {
@@ -478,6 +635,104 @@ mod tests {
     fn wrong_type_names_the_key() {
         let error = Config::from_toml_str("[server]\nlisten_addr = \"nowhere\"\n").unwrap_err();
         assert!(error.to_string().contains("listen_addr"), "{error}");
+    }
+
+    #[test]
+    fn the_example_file_is_the_defaults() {
+        let example = include_str!("../../rrs.example.toml");
+        let config = Config::from_toml_str(example).unwrap();
+        assert_eq!(config.media.backend, MediaBackend::Local);
+        assert!(!config.media.shared_directory);
+        assert_eq!(config.media.prefix, "");
+        assert_eq!(
+            format!("{:?}", config.media),
+            format!("{:?}", MediaConfig::default())
+        );
+    }
+
+    const S3: &str = "[media]\nbackend = \"s3\"\nbucket = \"rrs-media\"\nprefix = \"prod\"\n\
+        endpoint = \"http://127.0.0.1:9000\"\nregion = \"eu-west-1\"\nallow_http = true\n\
+        access_key_id = \"AKIDEXAMPLE\"\nsecret_access_key = \"wJalrXUtnFEMI-secret\"\n\
+        session_token = \"session-secret\"\n";
+
+    #[test]
+    fn an_s3_media_section_is_read() {
+        let media = Config::from_toml_str(S3).unwrap().media;
+        assert_eq!(media.backend, MediaBackend::S3);
+        assert_eq!(media.bucket.as_deref(), Some("rrs-media"));
+        assert_eq!(media.prefix, "prod");
+        assert_eq!(media.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(media.region.as_deref(), Some("eu-west-1"));
+        assert!(media.allow_http);
+        let secret = media.secret_access_key.as_ref().map(Secret::expose);
+        assert_eq!(secret, Some("wJalrXUtnFEMI-secret"));
+        let key = media.access_key_id.as_ref().map(Secret::expose);
+        assert_eq!(key, Some("AKIDEXAMPLE"));
+    }
+
+    #[test]
+    fn credentials_never_print_or_serialise() {
+        let config = Config::from_toml_str(S3).unwrap();
+        let shown = [
+            format!("{config:?}"),
+            format!("{config:#?}"),
+            serde_json::to_string(&config).unwrap(),
+            toml::to_string(&config.media).unwrap(),
+        ];
+        for text in shown {
+            for credential in ["AKIDEXAMPLE", "wJalrXUtnFEMI-secret", "session-secret"] {
+                assert!(!text.contains(credential), "{credential} in {text}");
+            }
+            assert!(text.contains("[redacted]"), "{text}");
+            assert!(text.contains("rrs-media"), "{text}");
+        }
+    }
+
+    #[test]
+    fn s3_needs_a_bucket() {
+        let error = Config::from_toml_str("[media]\nbackend = \"s3\"\n").unwrap_err();
+        assert!(error.to_string().contains("media.bucket"), "{error}");
+        let error = Config::from_toml_str("[media]\nbackend = \"ftp\"\n").unwrap_err();
+        assert!(error.to_string().contains("media.backend"), "{error}");
+        let error = Config::from_toml_str("[media]\nbukcet = \"x\"\n").unwrap_err();
+        assert!(error.to_string().contains("bukcet"), "{error}");
+    }
+
+    #[test]
+    fn media_keys_have_environment_names() {
+        let names = [
+            ("MEDIA__BACKEND", "media.backend"),
+            ("MEDIA__BUCKET", "media.bucket"),
+            ("MEDIA__ACCESS_KEY_ID", "media.access_key_id"),
+            ("media__secret_access_key", "media.secret_access_key"),
+            ("MEDIA__SHARED_DIRECTORY", "media.shared_directory"),
+            ("DATABASE_URL", "database.url"),
+        ];
+        for (name, key) in names {
+            assert_eq!(env_key(name).as_deref(), Some(key), "{name}");
+        }
+        assert_eq!(env_key("TEST_DATABASE_URL"), None);
+    }
+
+    #[test]
+    fn postgres_with_an_unshared_local_store_is_refused_with_the_fix() {
+        let pg = "[database]\nurl = \"postgres://rrs@db/rrs\"\n";
+        let config = Config::from_toml_str(pg).unwrap();
+        let error = config.check_media_is_shared().unwrap_err().to_string();
+        for named in [
+            "cannot read each other's local media directories",
+            "backend = \"s3\"",
+            "media.shared_directory = true",
+            "RRS_MEDIA__SHARED_DIRECTORY=true",
+        ] {
+            assert!(error.contains(named), "{named}: {error}");
+        }
+        let shared = format!("{pg}[media]\nshared_directory = true\n");
+        let s3 = format!("{pg}{S3}");
+        for ok in [shared.as_str(), s3.as_str(), ""] {
+            let config = Config::from_toml_str(ok).unwrap();
+            assert!(config.check_media_is_shared().is_ok(), "{ok}");
+        }
     }
 
     #[test]

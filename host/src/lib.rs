@@ -42,6 +42,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Store> {
 
 /// Connects the database, applies migrations and prepares the state.
 pub async fn prepare(config: Config) -> anyhow::Result<App> {
+    config.check_media_is_shared()?;
     let store = migrate(&config).await?;
     let new_bootstrap_token = domain::auth::ensure_bootstrap(
         &store,
@@ -59,8 +60,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     )
     .await
     .context("cannot set up evidence signing")?;
-    let media = media_store::MediaStore::local(&config.data_dir.join("media"))
+    let media = media_store::MediaStore::open(&config.media, &config.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot open the media store: {e}"))?;
+    tracing::info!(location = media.location(), "media store");
     let service = RestoreService::new(
         store,
         policies,

@@ -238,7 +238,8 @@ fn main() {
         let database = TestDatabase::create().await;
         let data_dir = tempfile::tempdir().unwrap();
         let config = rrs::config::Config::from_toml_str(&format!(
-            "data_dir = {:?}\n[database]\nurl = {:?}\n",
+            // One process: its media directory is as shared as it needs to be.
+            "data_dir = {:?}\n[database]\nurl = {:?}\n[media]\nshared_directory = true\n",
             data_dir.path().display().to_string(),
             database.url
         ))

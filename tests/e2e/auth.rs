@@ -200,8 +200,10 @@ async fn tokens_survive_a_restart_and_are_stored_hashed() {
 async fn generated_bootstrap_token_is_created_once() {
     let database = rrs_tests::TestDatabase::create().await;
     let dir = tempfile::tempdir().unwrap();
+    // One process at a time on this database: its local media directory
+    // is as shared as it needs to be (PostgreSQL refuses it otherwise).
     let text = format!(
-        "data_dir = {:?}\n[database]\nurl = {:?}\n",
+        "data_dir = {:?}\n[database]\nurl = {:?}\n[media]\nshared_directory = true\n",
         dir.path().display().to_string(),
         database.url
     );

@@ -12,7 +12,19 @@ fn ago(minutes: i64) -> String {
 }
 
 /// Two restored records with one attachment each; returns the plan.
-async fn media_plan(ctx: &TestContext) -> Value {
+pub(crate) async fn media_plan(ctx: &TestContext) -> Value {
+    let body = media_records(ctx).await;
+    assert_eq!(
+        ctx.post("/v1/index/media", &body).await.status,
+        StatusCode::OK
+    );
+    planned(ctx).await
+}
+
+/// The records of [`media_plan`] in the index and the target; returns the
+/// `POST /v1/index/media` body of their two attachments (`m1` "hello" on
+/// `a1`, `m2` "world" on `a2`).
+pub(crate) async fn media_records(ctx: &TestContext) -> Value {
     ctx.target_table("incident", &[], true).await;
     let at = ago(30);
     ctx.ingest(
@@ -33,12 +45,11 @@ async fn media_plan(ctx: &TestContext) -> Value {
             "content_type": "text/plain", "event_time": at, "content_base64": content})
         })
         .collect();
-    assert_eq!(
-        ctx.post("/v1/index/media", &json!({ "media": media }))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    json!({ "media": media })
+}
+
+/// The dry-run of [`media_records`] once their attachments are ingested.
+pub(crate) async fn planned(ctx: &TestContext) -> Value {
     let plan = ctx
         .dry_run(&["incident"], &ago(5), json!({"include_media": true}))
         .await
@@ -52,7 +63,19 @@ async fn media_plan(ctx: &TestContext) -> Value {
     plan
 }
 
-async fn job(ctx: &TestContext, plan: &Value) -> String {
+/// The job's status and `status_reason_code`.
+pub(crate) async fn job_end(ctx: &TestContext, job_id: &str) -> (String, String) {
+    let job = ctx.get(&format!("/v1/jobs/{job_id}")).await.body;
+    (
+        job["status"].as_str().unwrap_or_default().to_owned(),
+        job["status_reason_code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+pub(crate) async fn job(ctx: &TestContext, plan: &Value) -> String {
     let reply = ctx
         .post(
             "/v1/jobs",
@@ -62,7 +85,7 @@ async fn job(ctx: &TestContext, plan: &Value) -> String {
     reply.body["job_id"].as_str().unwrap().to_owned()
 }
 
-fn sha(hex_of: &[u8]) -> String {
+pub(crate) fn sha(hex_of: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(hex_of))
 }
@@ -90,6 +113,11 @@ async fn media_are_restored_after_their_parents_with_hashes_checked() {
     assert_eq!(restored.status, StatusCode::OK);
     assert_eq!(restored.body["sha256_plain"], sha(b"hello"));
     assert_eq!(restored.body["size_bytes"], 5);
+    assert_eq!(done.body["state"], "completed");
+    assert_eq!(
+        job_end(&ctx, &job_id).await,
+        ("completed".into(), "completed".into())
+    );
 }
 
 #[tokio::test]
@@ -178,6 +206,62 @@ async fn a_corrupted_blob_is_a_hash_mismatch() {
             .status,
         StatusCode::NOT_FOUND
     );
+    assert_media_incomplete(&ctx, &job_id, &done.body, &["m1"]).await;
+}
+
+/// A job with failed media outcomes ended `failed` with
+/// `failed_media_incomplete` (and its execution with it), its `job_failed`
+/// event naming the failed candidates; the rows it applied stay applied
+/// and journaled.
+pub(crate) async fn assert_media_incomplete(
+    ctx: &TestContext,
+    job_id: &str,
+    execution: &Value,
+    failed_media_ids: &[&str],
+) {
+    assert_eq!(execution["state"], "failed", "{execution:?}");
+    assert_eq!(execution["status_reason_code"], "failed_media_incomplete");
+    assert_eq!(
+        job_end(ctx, job_id).await,
+        ("failed".into(), "failed_media_incomplete".into())
+    );
+    let outcomes = execution["media_outcomes"].as_array().unwrap();
+    let failed: Vec<&Value> = outcomes
+        .iter()
+        .filter(|m| m["outcome"] == "failed")
+        .collect();
+    let ids: Vec<&str> = failed
+        .iter()
+        .map(|m| m["media_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, failed_media_ids);
+    let events = ctx.get(&format!("/v1/jobs/{job_id}/events")).await.body;
+    let ended: Vec<&Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "job_failed")
+        .collect();
+    assert_eq!(ended.len(), 1, "{events:?}");
+    assert_eq!(ended[0]["reason_code"], "failed_media_incomplete");
+    let candidates: Vec<&Value> = failed.iter().map(|m| &m["candidate_id"]).collect();
+    assert_eq!(ended[0]["details"]["failed_media_count"], failed.len());
+    assert_eq!(
+        ended[0]["details"]["failed_media_candidate_ids"],
+        json!(candidates)
+    );
+    let rows = execution["row_outcomes"].as_array().unwrap();
+    let applied = rows.iter().filter(|r| r["outcome"] == "applied").count();
+    assert!(applied > 0, "{rows:?}");
+    let journal = ctx
+        .get(&format!("/v1/jobs/{job_id}/rollback-journal"))
+        .await
+        .body;
+    assert_eq!(
+        journal["rollback_journal"].as_array().map(Vec::len),
+        Some(applied),
+        "{journal:?}"
+    );
 }
 
 #[tokio::test]
@@ -199,6 +283,7 @@ async fn an_unavailable_store_exhausts_the_configured_attempts() {
         assert_eq!(m["attempt_count"], 4);
         assert_eq!(m["observed_sha256_plain"], Value::Null);
     }
+    assert_media_incomplete(&ctx, &job_id, &done.body, &["m1", "m2"]).await;
 }
 
 #[tokio::test]
@@ -234,4 +319,5 @@ async fn a_parent_skipped_by_a_conflict_leaves_its_media_failed() {
         .unwrap()
         .clone();
     assert_eq!(m1["outcome"], "applied");
+    assert_media_incomplete(&ctx, &job_id, &done.body, &["m2"]).await;
 }

@@ -13,6 +13,7 @@ mod execution_start;
 mod health;
 mod index;
 mod jobs;
+mod media_s3;
 mod openapi;
 mod ops;
 mod ops_entitlement;

@@ -249,9 +249,12 @@ async fn replicas_starting_together_on_a_new_database_all_start() {
         return;
     }
     let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let media_dir = tempfile::tempdir().unwrap();
+    let media = media_dir.path().display().to_string();
     let starts = dirs.iter().map(|dir| {
         let toml = format!(
-            "data_dir = {:?}\n[database]\nurl = {:?}\n",
+            "data_dir = {:?}\n[database]\nurl = {:?}\n\
+             [media]\ndirectory = {media:?}\nshared_directory = true\n",
             dir.path().display().to_string(),
             database.url
         );

@@ -19,6 +19,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod process;
 pub mod queue;
+pub mod s3;
 pub mod servicenow;
 
 pub use database::TestDatabase;
@@ -84,7 +85,14 @@ impl TestContext {
             url = self.database.url,
             token = self.admin_token,
         );
-        rrs::config::Config::from_toml_layers(&[&base, &self.extra_config])
+        // On PostgreSQL a local media store must be declared shared (start-up
+        // refuses it otherwise): this context's one server is the only
+        // process that reads its directory. An extra `[media]` wins.
+        let media = match self.database.is_postgres() {
+            true => "[media]\nshared_directory = true\n",
+            false => "",
+        };
+        rrs::config::Config::from_toml_layers(&[&base, media, &self.extra_config])
             .expect("test configuration")
     }
 

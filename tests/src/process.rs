@@ -83,6 +83,7 @@ impl ServerProcess {
             ("RRS_DATABASE__MAX_CONNECTIONS".to_owned(), "5".to_owned()),
             ("NO_COLOR".to_owned(), "1".to_owned()),
         ];
+        env.extend(shared_media_env(database_url));
         env.extend(
             extra_env
                 .iter()
@@ -218,6 +219,30 @@ impl ServerProcess {
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
         self.send(Method::POST, path, None, Some(body)).await
     }
+}
+
+/// On PostgreSQL, where start-up refuses a local media store that is not
+/// declared shared: one media directory for every process on that
+/// database (really shared: they all run on this machine). `extra_env`
+/// (an S3 store, or a test of the refusal) comes later and wins.
+fn shared_media_env(database_url: &str) -> Vec<(String, String)> {
+    if !database_url.starts_with("postgres") {
+        return Vec::new();
+    }
+    let database = database_url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    let dir = std::env::temp_dir()
+        .join("rrs-test-shared-media")
+        .join(database);
+    vec![
+        ("RRS_MEDIA__DIRECTORY".to_owned(), dir.display().to_string()),
+        ("RRS_MEDIA__SHARED_DIRECTORY".to_owned(), "true".to_owned()),
+    ]
 }
 
 /// `ADDR:PORT` of a `listening on http://ADDR:PORT` log line.

@@ -85,7 +85,9 @@ impl ExecutionApi {
     /// policy (`403`, `details.media`); the target still matches the plan
     /// (`409 failed_schema_conflict`, `failed_permission_conflict`,
     /// `blocked_reference_conflict`, which fail the job). `200` when the job
-    /// is terminal, `202` when paused at a chunk boundary. A second call
+    /// is terminal (`completed`, or `failed` with `failed_media_incomplete`
+    /// when an attachment could not be restored), `202` when paused at a
+    /// chunk boundary. A second call
     /// while one is executing: `409 execution_in_progress`. Needs `restore_execute`.
     #[oai(
         path = "/v1/jobs/:job_id/execution",

@@ -194,7 +194,8 @@ pub struct ExecutionBody {
     /// The execution's state.
     pub state: ExecutionPhaseName,
     /// Why it paused or failed (`paused_max_chunks`, `paused_auth_expired`,
-    /// `paused_server_shutdown`, `paused_entitlement_disabled`, a failure code); null otherwise.
+    /// `paused_server_shutdown`, `paused_entitlement_disabled`, a failure code
+    /// such as `failed_media_incomplete`); null otherwise.
     pub status_reason_code: Option<ReasonCode>,
     /// The plan's checksum; resume must present it.
     pub plan_checksum: String,

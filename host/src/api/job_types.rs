@@ -134,7 +134,8 @@ pub struct JobBody {
     /// Where the job is.
     pub status: JobStatusName,
     /// Why it is in that status (e.g. `failed_internal_error`,
-    /// `cancelled_by_operator`, `paused_auth_expired`); null when none.
+    /// `failed_media_incomplete`, `cancelled_by_operator`,
+    /// `paused_auth_expired`); null when none.
     pub status_reason_code: Option<ReasonCode>,
     /// `waiting_table_lock` while queued; null otherwise.
     pub wait_reason_code: Option<WaitReasonCode>,

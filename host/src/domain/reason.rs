@@ -96,6 +96,9 @@ pub enum ReasonCode {
     FailedMediaParentMissing,
     FailedMediaHashMismatch,
     FailedMediaRetryExhausted,
+    /// The `status_reason_code` of a job whose rows were all executed but
+    /// at least one of whose media outcomes failed: the job ends `failed`.
+    FailedMediaIncomplete,
     // Evidence.
     EvidenceNotFound,
     EvidenceJobNotTerminal,

@@ -110,6 +110,9 @@ async fn attachments_land_next_to_their_records_once() {
     assert_eq!(refused["outcome"], "failed", "{refused}");
     assert_eq!(refused["reason_code"], "failed_target_refused");
     assert!(sn.attachments_of(&ids[3]).is_empty());
+    // An attachment left behind: the job does not end `completed`.
+    assert_eq!(done.body["state"], "failed");
+    assert_eq!(done.body["status_reason_code"], "failed_media_incomplete");
 
     let uploads = sn
         .service_writes()

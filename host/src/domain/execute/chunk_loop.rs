@@ -14,7 +14,7 @@ use super::super::plan::document::PlanDocument;
 use super::super::RestoreService;
 use super::super::{ops, DomainError, ReasonCode};
 use super::checksums::precondition_checksum;
-use super::finish::{event, finish, in_progress, require_running};
+use super::finish::{event, finish, finish_with, in_progress, require_running};
 use super::media;
 use super::remote_chunk;
 use super::view::{self, ExecutionPhase, ExecutionView};
@@ -125,16 +125,47 @@ pub(super) async fn run(
         }
         store.set_media_done(&job.job_id, holder).await?;
     }
-    let completed = ExecutionPhase::Completed.as_str();
-    store
-        .release_lease(&job.job_id, holder, completed, None, Utc::now())
-        .await?;
-    let actor = &principal.operator_id;
-    let done = (JobStatus::Completed, ReasonCode::Completed);
-    let promoted = finish(ctx, &job.job_id, done.0, done.1, actor).await?;
+    let promoted = end(ctx, &job.job_id, holder, &principal.operator_id).await?;
     let mut view = read_view(ctx, &job.job_id).await?;
     view.promoted_job_ids = Some(promoted);
     Ok(ExecOutcome::Terminal(view))
+}
+
+/// Ends a job whose chunks and media all ran: `completed`, or `failed`
+/// with `failed_media_incomplete` when a media outcome failed (the rows
+/// stay applied and journaled; the terminal event lists the failed
+/// candidates). The execution ends in the same state.
+async fn end(
+    ctx: &RestoreService,
+    job_id: &str,
+    holder: &str,
+    actor: &str,
+) -> Result<Vec<String>, DomainError> {
+    let failed = media::failed(&ctx.store, job_id).await?;
+    if failed.is_empty() {
+        let completed = ExecutionPhase::Completed.as_str();
+        ctx.store
+            .release_lease(job_id, holder, completed, None, Utc::now())
+            .await?;
+        return finish(
+            ctx,
+            job_id,
+            JobStatus::Completed,
+            ReasonCode::Completed,
+            actor,
+        )
+        .await;
+    }
+    let reason = ReasonCode::FailedMediaIncomplete;
+    let phase = ExecutionPhase::Failed.as_str();
+    ctx.store
+        .release_lease(job_id, holder, phase, Some(reason.as_str()), Utc::now())
+        .await?;
+    let mut details = serde_json::Map::new();
+    details.insert("failed_media_count".into(), json!(failed.len()));
+    let shown: Vec<&String> = failed.iter().take(media::FAILED_IDS_SHOWN).collect();
+    details.insert("failed_media_candidate_ids".into(), json!(shown));
+    finish_with(ctx, job_id, JobStatus::Failed, reason, actor, details).await
 }
 
 /// What one chunk is applied for.

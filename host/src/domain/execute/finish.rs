@@ -3,7 +3,7 @@
 //! finished with the job's one terminal event and the evidence owed).
 
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::super::job_lifecycle::{self, NewJobEvent};
 use super::super::job_states::{JobEventType, JobStatus};
@@ -113,6 +113,18 @@ pub(super) async fn finish(
     reason: ReasonCode,
     actor: &str,
 ) -> Result<Vec<String>, DomainError> {
+    finish_with(ctx, job_id, status, reason, actor, Map::new()).await
+}
+
+/// [`finish`] with details for the terminal event.
+pub(super) async fn finish_with(
+    ctx: &RestoreService,
+    job_id: &str,
+    status: JobStatus,
+    reason: ReasonCode,
+    actor: &str,
+    details: Map<String, Value>,
+) -> Result<Vec<String>, DomainError> {
     let done = job_lifecycle::finish(
         &ctx.store,
         job_id,
@@ -120,7 +132,7 @@ pub(super) async fn finish(
             status,
             reason_code: reason,
             actor: actor.to_owned(),
-            details: Default::default(),
+            details,
             evidence_owed: true,
         },
         Utc::now(),

@@ -6,6 +6,8 @@
 //! twice). Transient media-store errors are retried; an instance that
 //! cannot be reached pauses the execution like a chunk would, and the
 //! resume goes on with the candidates that have no outcome yet.
+//! A candidate that still fails has a `failed` outcome with its reason,
+//! and the job then ends `failed_media_incomplete` rather than `completed`.
 
 use std::time::Duration;
 
@@ -93,6 +95,21 @@ fn settle(error: TargetError) -> Result<ReasonCode, Interrupted> {
             Err(Interrupted::Pause(ReasonCode::PausedTargetUnavailable))
         }
     }
+}
+
+/// Most candidate ids a job's terminal event lists among its failed media.
+pub const FAILED_IDS_SHOWN: usize = 100;
+
+/// The candidates of the job whose media outcome failed, in plan order.
+pub async fn failed(store: &Store, job_id: &str) -> Result<Vec<String>, DomainError> {
+    let failed = Outcome::Failed.as_str();
+    let mut outcomes = store.media_outcomes(job_id).await?;
+    outcomes.sort_by_key(|m| m.ordinal);
+    Ok(outcomes
+        .into_iter()
+        .filter(|m| m.outcome == failed)
+        .map(|m| m.candidate_id)
+        .collect())
 }
 
 async fn restore_one(
