@@ -19,6 +19,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod process;
 pub mod queue;
+pub mod tools;
 
 pub use database::TestDatabase;
 
