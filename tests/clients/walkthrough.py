@@ -13,6 +13,7 @@ Usage: python walkthrough.py BASE_URL ADMIN_TOKEN
 import datetime
 import json
 import sys
+import time
 
 from rrs_client import AuthenticatedClient
 from rrs_client.api.evidence import (
@@ -46,6 +47,8 @@ from rrs_client.models import (
     ExecuteRequest,
     ExecutionBody,
     ExecutionPhaseName,
+    GetEvidenceResponse404,
+    GetEvidenceResponse404ReasonCode,
     IndexRecordUpsertRecord,
     IndexRecordUpsertRecordOp,
     IngestRecordsRequest,
@@ -241,7 +244,17 @@ def main(base_url, token):
     check("rollback journal", len(journal.rollback_journal) == 3, f"{len(journal.rollback_journal)} rows")
     events = expect("job events", list_job_events.sync_detailed(job_id, client=client), JobEventPage)
     check("job events", len(events.events) >= 3, f"{len(events.events)} events")
-    package = expect("evidence", get_evidence.sync_detailed(job_id, client=client), EvidencePackageBody)
+    # The automatic package is written just after the job ends: until then
+    # the read answers 404 `evidence_not_found`, "retry shortly".
+    for _ in range(60):
+        response = get_evidence.sync_detailed(job_id, client=client)
+        pending = isinstance(response.parsed, GetEvidenceResponse404) and (
+            response.parsed.reason_code == GetEvidenceResponse404ReasonCode.EVIDENCE_NOT_FOUND
+        )
+        if not pending:
+            break
+        time.sleep(0.5)
+    package = expect("evidence", response, EvidencePackageBody)
     verification = package.verification
     check(
         "evidence",
