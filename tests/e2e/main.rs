@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod auth;
+mod client;
 mod crash;
 mod errors;
 mod evidence;

@@ -81,3 +81,17 @@ fn every_schema_field_and_enum_is_described() {
         }
     }
 }
+
+/// The checked-in document is valid OpenAPI 3 by `openapi-spec-validator`
+/// (pinned in `.ci/requirements.txt`).
+#[tokio::test]
+async fn checked_in_document_validates() {
+    use rrs_tests::tools::{repository_root, run, tool};
+    let validator = tool("openapi-spec-validator");
+    let (valid, log) =
+        run(tokio::process::Command::new(validator)
+            .arg(repository_root().join("openapi/openapi.json")))
+        .await;
+    assert!(valid, "openapi/openapi.json does not validate:\n{log}");
+    assert!(log.contains("OK"), "{log}");
+}

@@ -21,6 +21,7 @@ pub mod process;
 pub mod queue;
 pub mod s3;
 pub mod servicenow;
+pub mod tools;
 
 pub use database::TestDatabase;
 

@@ -9,7 +9,8 @@
 //! - each operation lists only the errors it can answer, each with the
 //!   `reason_code` values it may carry as an enum (`operation_errors`);
 //! - request schemas refuse unknown properties (`additionalProperties:
-//!   false`), as the service does;
+//!   false`), as the service does, a tagged union's variants included
+//!   (merged into one object with the tag);
 //! - request and response examples (`examples.json`) and the links that
 //!   lead from a dry-run to its job and from a job to its operations.
 
@@ -53,6 +54,7 @@ pub fn finish(raw: &str, server_url: &str) -> String {
             }
         }
     }
+    merge_object_all_of(&mut doc);
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| raw.to_owned())
 }
 
@@ -151,7 +153,9 @@ fn error_response(status: u16, codes: &[ReasonCode]) -> Value {
 }
 
 /// The OpenAPI links of a success response: from a plan to the job made
-/// from it, and from a job to everything done with it.
+/// from it, from a job to everything done with it, from a paused
+/// execution to its resume, from an issued token to its revocation and
+/// from a written target table to its read.
 fn links_of(operation_id: &str, status: &str) -> Option<Value> {
     let job = |target: &str| json!({ "operationId": target, "parameters": { "job_id": "$response.body#/job_id" } });
     match (operation_id, status) {
@@ -185,8 +189,53 @@ fn links_of(operation_id: &str, status: &str) -> Option<Value> {
                     .collect::<Map<_, _>>(),
             ))
         }
+        // A paused execution (and its checkpoint) leads to the resume that
+        // expects its checksums; the finished one to its evidence.
+        ("execute_job" | "resume_job", "202") | ("get_checkpoint", "200") => Some(json!({
+            "ResumeJob": resume_link(),
+            "GetCheckpoint": job("get_checkpoint"),
+            "GetExecution": job("get_execution"),
+        })),
+        ("execute_job" | "resume_job", "200") => Some(json!({
+            "GetExecution": job("get_execution"),
+            "GetRollbackJournal": job("get_rollback_journal"),
+            "GetEvidence": job("get_evidence"),
+            "ExportEvidence": job("export_evidence"),
+            "DownloadEvidencePackage": job("download_evidence_package"),
+        })),
+        ("create_token", "201") => Some(json!({
+            "RevokeToken": {
+                "operationId": "revoke_token",
+                "parameters": { "token_id": "$response.body#/token_id" },
+                "description": "Revoke the token just issued."
+            }
+        })),
+        ("put_target_table", "200") => Some(json!({
+            "GetTargetTable": {
+                "operationId": "get_target_table",
+                "parameters": {
+                    "tenant_id": "$response.body#/tenant_id",
+                    "instance_id": "$response.body#/instance_id",
+                    "table": "$response.body#/table"
+                }
+            }
+        })),
         _ => None,
     }
+}
+
+/// Resume the job where its last execution paused: the checksums the
+/// resume must expect are the ones this response reports.
+fn resume_link() -> Value {
+    json!({
+        "operationId": "resume_job",
+        "parameters": { "job_id": "$response.body#/job_id" },
+        "requestBody": {
+            "expected_plan_checksum": "$response.body#/plan_checksum",
+            "expected_precondition_checksum": "$response.body#/precondition_checksum"
+        },
+        "description": "Resume from the checkpoint this response reports."
+    })
 }
 
 /// The component schemas a request body reaches, directly or through
@@ -211,6 +260,100 @@ fn request_schemas(doc: &Value) -> Vec<String> {
         found.push(name);
     }
     found
+}
+
+/// Merges each component that is an `allOf` of object schemas (a tagged
+/// union's variant: the tag's property beside the variant's fields) into
+/// one object schema with the properties and required fields of all its
+/// members. As an `allOf`, a variant whose fields are closed
+/// (`additionalProperties: false`) would forbid the tag, so no value could
+/// match; merged, it lists the tag among its own closed properties.
+fn merge_object_all_of(doc: &mut Value) {
+    let Some(schemas) = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
+    let resolve = |member: &Value| -> Option<Map<String, Value>> {
+        let member = match member
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            Some(name) => schemas.get(name)?,
+            None => member,
+        };
+        let object = member.as_object()?;
+        object.contains_key("properties").then(|| object.clone())
+    };
+    let Some(targets) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for schema in targets.values_mut() {
+        let Some(Value::Array(members)) = schema.get("allOf") else {
+            continue;
+        };
+        if members.len() < 2 {
+            continue;
+        }
+        let Some(parts) = members.iter().map(resolve).collect::<Option<Vec<_>>>() else {
+            continue;
+        };
+        let mut properties = Map::new();
+        let mut required: Vec<Value> = Vec::new();
+        let mut closed = false;
+        for part in parts {
+            for (name, prop) in part
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let mut prop = prop.clone();
+                // The tag poem-openapi adds has no description of its own.
+                let tag = prop_tag(prop.get("enum"));
+                if let (Some(object), Some(tag)) = (prop.as_object_mut(), tag) {
+                    object
+                        .entry("description")
+                        .or_insert_with(|| json!(format!("The variant's tag: always `{tag}`.")));
+                }
+                properties.insert(name.clone(), prop);
+            }
+            for name in part
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if !required.contains(name) {
+                    required.push(name.clone());
+                }
+            }
+            closed |= part.get("additionalProperties") == Some(&Value::Bool(false));
+        }
+        if let Some(object) = schema.as_object_mut() {
+            object.remove("allOf");
+            object.insert("type".to_owned(), json!("object"));
+            object.insert("properties".to_owned(), Value::Object(properties));
+            object.insert("required".to_owned(), Value::Array(required));
+            if closed {
+                object.insert("additionalProperties".to_owned(), Value::Bool(false));
+            }
+        }
+    }
+}
+
+/// The one value of a single-value enum (a tag).
+fn prop_tag(values: Option<&Value>) -> Option<String> {
+    match values.and_then(Value::as_array).map(Vec::as_slice) {
+        Some([Value::String(tag)]) => Some(tag.clone()),
+        _ => None,
+    }
 }
 
 fn collect_refs(value: &Value, out: &mut Vec<String>) {
