@@ -158,7 +158,7 @@ fn run_policy(config: &Config, command: PolicyCommand) -> anyhow::Result<()> {
     match command {
         PolicyCommand::Check { policies } => {
             let path = policy_file(config, policies)?;
-            print!("{}", policy::cli::check(&path)?);
+            print!("{}", policy::commands::check(&path)?);
         }
         PolicyCommand::Eval {
             kind,
@@ -167,7 +167,7 @@ fn run_policy(config: &Config, command: PolicyCommand) -> anyhow::Result<()> {
             policies,
         } => {
             let path = policy_file(config, policies)?;
-            let output = policy::cli::eval(&path, kind.into(), &input, settings.as_deref())?;
+            let output = policy::commands::eval(&path, kind.into(), &input, settings.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&output)?);
         }
         PolicyCommand::Test {
@@ -176,9 +176,9 @@ fn run_policy(config: &Config, command: PolicyCommand) -> anyhow::Result<()> {
             policies,
         } => {
             let path = policy_file(config, policies)?;
-            let report = policy::cli::test_cases(&path, kind.into(), &cases)?;
+            let report = policy::commands::test_cases(&path, kind.into(), &cases)?;
             print!("{}", report.summary());
-            policy::cli::assert_all_passed(&report)?;
+            policy::commands::assert_all_passed(&report)?;
         }
     }
     Ok(())

@@ -98,7 +98,7 @@ fn no_layer_names_what_it_must_not() {
 }
 
 /// The module path of a file (`domain::plan::gate` for
-/// `src/domain/plan/gate.rs`; `domain` for `src/domain/mod.rs`).
+/// `src/domain/plan/gating.rs`; `domain` for `src/domain/mod.rs`).
 fn module_of(file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src()).unwrap_or(file);
     let mut parts: Vec<String> = rel

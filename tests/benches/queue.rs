@@ -20,9 +20,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use rrs::domain::capability::{Capability, Principal, TenantScope};
 use rrs::domain::job_lifecycle::{Completion, CreateJob};
 use rrs::domain::job_states::JobStatus;
+use rrs::domain::principal::{Capability, Principal, TenantScope};
 use rrs::domain::queue;
 use rrs::store::connection::connect_options;
 use rrs::store::entities::plan;

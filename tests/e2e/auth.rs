@@ -222,6 +222,6 @@ async fn generated_bootstrap_token_is_created_once() {
     let principal = second.service.authenticate(&token).await.unwrap();
     assert_eq!(
         principal.capabilities.len(),
-        <rrs::domain::capability::Capability as strum::IntoEnumIterator>::iter().count()
+        <rrs::domain::principal::Capability as strum::IntoEnumIterator>::iter().count()
     );
 }

@@ -13,7 +13,7 @@ use super::security::BearerAuth;
 use super::types::{CapabilityName, Timestamp};
 use super::ApiTags;
 use crate::domain::auth::{TokenRequest, MAX_TTL_SECONDS};
-use crate::domain::capability::Capability;
+use crate::domain::principal::Capability;
 use crate::domain::RestoreService;
 
 /// Token endpoints.

@@ -12,8 +12,8 @@ use super::execution_types::*;
 use super::paging;
 use super::security::BearerAuth;
 use super::ApiTags;
-use crate::domain::capability::Capability;
 use crate::domain::execute::{ExecOutcome, Exercise, ResumeExpectation};
+use crate::domain::principal::Capability;
 use crate::domain::RestoreService;
 use crate::policy::ElevatedConfirmation;
 

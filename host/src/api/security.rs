@@ -6,7 +6,7 @@ use poem_openapi::auth::Bearer;
 use poem_openapi::SecurityScheme;
 
 use super::error::ApiResult;
-use crate::domain::capability::Principal;
+use crate::domain::principal::Principal;
 use crate::domain::RestoreService;
 
 /// `Authorization: Bearer <token>`. Tokens are issued by

@@ -2,7 +2,7 @@
 
 use poem_openapi::Enum;
 
-use crate::domain::capability::Capability;
+use crate::domain::principal::Capability;
 
 /// A capability: `restore_read` (read plans, jobs and their documents),
 /// `restore_plan` (dry-runs), `restore_execute` (jobs, execute, resume),

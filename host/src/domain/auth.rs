@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::capability::{Capability, Principal, TenantScope};
+use super::principal::{Capability, Principal, TenantScope};
 use super::DomainError;
 use crate::store::tokens::TokenRow;
 use crate::store::Store;

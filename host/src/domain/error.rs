@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::capability::Capability;
+use super::principal::Capability;
 use super::reason::ReasonCode;
 use crate::store::StoreError;
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::canonical::canonical_sha256;
-use super::capability::{Capability, Principal};
+use super::principal::{Capability, Principal};
 use super::DomainError;
 use crate::store::index::{IndexMediaRow, IndexRecordRow, WatermarkRow, WatermarkWrite};
 

@@ -12,10 +12,10 @@ use crate::domain::RestoreService;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::capability::{Capability, Principal};
 use super::job_states::{ExecutionState, JobEventType, JobStatus};
 use super::jobs::{self, Job};
 use super::ops::entitlement;
+use super::principal::{Capability, Principal};
 use super::queue::{self, JobFinish};
 use super::DomainError;
 use crate::store::job_events::NewEventRow;

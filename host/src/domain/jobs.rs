@@ -12,9 +12,9 @@ use crate::domain::RestoreService;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::capability::{Capability, Principal, TenantScope};
 use super::job_states::{ExecutionState, JobEventType, JobStatus, QueueInfo};
 use super::paging::{Page, PageRequest};
+use super::principal::{Capability, Principal, TenantScope};
 use super::queue;
 use super::DomainError;
 use crate::store::job_events::EventRow;

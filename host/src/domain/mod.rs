@@ -4,7 +4,6 @@
 
 pub mod auth;
 pub mod canonical;
-pub mod capability;
 pub mod error;
 pub mod evidence;
 pub mod execute;
@@ -17,6 +16,7 @@ pub mod ops;
 pub mod paging;
 pub mod plan;
 pub mod policies;
+pub mod principal;
 pub mod queue;
 pub mod reason;
 pub mod service;

@@ -2,7 +2,7 @@
 //! validates and test-instantiates the whole new set before swapping it in;
 //! on any failure the old set keeps serving.
 
-use super::capability::{Capability, Principal};
+use super::principal::{Capability, Principal};
 use super::{DomainError, ReasonCode, RestoreService};
 use crate::policy::PolicyInfo;
 

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::Semaphore;
 
-use super::capability::Principal;
 use super::evidence::Evidence;
+use super::principal::Principal;
 use super::DomainError;
 use crate::config::Config;
 use crate::media_store::MediaStore;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::canonical::canonical_sha256;
-use super::capability::{Capability, Principal};
+use super::principal::{Capability, Principal};
 use super::DomainError;
 use crate::store::target::{TargetMediaRow, TargetRecordRow, TargetTableRow};
 use crate::store::Store;

@@ -14,10 +14,10 @@ use wasmtime::component::{Component, Linker};
 use super::bindings::{capability::CapabilityPre, gate::GatePre, media_caps::MediaCapsPre};
 use super::builtin::{builtin_plugin, BUILTIN_PLUGINS};
 use super::cache::ComponentCache;
-use super::config::{PluginLocation, PolicyConfig};
 use super::engine::PolicyEngine;
 use super::failure::{PolicyFailure, PolicyLoadError};
 use super::kind::PolicyKind;
+use super::policy_file::{PluginLocation, PolicyConfig};
 use super::sandbox::{self, HostState};
 
 /// A loaded policy, as `GET /v1/policies` lists it.

@@ -16,8 +16,7 @@ mod bindings;
 mod builtin;
 mod cache;
 mod capability;
-pub mod cli;
-mod config;
+pub mod commands;
 mod deadline;
 mod engine;
 mod failure;
@@ -25,6 +24,7 @@ mod gate;
 mod kind;
 mod loader;
 mod media_caps;
+mod policy_file;
 mod record;
 mod registry;
 mod sandbox;
@@ -38,9 +38,6 @@ pub use capability::{
     Capability, CapabilityDecision, CapabilityInput, Denial, DenialReason, ElevatedConfirmation,
     ScopeFacts,
 };
-pub use config::{
-    PluginLocation, PolicyConfig, PolicyEntry, DEFAULT_POLICIES_TOML, EMBEDDED_DEFAULT_NAME,
-};
 pub use engine::{PolicyHostOptions, PolicyLimits};
 pub use failure::{PolicyFailure, PolicyFailureKind, PolicyLoadError, POLICY_ERROR_REASON_CODE};
 pub use gate::{
@@ -50,5 +47,8 @@ pub use gate::{
 pub use kind::PolicyKind;
 pub use loader::PolicyInfo;
 pub use media_caps::{MediaCaps, MediaCapsInput, MediaCapsOutput};
+pub use policy_file::{
+    PluginLocation, PolicyConfig, PolicyEntry, DEFAULT_POLICIES_TOML, EMBEDDED_DEFAULT_NAME,
+};
 pub use record::{input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
 pub use registry::PolicyRegistry;

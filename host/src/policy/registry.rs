@@ -26,13 +26,13 @@ use uuid::Uuid;
 
 use super::cache::ComponentCache;
 use super::capability::{self, CapabilityDecision, CapabilityInput};
-use super::config::PolicyConfig;
 use super::engine::{PolicyEngine, PolicyHostOptions};
 use super::failure::{PolicyFailure, PolicyLoadError};
 use super::gate::{self, GateInput, GateOutput};
 use super::kind::PolicyKind;
 use super::loader::{self, load_policy, LoadedPolicy, PolicyInfo, Pre};
 use super::media_caps::{self, MediaCapsInput, MediaCapsOutput};
+use super::policy_file::PolicyConfig;
 use super::record::{input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
 use super::sandbox;
 

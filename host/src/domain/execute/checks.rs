@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::super::capability::{Capability, Principal};
 use super::super::plan::document::PlanDocument;
+use super::super::principal::{Capability, Principal};
 use super::super::DomainError;
 use crate::policy::{
     self, CapabilityDecision, CapabilityInput, ElevatedConfirmation, MediaCapsInput, ScopeFacts,

@@ -6,11 +6,11 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::json;
 
-use super::super::capability::Principal;
 use super::super::job_lifecycle;
 use super::super::job_states::{ExecutionState, JobEventType, JobStatus};
 use super::super::paging::PageRequest;
 use super::super::plan::document::PlanDocument;
+use super::super::principal::Principal;
 use super::super::RestoreService;
 use super::super::{ops, DomainError, ReasonCode};
 use super::checksums::precondition_checksum;

@@ -17,8 +17,8 @@ pub mod view;
 use crate::domain::ReasonCode;
 use crate::domain::RestoreService;
 
-use super::capability::{Capability, Principal};
 use super::paging::{Page, PageRequest};
+use super::principal::{Capability, Principal};
 use super::DomainError;
 use crate::store::execution::ExecutionRow;
 

@@ -6,11 +6,11 @@
 use chrono::{Duration as ChronoDuration, Utc};
 use serde_json::{json, Value};
 
-use super::super::capability::{Capability, Principal};
 use super::super::job_lifecycle;
 use super::super::job_states::{ExecutionState, JobEventType};
 use super::super::jobs;
 use super::super::plan::document::{PlanDocument, TableDoc};
+use super::super::principal::{Capability, Principal};
 use super::super::{ops, DomainError, ReasonCode, RestoreService};
 use super::checks::{self, Exercise};
 use super::checksums::chunk_digest;

@@ -7,11 +7,11 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::json;
 
-use super::super::capability::{Capability, Principal};
 use super::super::job_lifecycle::{self, NewJobEvent};
 use super::super::job_states::{ExecutionState, JobEventType, JobStatus};
 use super::super::jobs;
 use super::super::plan::document::PlanDocument;
+use super::super::principal::{Capability, Principal};
 use super::super::{ops, DomainError, ReasonCode, RestoreService};
 use super::checks::{self, Exercise};
 use super::checksums::{chunk_digest, precondition_checksum};

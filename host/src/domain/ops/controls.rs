@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use strum::{EnumIter, EnumString, IntoEnumIterator, IntoStaticStr};
 
 use super::change_meta;
-use crate::domain::capability::{Capability, Principal};
 use crate::domain::paging::{Page, PageRequest};
+use crate::domain::principal::{Capability, Principal};
 use crate::domain::{DomainError, RestoreService};
 use crate::store::ops::{AuditRow, DrillRow, SwitchRow};
 use crate::store::Store;

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::change_meta;
 use super::controls::SetBy;
-use crate::domain::capability::{Capability, Principal};
+use crate::domain::principal::{Capability, Principal};
 use crate::domain::{DomainError, ReasonCode, RestoreService};
 use crate::store::ops::EntitlementRow;
 use crate::store::Store;

@@ -23,7 +23,7 @@ pub mod view;
 
 pub use entitlement::{ensure_entitled, is_entitled};
 
-use crate::domain::capability::Principal;
+use crate::domain::principal::Principal;
 use crate::store::ops::ChangeMeta;
 
 /// The audit metadata of a change made by `principal` on behalf of `actor`,

@@ -12,7 +12,7 @@ use super::readiness::{self, Readiness, ReadinessInputs};
 use super::slo::{self, SloReport};
 use super::{figures, gauges};
 use crate::config::SloConfig;
-use crate::domain::capability::{Capability, Principal};
+use crate::domain::principal::{Capability, Principal};
 use crate::domain::{DomainError, RestoreService};
 use crate::policy::PolicyRegistry;
 use crate::store::Store;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use strum::{EnumString, IntoStaticStr};
 
 use super::request::PlanInputs;
-use crate::domain::capability::Capability;
+use crate::domain::principal::Capability;
 use crate::domain::ReasonCode;
 use crate::policy::{DeleteDecision, Executability, Freshness, PolicyFailureKind};
 

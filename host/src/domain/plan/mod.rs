@@ -3,13 +3,13 @@
 //! A plan is built in one pass: the point-in-time diff streams each scoped
 //! table and writes rows as it goes ([`diff`]), references and media are
 //! resolved in SQL over the rows just written, the gate policy decides
-//! ([`gate`]), and the header is written last in the same transaction.
+//! ([`gating`]), and the header is written last in the same transaction.
 //! Plans are immutable: the same `plan_id` with the same inputs returns the
 //! stored plan, with other inputs `409 blocked_plan_hash_mismatch`.
 
 pub mod diff;
 pub mod document;
-pub mod gate;
+pub mod gating;
 pub mod references;
 pub mod request;
 
@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::canonical::canonical_sha256;
-use super::capability::{Capability, Principal};
 use super::paging::{Page, PageRequest};
+use super::principal::{Capability, Principal};
 use super::DomainError;
 use crate::policy::{PolicyKind, PolicyRegistry};
 use crate::store::index::WatermarkRow;
@@ -30,7 +30,7 @@ use crate::store::{Store, StoreError};
 use crate::target::{TableSchema, Target};
 use diff::{DiffState, TableScan};
 use document::*;
-use gate::GateFacts;
+use gating::GateFacts;
 use request::{PlanInputs, PlanRequest};
 
 impl RestoreService {
@@ -161,7 +161,7 @@ async fn build(
         &conflicts,
     )
     .await?;
-    let gate = gate::decide(policies, facts).await?;
+    let gate = gating::decide(policies, facts).await?;
     writer.insert_decision(&gate.decision).await?;
     let media_summary = MediaSummaryDoc {
         count: media.len() as i64,

@@ -9,7 +9,7 @@ use std::fs;
 use serde_json::Value;
 
 use super::support::{default_policy_file, default_registry, repo_root};
-use crate::policy::cli::{self, PolicyCase};
+use crate::policy::commands::{self, PolicyCase};
 use crate::policy::{
     CapabilityDecision, CapabilityInput, DecisionOutcome, Executability, GateInput, GateReason,
     PolicyKind, ScopeFacts,
@@ -22,7 +22,7 @@ fn cases(plugin: &str) -> Vec<PolicyCase> {
 
 fn run(kind: PolicyKind, plugin: &str) -> Vec<PolicyCase> {
     let cases = cases(plugin);
-    let report = cli::run_cases(default_registry(), kind, &cases).unwrap();
+    let report = commands::run_cases(default_registry(), kind, &cases).unwrap();
     assert!(report.failed.is_empty(), "{}", report.summary());
     assert_eq!(report.passed.len(), cases.len());
     cases
@@ -95,7 +95,7 @@ fn media_caps_table_covers_allow_and_deny() {
 fn a_failing_case_is_reported_not_hidden() {
     let mut case = cases("gate").remove(0);
     case.expect = serde_json::json!({ "executability": "blocked" });
-    let report = cli::run_cases(default_registry(), PolicyKind::Gate, &[case]).unwrap();
+    let report = commands::run_cases(default_registry(), PolicyKind::Gate, &[case]).unwrap();
     assert_eq!(report.failed.len(), 1);
     assert!(
         report.summary().contains("0 passed, 1 failed"),
@@ -184,7 +184,7 @@ fn typed_capability_denial() {
 
 #[test]
 fn cli_check_and_eval() {
-    let summary = cli::check(&default_policy_file()).unwrap();
+    let summary = commands::check(&default_policy_file()).unwrap();
     for name in [
         "rrs-default-gate",
         "rrs-default-capability",
@@ -193,7 +193,7 @@ fn cli_check_and_eval() {
         assert!(summary.contains(name), "{summary}");
     }
     let examples = repo_root().join("plugins/examples");
-    let out = cli::eval(
+    let out = commands::eval(
         &default_policy_file(),
         PolicyKind::Gate,
         &examples.join("gate-input.json"),
@@ -207,7 +207,7 @@ fn cli_check_and_eval() {
     let settings = dir.path().join("settings.json");
     fs::write(&settings, r#"{"max_lag_seconds": 60}"#).unwrap();
     let input = examples.join("gate-input.json");
-    let out = cli::eval(
+    let out = commands::eval(
         &default_policy_file(),
         PolicyKind::Gate,
         &input,
@@ -220,7 +220,7 @@ fn cli_check_and_eval() {
     );
 
     fs::write(&settings, r#"{"max_lag": 60}"#).unwrap();
-    let err = cli::eval(
+    let err = commands::eval(
         &default_policy_file(),
         PolicyKind::Gate,
         &input,
@@ -230,8 +230,9 @@ fn cli_check_and_eval() {
     assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
 
     let cases = repo_root().join("plugins/media-caps/cases.json");
-    let report = cli::test_cases(&default_policy_file(), PolicyKind::MediaCaps, &cases).unwrap();
-    cli::assert_all_passed(&report).unwrap();
+    let report =
+        commands::test_cases(&default_policy_file(), PolicyKind::MediaCaps, &cases).unwrap();
+    commands::assert_all_passed(&report).unwrap();
 }
 
 /// The deadline and memory cap grow with the input: passing 100 000 delete

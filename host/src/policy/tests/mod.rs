@@ -3,8 +3,8 @@
 //! (`plugins/fixtures/`, built for the tests by `rrs-policy-fixtures`),
 //! reload, the policy file and the pinned digests.
 
-mod config;
 mod decisions;
 mod hostile;
+mod policy_file;
 mod reload;
 mod support;
