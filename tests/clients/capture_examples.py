@@ -215,7 +215,8 @@ def walkthrough(c):
     c.call("list_policies", "GET", "/v1/policies")
     c.call("reload_policies", "POST", "/v1/admin/policies/reload")
     c.call("get_tenant_entitlement", "GET", f"/v1/admin/tenants/{TENANT}/entitlement")
-    c.call("set_tenant_entitlement", "PUT", f"/v1/admin/tenants/{TENANT}/entitlement", {"restore_enabled": True, "actor": "alice"})
+    entitlement = {"restore_enabled": True, "actor": "alice"}
+    c.call("set_tenant_entitlement", "PUT", f"/v1/admin/tenants/{TENANT}/entitlement", entitlement)
     c.call("prune_journal", "POST", "/v1/admin/journal/prune", {"actor": "alice", "dry_run": True})
     drill = {"drill_id": "crash_resume", "status": "pass", "actor": "alice", "notes": "replica killed mid-execution; job resumed"}
     c.call("record_failure_drill", "POST", "/v1/admin/ops/failure-drills", drill)
@@ -311,7 +312,8 @@ def normalise(examples):
     def string(s):
         s = UUID.sub(lambda m: fixed("uuid", m.group(), lambda n: f"3f6c1a2e-8b4d-4e7a-9c1f-{n:012x}"), s)
         s = PREFIXED_ID.sub(
-            lambda m: fixed("id", m.group(), lambda n: m.group(1) + hashlib.md5(f"rrs example {n}".encode()).hexdigest()[: len(m.group(2))]), s
+            lambda m: fixed("id", m.group(), lambda n: m.group(1) + example_hex(n, len(m.group(2)))),
+            s,
         )
         s = HEX.sub(lambda m: fixed("hex", m.group(), lambda n: hashlib.sha256(f"rrs example {n}".encode()).hexdigest()), s)
         s = TIME.sub(
@@ -338,11 +340,15 @@ def normalise(examples):
     return {op: walk(examples[op]) for op in sorted(examples)}
 
 
+def example_hex(n, length):
+    return hashlib.md5(f"rrs example {n}".encode()).hexdigest()[:length]
+
+
 def example_time(value, n):
     """The n-th timestamp of the run, a second apart from 10:05 on; one
     more than a day from the run keeps its distance in whole days (a
     retention, an expiry)."""
-    t = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    t = datetime.datetime.fromisoformat(value)
     days = round((t - STARTED).total_seconds() / 86400)
     base = datetime.datetime(2026, 11, 20, 10, 5, tzinfo=datetime.timezone.utc)
     if days:
@@ -350,9 +356,15 @@ def example_time(value, n):
     return (base + datetime.timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Not a key: "example-public-key-not-a-real-key!" in a PEM's clothes.
+EXAMPLE_PUBLIC_KEY = (
+    "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAZXhhbXBsZS1wdWJsaWMta2V5LW5vdC1hLXJlYWwta2V5IQ==\n-----END PUBLIC KEY-----\n"
+)
+
+
 def opaque(value, n):
     if "BEGIN PUBLIC KEY" in value:
-        return "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAZXhhbXBsZS1wdWJsaWMta2V5LW5vdC1hLXJlYWwta2V5IQ==\n-----END PUBLIC KEY-----\n"
+        return EXAMPLE_PUBLIC_KEY
     return hashlib.sha512(f"rrs example signature {n}".encode()).hexdigest()
 
 
@@ -380,12 +392,14 @@ def main(binary, output):
         try:
             base = None
             for _ in range(300):
-                found = re.search(r"listening on (http://[0-9.:]+)", open(err_path).read())
+                with open(err_path) as log:
+                    found = re.search(r"listening on (http://[0-9.:]+)", log.read())
                 if found:
                     base = found.group(1)
                     break
                 if service.poll() is not None:
-                    sys.exit(open(err_path).read())
+                    with open(err_path) as log:
+                        sys.exit(log.read())
                 time.sleep(0.1)
             if base is None:
                 sys.exit("capture: the service did not start")
