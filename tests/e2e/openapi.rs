@@ -95,3 +95,23 @@ async fn checked_in_document_validates() {
     assert!(valid, "openapi/openapi.json does not validate:\n{log}");
     assert!(log.contains("OK"), "{log}");
 }
+
+/// Every operation has an example of its request body (when it takes one)
+/// and of its main success response (when that has a body other than raw
+/// bytes), and every example matches its schema in the checked-in document
+/// (`tests/clients/check_examples.py`, with `jsonschema` from the tools'
+/// environment). The examples are `host/src/api/examples.json`, captured
+/// from a running service by `tests/clients/capture_examples.py`.
+#[tokio::test]
+async fn every_operation_has_examples_matching_its_schemas() {
+    use rrs_tests::tools::{repository_root, run, tool};
+    let root = repository_root();
+    let (ok, log) = run(tokio::process::Command::new(tool("python"))
+        .arg(root.join("tests/clients/check_examples.py"))
+        .arg(root.join("openapi/openapi.json")))
+    .await;
+    assert!(
+        ok,
+        "examples are missing or do not match their schemas (capture them with tests/clients/capture_examples.py):\n{log}"
+    );
+}
