@@ -63,6 +63,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
     let media = media_store::MediaStore::open(&config.media, &config.data_dir)
         .map_err(|e| anyhow::anyhow!("cannot open the media store: {e}"))?;
     tracing::info!(location = media.location(), "media store");
+    if let Err(e) = media.check().await {
+        // Not fatal: the store may come back; ingesting and restoring
+        // attachments answer 503 `media_store_unavailable` until it does.
+        tracing::error!(location = media.location(), error = %e, "the media store does not answer");
+    }
     let service = RestoreService::new(
         store,
         policies,

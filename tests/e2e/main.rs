@@ -15,6 +15,7 @@ mod health;
 mod index;
 mod jobs;
 mod media_s3;
+mod media_store_down;
 mod openapi;
 mod ops;
 mod ops_entitlement;

@@ -190,6 +190,16 @@ impl From<DomainError> for ApiError {
                     retry_after(),
                 )
             }
+            DomainError::MediaStoreUnavailable(cause) => {
+                tracing::warn!(%cause, "media store unavailable");
+                ApiError::Unavailable(
+                    Json(ErrorBody::new(
+                        ReasonCode::MediaStoreUnavailable,
+                        "the media store is unavailable; retry later",
+                    )),
+                    retry_after(),
+                )
+            }
             DomainError::Target(error) => target_unavailable(error),
             DomainError::Store(cause) => internal(&cause.to_string()),
             DomainError::Internal(cause) => internal(&cause),

@@ -102,7 +102,11 @@ pub const OPERATIONS: &[OperationErrors] = &[
     op("ingest_index_records", Body, &[(403, SCOPE)]),
     op("publish_watermarks", Body, &[(403, SCOPE)]),
     op("list_watermarks", Params, &[]),
-    op("ingest_index_media", Body, &[(403, SCOPE)]),
+    op(
+        "ingest_index_media",
+        Body,
+        &[(403, SCOPE), (503, &[MediaStoreUnavailable])],
+    ),
     op("list_targets", Nothing, &[]),
     op("put_target_table", Body, &[(403, SCOPE)]),
     op("get_target_table", Params, &[(404, &[TargetTableNotFound])]),

@@ -56,6 +56,10 @@ pub enum DomainError {
     /// past the timeout): retry later, nothing was half-written.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The media store cannot store or read blobs now (unreachable bucket,
+    /// refused credentials, full disk): retry later, nothing was recorded.
+    #[error("media store unavailable: {0}")]
+    MediaStoreUnavailable(String),
     /// The target instance failed (unreachable, refusing the service's
     /// credentials, answering nonsense).
     #[error(transparent)]

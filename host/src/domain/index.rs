@@ -175,7 +175,7 @@ impl RestoreService {
             let (storage_key, sha256_plain) = media
                 .put(upload.content.into())
                 .await
-                .map_err(|e| DomainError::Internal(format!("media store: {e}")))?;
+                .map_err(|e| DomainError::MediaStoreUnavailable(e.to_string()))?;
             rows.push(IndexMediaRow {
                 tenant_id: upload.tenant_id,
                 instance_id: upload.instance_id,

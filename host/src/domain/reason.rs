@@ -65,6 +65,7 @@ pub enum ReasonCode {
     TargetRefused,
     RecordNotFound,
     MediaNotFound,
+    MediaStoreUnavailable,
     // Jobs and the lock queue.
     JobNotFound,
     JobNotRunning,

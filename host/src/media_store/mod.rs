@@ -158,6 +158,17 @@ impl MediaStore {
         &self.location
     }
 
+    /// Whether the store answers now: lists at most one key (an empty
+    /// bucket or directory answers too). Start-up logs a failure, so a
+    /// wrong bucket, endpoint or credential shows before the first ingest.
+    pub async fn check(&self) -> Result<(), MediaStoreError> {
+        use futures::StreamExt;
+        match self.inner.list(None).next().await {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(MediaStoreError::Unavailable(e.to_string())),
+        }
+    }
+
     /// A store rooted at `dir` (created if missing).
     pub fn local(dir: &Path) -> Result<Self, MediaStoreError> {
         std::fs::create_dir_all(dir).map_err(|e| MediaStoreError::Unavailable(e.to_string()))?;
