@@ -67,13 +67,26 @@ def main(base, token):
         mark = {"tenant_id": TENANT, "instance_id": INSTANCE, "topic": topic, "partition": 0, "watermark_time": now}
         call(base, token, "POST", "/v1/index/watermarks", {"watermarks": [mark]})
         call(base, token, "PUT", f"/v1/targets/{TENANT}/{INSTANCE}/tables/{table}", columns)
-    done = restore(base, token, "seed", ["a001", "a002"], None)
+    # An attachment of a001, restored with it by the finished seed job.
+    media = {
+        "tenant_id": TENANT,
+        "instance_id": INSTANCE,
+        "media_id": "seed-media-1",
+        "parent_table": "incident",
+        "parent_sys_id": "a001",
+        "file_name": "note.txt",
+        "content_type": "text/plain",
+        "event_time": "2026-11-20T09:00:00Z",
+        "content_base64": "aGVsbG8=",
+    }
+    call(base, token, "POST", "/v1/index/media", {"media": [media]})
+    done = restore(base, token, "seed", ["a001", "a002"], None, include_media=True)
     paused = restore(base, token, "seed-paused", [f"a{i:03}" for i in range(3, 21)], 1)
     print(f"RRS_SEED_JOB_ID={done}")
     print(f"RRS_SEED_PAUSED_JOB_ID={paused}")
 
 
-def restore(base, token, plan_id, sys_ids, max_chunks):
+def restore(base, token, plan_id, sys_ids, max_chunks, include_media=False):
     """Plans a restore of `sys_ids` of `incident`, a chunk a record, creates
     its job and executes `max_chunks` of it (all when None); the job's id."""
     plan = call(
@@ -88,6 +101,7 @@ def restore(base, token, plan_id, sys_ids, max_chunks):
             "pit": "2026-11-20T10:00:00Z",
             "scope": {"tables": [{"table": "incident", "sys_ids": sys_ids}]},
             "chunk_size": 1,
+            "include_media": include_media,
         },
     )
     if plan["gate"]["executability"] != "executable":
