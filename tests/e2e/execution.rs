@@ -561,6 +561,15 @@ async fn schema_permission_and_reference_changes_fail_the_job_before_writing() {
             "{case}: {:?}",
             reply.body
         );
+        assert_eq!(
+            reply.reason(),
+            match case {
+                "schema" => "failed_schema_conflict",
+                "permission" => "failed_permission_conflict",
+                _ => "blocked_reference_conflict",
+            },
+            "{case}"
+        );
         assert_eq!(reply.reason(), expected.0);
         assert_eq!(reply.body["details"]["remediation"], expected.1);
         let job = ctx.get(&format!("/v1/jobs/{job_id}")).await;
@@ -668,6 +677,10 @@ async fn concurrent_executes_apply_once() {
     let loser = if a.status == StatusCode::OK { &b } else { &a };
     assert_eq!(loser.status, StatusCode::CONFLICT, "{:?}", loser.body);
     assert!(
+        // Two executes racing: the loser sees the lease taken
+        // (`execution_in_progress`) or the execution row already there
+        // (`execution_already_started`) depending on timing; each code is
+        // asserted exactly in `each_execution_refusal_has_its_own_reason_code`.
         ["execution_in_progress", "execution_already_started"].contains(&loser.reason()),
         "{:?}",
         loser.body
@@ -813,5 +826,59 @@ async fn cancelling_an_executing_job_stops_it_at_the_next_chunk() {
             .iter()
             .all(|e| e["event_type"] != "chunk_applied"),
         "no chunk after the terminal event: {events:?}"
+    );
+}
+
+/// Each refusal of a started execution at its own deterministic point:
+/// `404 execution_not_started` before the first execute, the job paused
+/// `paused_max_chunks` after one chunk, `409 execution_already_started`
+/// for a second execute, `409 execution_in_progress` for a resume while
+/// another holder's lease is live.
+#[tokio::test]
+async fn each_execution_refusal_has_its_own_reason_code() {
+    let ctx = TestContext::start().await;
+    let plan = ctx
+        .executable_plan(&["incident"], 4, json!({"chunk_size": 2}))
+        .await;
+    let job_id = job(&ctx, &plan).await;
+    let before = ctx.get(&format!("/v1/jobs/{job_id}/execution")).await;
+    assert_eq!(
+        (before.status, before.reason()),
+        (StatusCode::NOT_FOUND, "execution_not_started"),
+        "{:?}",
+        before.body
+    );
+    let paused = execute(&ctx, &job_id, json!({"max_chunks": 1})).await;
+    assert_eq!(paused.status, StatusCode::ACCEPTED, "{:?}", paused.body);
+    let exec = ctx.get(&format!("/v1/jobs/{job_id}/execution")).await;
+    assert_eq!(exec.status, StatusCode::OK, "{:?}", exec.body);
+    assert_eq!(
+        exec.body["status_reason_code"], "paused_max_chunks",
+        "{:?}",
+        exec.body
+    );
+    let again = execute(&ctx, &job_id, json!({})).await;
+    assert_eq!(
+        (again.status, again.reason()),
+        (StatusCode::CONFLICT, "execution_already_started"),
+        "{:?}",
+        again.body
+    );
+    // Another replica holds the lease for an hour.
+    let hour_ahead = (chrono::Utc::now() + chrono::Duration::hours(1)).timestamp_micros();
+    rrs_tests::faults::execute(
+        &ctx.database,
+        &format!(
+            "UPDATE job_executions SET lease_holder = 'elsewhere:1', \
+             lease_expires_us = {hour_ahead} WHERE job_id = '{job_id}'"
+        ),
+    )
+    .await;
+    let resumed = resume_from_checkpoint(&ctx, &job_id, json!({})).await;
+    assert_eq!(
+        (resumed.status, resumed.reason()),
+        (StatusCode::CONFLICT, "execution_in_progress"),
+        "{:?}",
+        resumed.body
     );
 }

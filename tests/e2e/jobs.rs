@@ -503,3 +503,33 @@ async fn a_tenant_without_entitlement_gets_no_job() {
         .await;
     assert_running(&create(&ctx, &incident).await);
 }
+
+/// A plan that is not executable and whose stored gate names no reason
+/// (a row written before gate reasons were stored) is refused with the
+/// generic `409 blocked_plan_not_executable`, never made a job.
+#[tokio::test]
+async fn a_blocked_plan_without_a_gate_reason_is_not_executable() {
+    let ctx = TestContext::start().await;
+    ctx.target_table("orphan", &[], true).await;
+    let blocked = ctx.dry_run(&["orphan"], &now_minus(5), json!({})).await;
+    assert_eq!(
+        blocked.body["gate"]["executability"], "blocked",
+        "{:?}",
+        blocked.body
+    );
+    let (plan_id, plan_hash) = ids_of(&blocked.body);
+    rrs_tests::faults::execute(
+        &ctx.database,
+        &format!("UPDATE plans SET gate_reason_code = NULL WHERE plan_id = '{plan_id}'"),
+    )
+    .await;
+    let refused = try_create(&ctx, &(plan_id, plan_hash)).await;
+    assert_eq!(
+        (refused.status, refused.reason()),
+        (StatusCode::CONFLICT, "blocked_plan_not_executable"),
+        "{:?}",
+        refused.body
+    );
+    let jobs = rrs_tests::faults::count(&ctx.database, "SELECT COUNT(*) FROM jobs").await;
+    assert_eq!(jobs, 0, "no job was made from the plan");
+}
