@@ -242,12 +242,10 @@ async fn check_histories(replica: &ServerProcess, tally: &Tally) {
 /// migrations run one process at a time (an advisory lock), so none fails
 /// creating a table another is creating.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only (RRS_TEST_DATABASE_URL, run with --include-ignored): replicas share a database"]
 async fn replicas_starting_together_on_a_new_database_all_start() {
+    rrs_tests::database::require_postgres("several replicas share a database");
     let database = rrs_tests::TestDatabase::create().await;
-    if !database.is_postgres() {
-        println!("skipped: several replicas share a database on PostgreSQL only");
-        return;
-    }
     let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
     let media_dir = tempfile::tempdir().unwrap();
     let media = media_dir.path().display().to_string();
