@@ -268,16 +268,20 @@ fn spawn_execute(ctx: &TestContext, job_id: &str) -> tokio::task::JoinHandle<Rep
     })
 }
 
-/// Waits (up to 5 s) until the job's checkpoint has passed `chunks` chunks.
+/// Waits until the job's checkpoint has passed `chunks` chunks; fails
+/// after 5 s.
 async fn wait_for_checkpoint(ctx: &TestContext, job_id: &str, chunks: i64) {
     let checkpoint = format!("/v1/jobs/{job_id}/checkpoint");
+    let mut last = Value::Null;
     for _ in 0..500 {
         let cp = ctx.get(&checkpoint).await;
         if cp.body["next_chunk_index"].as_i64().unwrap_or(0) >= chunks {
             return;
         }
+        last = cp.body;
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    panic!("job {job_id}: checkpoint did not pass {chunks} chunks in 5 s; last: {last:?}");
 }
 
 /// A plan updating r1-r3 (in the target as `{"v": 1}`) to `{"v": 2}` and

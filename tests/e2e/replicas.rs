@@ -177,7 +177,11 @@ async fn two_replicas_keep_the_queue_invariants_under_concurrent_calls() {
 /// Ends every live job, two at a time at alternating replicas, checking
 /// the invariants after each pair, until none is left.
 async fn drain(a: &ServerProcess, b: &ServerProcess, tally: &mut Tally) {
-    loop {
+    for round in 0.. {
+        assert!(
+            round < 10_000,
+            "jobs still running after 10,000 rounds of completes"
+        );
         let live: Vec<String> = snapshot(a)
             .await
             .into_iter()

@@ -98,6 +98,11 @@ async fn a_revoked_credential_pauses_with_nothing_half_written() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    assert!(
+        sn.fake.handle.writes_seen() >= 14,
+        "the instance saw {} writes in 5 s, not 14",
+        sn.fake.handle.writes_seen()
+    );
     assert!(sn.fake.handle.revoke_user(SERVICE_USER));
     let paused = running.await.unwrap();
     assert_eq!(paused.status, StatusCode::ACCEPTED, "{:?}", paused.body);
