@@ -182,18 +182,24 @@ async fn unknown_route_and_wrong_method_are_json() {
 #[tokio::test]
 async fn rejected_requests_write_nothing() {
     let ctx = TestContext::start().await;
-    let _ = ctx
+    let unknown_capability = ctx
         .post(
             "/v1/auth/tokens",
             &json!({"operator_id": "x", "capabilities": ["nope"], "tenants": ["a"]}),
         )
         .await;
-    let _ = ctx
+    assert_error(
+        &unknown_capability,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    let empty_operator = ctx
         .post(
             "/v1/auth/tokens",
             &json!({"operator_id": "", "capabilities": [], "tenants": ["a"]}),
         )
         .await;
+    assert_error(&empty_operator, StatusCode::BAD_REQUEST, "invalid_request");
     let db = ctx.database.connect().await;
     use sea_orm::{ConnectionTrait, Statement};
     let rows = db

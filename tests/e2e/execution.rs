@@ -66,6 +66,7 @@ async fn chunks_apply_and_the_journal_links_every_row() {
         done.body["checkpoint"],
         json!({"next_chunk_index": 3, "total_chunks": 3})
     );
+    assert_eq!(done.body["chunks"].as_array().unwrap().len(), 3);
     assert!(done.body["chunks"]
         .as_array()
         .unwrap()
