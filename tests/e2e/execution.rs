@@ -160,6 +160,12 @@ async fn max_chunks_pauses_and_resume_finishes() {
     );
     let again = execute(&ctx, &job_id, json!({})).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        again.reason(),
+        "execution_already_started",
+        "{:?}",
+        again.body
+    );
     let second = resume_from_checkpoint(&ctx, &job_id, json!({"max_chunks": 1})).await;
     assert_eq!(second.status, StatusCode::ACCEPTED, "{:?}", second.body);
     let last = resume_from_checkpoint(&ctx, &job_id, json!({})).await;
@@ -488,6 +494,12 @@ async fn deletes_need_restore_delete() {
         )
         .await;
     assert_eq!(wrong_operator.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        wrong_operator.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        wrong_operator.body
+    );
     let allowed = ctx
         .token(
             "ops-8",

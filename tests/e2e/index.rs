@@ -139,6 +139,12 @@ async fn another_tenant_cannot_be_fed_or_read() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         reply.body["details"]["missing_capabilities"],
         json!(["index_write"])
     );

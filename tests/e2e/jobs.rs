@@ -389,6 +389,12 @@ async fn other_tenants_jobs_do_not_exist_and_capabilities_are_checked() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         reply.body["details"]["missing_capabilities"],
         json!(["restore_execute"])
     );
@@ -398,6 +404,12 @@ async fn other_tenants_jobs_do_not_exist_and_capabilities_are_checked() {
         .send(Method::POST, &path, Some(&reader), Some(&cancel))
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
     assert_eq!(job(&ctx, &job_id).await["status"], "running");
 }
 
@@ -408,6 +420,7 @@ async fn malformed_requests_are_400_naming_the_field() {
     let job_id = id(&create(&ctx, &incident).await);
     let reply = ctx.post("/v1/jobs", &json!({"plan_id": incident.0})).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.reason(), "invalid_request", "{:?}", reply.body);
     assert!(
         reply.body["message"]
             .as_str()
@@ -436,8 +449,10 @@ async fn malformed_requests_are_400_naming_the_field() {
     }
     let reply = ctx.get("/v1/jobs?status=sleeping").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.reason(), "invalid_request", "{:?}", reply.body);
     let reply = ctx.get("/v1/jobs?cursor=not-ours!").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.reason(), "invalid_request", "{:?}", reply.body);
     assert_eq!(job(&ctx, &job_id).await["status"], "running");
 }
 

@@ -446,6 +446,12 @@ async fn rejected_dry_runs_write_nothing() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         reply.body["details"]["missing_capabilities"],
         json!(["restore_plan"])
     );

@@ -92,6 +92,12 @@ async fn rows_page_in_order_and_refuse_bad_cursors_and_limits() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         reply.body["details"]["missing_capabilities"],
         json!(["restore_read"])
     );

@@ -203,6 +203,12 @@ async fn refusals_before_terminal_for_unknown_jobs_other_tenants_and_capabilitie
     .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         send_as(&ctx, Method::GET, "/v1/evidence/keys", None)
             .await
             .status,
