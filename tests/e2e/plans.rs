@@ -457,17 +457,27 @@ async fn rejected_dry_runs_write_nothing() {
     );
     let mut bad = acme.clone();
     bad["scope"] = json!({"tables": []});
+    let refused = ctx.post("/v1/plans/dry-run", &bad).await;
     assert_eq!(
-        ctx.post("/v1/plans/dry-run", &bad).await.status,
-        StatusCode::BAD_REQUEST
+        (refused.status, refused.reason()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{:?}",
+        refused.body
     );
     let mut bad = acme.clone();
     bad["chunk_size"] = json!(0);
+    let refused = ctx.post("/v1/plans/dry-run", &bad).await;
     assert_eq!(
-        ctx.post("/v1/plans/dry-run", &bad).await.status,
-        StatusCode::BAD_REQUEST
+        (refused.status, refused.reason()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{:?}",
+        refused.body
     );
-    assert_eq!(ctx.get("/v1/plans/p-x").await.status, StatusCode::NOT_FOUND);
+    let missing = ctx.get("/v1/plans/p-x").await;
+    assert_eq!(
+        (missing.status, missing.reason()),
+        (StatusCode::NOT_FOUND, "plan_not_found")
+    );
     let db = ctx.database.connect().await;
     use sea_orm::{ConnectionTrait, Statement};
     for table in ["plans", "plan_rows", "policy_decisions"] {
