@@ -1,6 +1,7 @@
 //! The repository documents itself: every reason code the service can
-//! answer has a runbook entry, every link in the documentation points at a
-//! file of the repository, and no file names a path outside it.
+//! answer has a runbook entry and a test that asserts it, every link in
+//! the documentation points at a file of the repository, and no file names
+//! a path outside it.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
