@@ -20,7 +20,8 @@ use rrs::domain::evidence::package::scope_of;
 use rrs::domain::evidence::service::{create, load, verify_row};
 use rrs::domain::evidence::store_sources::StoreSources;
 use rrs::domain::evidence::{ArtifactKind, EvidenceSources};
-use rrs::domain::execute::Exercise;
+use rrs::domain::execute::view::ExecutionPhase;
+use rrs::domain::execute::{ExecOutcome, Exercise};
 use rrs::domain::job_lifecycle::CreateJob;
 use rrs::domain::plan::request::{PlanRequest, ScopeTable};
 use rrs::domain::principal::{Capability, Principal, TenantScope};
@@ -142,10 +143,41 @@ async fn restored_job(
         plan_hash: plan.plan_hash,
     };
     let job = service.create_job(&principal, create, now).await?;
-    service
+    let outcome = service
         .execute_job(&principal, &job.job_id, Exercise::default(), None)
         .await?;
+    completed(outcome)?;
     Ok(job.job_id)
+}
+
+/// The restore ran to the end: terminal, completed, every chunk applied.
+fn completed(outcome: ExecOutcome) -> anyhow::Result<()> {
+    let ExecOutcome::Terminal(view) = outcome else {
+        anyhow::bail!("the restore paused: {outcome:?}");
+    };
+    ensure!(
+        view.state == ExecutionPhase::Completed
+            && view.checkpoint.next_chunk_index == view.checkpoint.total_chunks,
+        "the restore did not complete: {:?} at chunk {} of {}",
+        view.state,
+        view.checkpoint.next_chunk_index,
+        view.checkpoint.total_chunks
+    );
+    Ok(())
+}
+
+/// Waits for the automatic package the engine makes in the background;
+/// fails after 600 s.
+async fn automatic_package(store: &Store, job_id: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while store.evidence_package(job_id, None).await?.is_none() {
+        ensure!(
+            Instant::now() < deadline,
+            "no automatic evidence package for {job_id} 600 s after the restore"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -165,9 +197,7 @@ async fn run(rows: usize) -> anyhow::Result<()> {
         .await
         .context("set-up")?;
     // The engine made the automatic package in the background: let it finish.
-    while store.evidence_package(&job_id, None).await?.is_none() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    automatic_package(store, &job_id).await?;
     println!(
         "set-up (index, plan, restore of {rows} rows): {:.1?}",
         started.elapsed()

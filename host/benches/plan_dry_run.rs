@@ -94,6 +94,26 @@ impl Shape {
         (op, at)
     }
 
+    /// The plan summary the generated data calls for: `[creates, updates,
+    /// unchanged, deletes, skipped_deletes, undecided_deletes, rows_total]`
+    /// (see `load_target`: records `i % 4 == 0` are in the target as at the
+    /// PIT, `i % 4 == 2` edited, the others absent; a record deleted at the
+    /// PIT with `i % 50 == 1` is still in the target, an undecided delete).
+    fn expected_summary(&self) -> [i64; 7] {
+        let (mut creates, mut updates, mut unchanged, mut undecided) = (0i64, 0i64, 0i64, 0i64);
+        for i in 0..self.records {
+            match (self.at_pit(i).1, i % 4) {
+                ("upsert", 0) => unchanged += 1,
+                ("upsert", 2) => updates += 1,
+                ("upsert", _) => creates += 1,
+                (_, _) if i % 50 == 1 => undecided += 1,
+                _ => {}
+            }
+        }
+        let total = creates + updates + unchanged + undecided;
+        [creates, updates, unchanged, 0, 0, undecided, total]
+    }
+
     /// The index version of record `i` at the PIT: `k` and op.
     fn at_pit(&self, i: usize) -> (usize, &'static str) {
         let k = (0..self.versions)
@@ -188,6 +208,7 @@ async fn run(shape: Shape) -> anyhow::Result<()> {
             .trim()
     );
     let scan_time = scan_before.min(scan_after);
+    check_results(&shape, &plan.summary, loaded, scanned)?;
 
     report(&Report {
         shape,
@@ -211,6 +232,43 @@ async fn run(shape: Shape) -> anyhow::Result<()> {
     if std::env::var_os("RRS_BENCH_KEEP").is_some() {
         println!("data kept in {}", dir.keep().display());
     }
+    Ok(())
+}
+
+/// The bench's own results checked against the data it generated: a
+/// wrong plan or scan fails the run (exit non-zero), whatever its speed.
+fn check_results(
+    shape: &Shape,
+    summary: &rrs::domain::plan::document::SummaryDoc,
+    loaded: u64,
+    scanned: u64,
+) -> anyhow::Result<()> {
+    let expected = shape.expected_summary();
+    let got = summary;
+    let actual = [
+        got.creates,
+        got.updates,
+        got.unchanged,
+        got.deletes,
+        got.skipped_deletes,
+        got.undecided_deletes,
+        got.rows_total,
+    ];
+    anyhow::ensure!(
+        actual == expected,
+        "wrong plan summary: [creates, updates, unchanged, deletes, skipped_deletes, \
+         undecided_deletes, rows_total] = {actual:?}, the generated data gives {expected:?}"
+    );
+    let generated = (shape.records * shape.versions) as u64;
+    let before_pit = (0..shape.records)
+        .flat_map(|i| (0..shape.versions).map(move |k| (i, k)))
+        .filter(|&(i, k)| shape.version(i, k).1 <= shape.pit)
+        .count() as u64;
+    anyhow::ensure!(
+        loaded == generated && scanned == before_pit,
+        "loaded {loaded} index versions of {generated} generated; the scan read \
+         {scanned}, {before_pit} are at or before the PIT"
+    );
     Ok(())
 }
 

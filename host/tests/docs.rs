@@ -1,6 +1,7 @@
 //! The repository documents itself: every reason code the service can
-//! answer has a runbook entry, every link in the documentation points at a
-//! file of the repository, and no file names a path outside it.
+//! answer has a runbook entry and a test that asserts it, every link in
+//! the documentation points at a file of the repository, and no file names
+//! a path outside it.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -172,4 +173,223 @@ fn documentation_links_point_into_the_repository() {
         "links outside the repository:\n{}",
         broken.join("\n")
     );
+}
+
+// ---------------------------------------------------------------------------
+// Every reason code is asserted by a test.
+//
+// The check reads the test sources, not test results: a code counts as
+// covered when its literal (`"plan_not_found"`) or its variant
+// (`ReasonCode::PlanNotFound`) appears inside the arguments of an assertion
+// — `assert!`, `assert_eq!`, `prop_assert_eq!`, ... or one of the asserting
+// helpers below — or in a `(StatusCode::X, "code")` expectation row of a
+// table-driven test. Codes offered as alternatives
+// (`["a", "b"].contains(..)`) do not count: a test that accepts either one
+// proves neither.
+
+/// Test helpers whose arguments are asserted (each compares a reply's
+/// reason code, or a job's, with the code it is given).
+const ASSERTING_HELPERS: &[&str] = &["assert_error(", "assert_reason(", "assert_refused("];
+
+/// Codes no test can assert over HTTP, and why. Keep this list short.
+const NOT_ASSERTABLE: &[(&str, &str)] = &[(
+    "target_refused",
+    "the API's answer for TargetError::Refused, which only attachment \
+     uploads build; uploads run inside an execution, whose media step turns \
+     the refusal into the outcome `failed_target_refused` (asserted), so no \
+     request answers it today",
+)];
+
+/// Codes the service can answer but no test asserts yet: a debt, listed
+/// so it stays visible. Each says where it can be provoked. Empty now.
+const OWED: &[(&str, &str)] = &[];
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The test sources: the end-to-end suite and its harness, the host's
+/// integration tests, and the `#[cfg(test)]` part of every host source.
+fn test_sources() -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    for dir in ["tests/e2e", "tests/src", "host/tests"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let mut sources: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .filter(|f| !f.ends_with("host/tests/docs.rs"))
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{f:?}: {e}"));
+            (f, text)
+        })
+        .collect();
+    let mut host = Vec::new();
+    rust_files(&root().join("host/src"), &mut host);
+    for f in host {
+        let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{f:?}: {e}"));
+        // A file under a `tests` module directory is test code whole.
+        let tests_only = f.components().any(|c| c.as_os_str() == "tests");
+        if tests_only {
+            sources.push((f, text));
+        } else if let Some(at) = text.find("#[cfg(test)]") {
+            sources.push((f, text[at..].to_owned()));
+        }
+    }
+    sources
+}
+
+/// The argument text of the call whose `(` is at `open`, up to its
+/// matching `)`; parentheses inside string and char literals are skipped.
+fn call_arguments(text: &str, open: usize) -> &str {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[open + 1..i];
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    &text[open + 1..]
+}
+
+/// `text` without the `[..]` lists that are followed by `.contains(`: a
+/// list of accepted alternatives.
+fn without_alternatives(text: &str) -> String {
+    let mut out = text.to_owned();
+    while let Some(at) = out.find("].contains(") {
+        let start = out[..at].rfind('[').unwrap_or(at);
+        out.replace_range(start..=at, "");
+    }
+    out
+}
+
+/// Every assertion's argument text in `text`.
+fn assertions(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    for (at, _) in text.match_indices("assert") {
+        // `assert!(`, `assert_eq!(`, `prop_assert_ne!(`, `debug_assert!(`.
+        let rest = &text[at..];
+        let name_end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if rest[name_end..].starts_with("!(") {
+            starts.push(at + name_end + 1);
+        }
+    }
+    for helper in ASSERTING_HELPERS {
+        for (at, _) in text.match_indices(helper) {
+            let definition = text[..at].ends_with("fn ");
+            if !definition {
+                starts.push(at + helper.len() - 1);
+            }
+        }
+    }
+    for open in starts {
+        found.push(without_alternatives(call_arguments(text, open)));
+    }
+    // Expectation rows of table-driven tests: `(StatusCode::CONFLICT, "code")`.
+    for (at, _) in text.match_indices("(StatusCode::") {
+        let row = call_arguments(text, at);
+        if !row.contains('(') {
+            found.push(row.to_owned());
+        }
+    }
+    found
+}
+
+fn asserted_codes() -> std::collections::BTreeMap<ReasonCode, Vec<String>> {
+    let mut asserted: std::collections::BTreeMap<ReasonCode, Vec<String>> = Default::default();
+    for (file, text) in test_sources() {
+        let rel = file
+            .strip_prefix(root())
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for assertion in assertions(&text) {
+            for code in ReasonCode::iter() {
+                let literal = format!("\"{}\"", code.as_str());
+                let variant = format!("ReasonCode::{code:?}");
+                let by_variant = assertion.match_indices(&variant).any(|(at, _)| {
+                    !assertion[at + variant.len()..].starts_with(char::is_alphanumeric)
+                });
+                if assertion.contains(&literal) || by_variant {
+                    asserted.entry(code).or_default().push(rel.clone());
+                }
+            }
+        }
+    }
+    asserted
+}
+
+#[test]
+fn every_reason_code_is_asserted_by_a_test() {
+    let asserted = asserted_codes();
+    let exempt = |code: &str| NOT_ASSERTABLE.iter().chain(OWED).any(|(c, _)| *c == code);
+    let missing: Vec<&str> = ReasonCode::iter()
+        .filter(|code| !asserted.contains_key(code))
+        .map(ReasonCode::as_str)
+        .filter(|code| !exempt(code))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no test asserts these reason codes (an assertion naming the code, \
+         not one of several alternatives): {missing:?}"
+    );
+    // An exemption that a test now covers is stale, and one that names no
+    // code of the enum is a typo.
+    for (code, why) in NOT_ASSERTABLE.iter().chain(OWED) {
+        let parsed = ReasonCode::parse(code).unwrap_or_else(|| panic!("{code}: not a reason code"));
+        assert!(!why.is_empty(), "{code}: say why it cannot be asserted");
+        assert!(
+            !asserted.contains_key(&parsed),
+            "{code} is asserted by {:?}: drop it from NOT_ASSERTABLE / OWED",
+            asserted[&parsed]
+        );
+    }
+}
+
+#[test]
+fn the_reason_code_scan_sees_assertions_and_ignores_alternatives() {
+    let text = r#"
+        assert_eq!(reply.reason(), "plan_not_found");
+        assert!(["execution_in_progress", "execution_already_started"].contains(&r));
+        let rows = [(StatusCode::NOT_FOUND, "job_not_found")];
+        assert_eq!(outcome.reason_code, ReasonCode::JobAlreadyTerminal);
+        let not_asserted = "evidence_not_found";
+    "#;
+    let all = assertions(text).join("\n");
+    assert!(all.contains("\"plan_not_found\""));
+    assert!(all.contains("\"job_not_found\""));
+    assert!(all.contains("ReasonCode::JobAlreadyTerminal"));
+    assert!(!all.contains("execution_in_progress"), "{all}");
+    assert!(!all.contains("evidence_not_found"));
 }

@@ -28,6 +28,7 @@ use rrs::store::connection::connect_options;
 use rrs::store::entities::plan;
 use rrs::store::job_queue::NewJob;
 use rrs::store::Store;
+use rrs_tests::queue::{check_invariants, QueuedJob};
 use rrs_tests::TestDatabase;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Database, DatabaseConnection, Set, Statement};
 
@@ -125,6 +126,36 @@ impl Bench {
         (started.elapsed(), finished.promoted_job_ids.len())
     }
 
+    /// Fails the bench when the queue of `instance` breaks an invariant
+    /// of `rrs_tests::queue` (the ones the property tests check): a wrong
+    /// queue is a wrong result, whatever its speed.
+    async fn check_queue(&self, instance: &str, when: &str) {
+        let filter = rrs::store::jobs::JobListFilter {
+            tenant_id: Some(TENANT.into()),
+            instance_id: Some(instance.into()),
+            limit: 1_000_000,
+            ..Default::default()
+        };
+        let rows = self.store.jobs(&filter).await.unwrap();
+        let snapshot: Vec<QueuedJob> = rows
+            .into_iter()
+            .map(|r| QueuedJob {
+                job_id: r.job_id,
+                tables: r.tables.into_iter().collect(),
+                status: r.status,
+            })
+            .collect();
+        let live = snapshot
+            .iter()
+            .filter(|j| j.status == "running" || j.status == "queued")
+            .count();
+        assert!(live > 0, "{instance} {when}: no live job in the queue");
+        if let Err(broken) = check_invariants(&snapshot) {
+            panic!("{instance} {when}: queue invariant broken: {broken}");
+        }
+        println!("{instance} {when}: queue invariants hold over {live} live jobs");
+    }
+
     async fn running(&self, instance: &str) -> Vec<String> {
         let filter = rrs::store::jobs::JobListFilter {
             status: Some("running".into()),
@@ -203,6 +234,7 @@ async fn scenario(
         "{name}: {depth} jobs admitted in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    bench.check_queue(name, "after the fill").await;
     let (mut creates, mut completes) = (Samples::default(), Samples::default());
     let mut promotions = 0;
     while creates.0.len() < SAMPLES || completes.0.len() < SAMPLES {
@@ -216,6 +248,7 @@ async fn scenario(
             promotions += promoted;
         }
     }
+    bench.check_queue(name, "after the samples").await;
     println!("{name}: {promotions} promotions");
     creates.line(&format!("{name}: create"), base);
     completes.line(&format!("{name}: complete that promotes"), base);

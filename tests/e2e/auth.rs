@@ -83,6 +83,12 @@ async fn a_token_cannot_grant_more_than_it_holds() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         reply.body["details"]["missing_capabilities"],
         json!(["restore_execute"])
     );

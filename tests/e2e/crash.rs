@@ -100,7 +100,8 @@ async fn a_killed_execution_resumes_from_its_checkpoint() {
     }
     let mut journaled = std::collections::HashSet::new();
     let mut cursor: Option<String> = None;
-    loop {
+    for page in 0.. {
+        assert!(page < 1000, "job {job_id}: journal pages never end");
         let path = match &cursor {
             Some(c) => format!("/v1/jobs/{job_id}/rollback-journal?cursor={c}"),
             None => format!("/v1/jobs/{job_id}/rollback-journal"),

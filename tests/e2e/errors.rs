@@ -182,18 +182,24 @@ async fn unknown_route_and_wrong_method_are_json() {
 #[tokio::test]
 async fn rejected_requests_write_nothing() {
     let ctx = TestContext::start().await;
-    let _ = ctx
+    let unknown_capability = ctx
         .post(
             "/v1/auth/tokens",
             &json!({"operator_id": "x", "capabilities": ["nope"], "tenants": ["a"]}),
         )
         .await;
-    let _ = ctx
+    assert_error(
+        &unknown_capability,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    let empty_operator = ctx
         .post(
             "/v1/auth/tokens",
             &json!({"operator_id": "", "capabilities": [], "tenants": ["a"]}),
         )
         .await;
+    assert_error(&empty_operator, StatusCode::BAD_REQUEST, "invalid_request");
     let db = ctx.database.connect().await;
     use sea_orm::{ConnectionTrait, Statement};
     let rows = db
@@ -256,4 +262,58 @@ async fn unknown_request_fields_are_400_naming_them() {
     let reply = ctx.post("/v1/index/records", &free).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.body["accepted"], 1);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_415() {
+    let ctx = TestContext::start().await;
+    let reply = raw(
+        &ctx,
+        Method::POST,
+        "/v1/auth/tokens",
+        "text/plain",
+        "{\"capabilities\": [], \"tenants\": [\"a\"]}",
+    )
+    .await;
+    assert_error(
+        &reply,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+}
+
+#[tokio::test]
+async fn restored_media_that_does_not_exist_is_404() {
+    let ctx = TestContext::start().await;
+    let reply = ctx
+        .get("/v1/targets/acme/prod/tables/incident/media/no_such_media")
+        .await;
+    assert_error(&reply, StatusCode::NOT_FOUND, "media_not_found");
+}
+
+/// A database failure that is not an outage (here a write refused by an
+/// injected trigger) answers `500 internal_error` with a generic message,
+/// and the next request, the fault removed, succeeds.
+#[tokio::test]
+async fn a_failed_write_is_500_internal_error() {
+    let ctx = TestContext::start().await;
+    let fault = rrs_tests::faults::InjectedFault::refuse_inserts(
+        &ctx.database,
+        "refuse_tokens",
+        "auth_tokens",
+        "1 = 1",
+    )
+    .await;
+    let body =
+        json!({"operator_id": "op-1", "capabilities": ["restore_read"], "tenants": ["acme"]});
+    let reply = ctx.post("/v1/auth/tokens", &body).await;
+    assert_error(&reply, StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
+    assert!(
+        !reply.body.to_string().contains("injected fault"),
+        "the cause stays in the log: {:?}",
+        reply.body
+    );
+    fault.remove(&ctx.database).await;
+    let reply = ctx.post("/v1/auth/tokens", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
 }

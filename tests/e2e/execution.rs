@@ -66,6 +66,7 @@ async fn chunks_apply_and_the_journal_links_every_row() {
         done.body["checkpoint"],
         json!({"next_chunk_index": 3, "total_chunks": 3})
     );
+    assert_eq!(done.body["chunks"].as_array().unwrap().len(), 3);
     assert!(done.body["chunks"]
         .as_array()
         .unwrap()
@@ -159,6 +160,12 @@ async fn max_chunks_pauses_and_resume_finishes() {
     );
     let again = execute(&ctx, &job_id, json!({})).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        again.reason(),
+        "execution_already_started",
+        "{:?}",
+        again.body
+    );
     let second = resume_from_checkpoint(&ctx, &job_id, json!({"max_chunks": 1})).await;
     assert_eq!(second.status, StatusCode::ACCEPTED, "{:?}", second.body);
     let last = resume_from_checkpoint(&ctx, &job_id, json!({})).await;
@@ -268,26 +275,29 @@ fn spawn_execute(ctx: &TestContext, job_id: &str) -> tokio::task::JoinHandle<Rep
     })
 }
 
-/// Waits (up to 5 s) until the job's checkpoint has passed `chunks` chunks.
+/// Waits until the job's checkpoint has passed `chunks` chunks; fails
+/// after 5 s.
 async fn wait_for_checkpoint(ctx: &TestContext, job_id: &str, chunks: i64) {
     let checkpoint = format!("/v1/jobs/{job_id}/checkpoint");
+    let mut last = Value::Null;
     for _ in 0..500 {
         let cp = ctx.get(&checkpoint).await;
         if cp.body["next_chunk_index"].as_i64().unwrap_or(0) >= chunks {
             return;
         }
+        last = cp.body;
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    panic!("job {job_id}: checkpoint did not pass {chunks} chunks in 5 s; last: {last:?}");
 }
 
 /// A plan updating r1-r3 (in the target as `{"v": 1}`) to `{"v": 2}` and
-/// creating r4, and its job; None on SQLite, where a chunk's write
+/// creating r4, and its job. PostgreSQL only: on SQLite a chunk's write
 /// transaction cannot start while another writer holds the database, so
-/// a target write cannot race a chunk.
-async fn racing_job(ctx: &TestContext) -> Option<String> {
-    if !ctx.database.is_postgres() {
-        return None;
-    }
+/// a target write cannot race a chunk (the tests using it are ignored in
+/// a SQLite run, and fail if forced to run there).
+async fn racing_job(ctx: &TestContext) -> String {
+    rrs_tests::database::require_postgres("a target write racing a chunk");
     ctx.target_table("incident", &[], true).await;
     let at = ago(30);
     let versions: Vec<Version<'_>> = ["r1", "r2", "r3", "r4"]
@@ -303,7 +313,7 @@ async fn racing_job(ctx: &TestContext) -> Option<String> {
     let plan = ctx.dry_run(&["incident"], &ago(5), json!({})).await.body;
     assert_eq!(plan["summary"]["updates"], 3, "{plan:?}");
     assert_eq!(plan["summary"]["creates"], 1, "{plan:?}");
-    Some(job(ctx, &plan).await)
+    job(ctx, &plan).await
 }
 
 /// Executes `job_id` while a user's transaction that ran `sql` on the
@@ -388,11 +398,10 @@ async fn assert_only_raced_row_skipped(ctx: &TestContext, job_id: &str, done: &V
 /// upsert then waited and overwrote the user's edit, journaling the image
 /// from before it.
 #[tokio::test]
+#[ignore = "PostgreSQL only (RRS_TEST_DATABASE_URL, run with --include-ignored): on SQLite a target write cannot race a chunk"]
 async fn a_target_update_racing_a_chunk_is_a_conflict_not_a_lost_update() {
     let ctx = TestContext::start().await;
-    let Some(job_id) = racing_job(&ctx).await else {
-        return;
-    };
+    let job_id = racing_job(&ctx).await;
     let sql =
         "UPDATE target_records SET payload = '{\"v\":\"by a user\"}', payload_sha256 = 'edited' \
                WHERE table_name = 'incident' AND sys_id = 'r2'";
@@ -406,11 +415,10 @@ async fn a_target_update_racing_a_chunk_is_a_conflict_not_a_lost_update() {
 /// Before, the upsert replaced the user's record and journaled it as
 /// absent (a rollback would have deleted it).
 #[tokio::test]
+#[ignore = "PostgreSQL only (RRS_TEST_DATABASE_URL, run with --include-ignored): on SQLite a target write cannot race a chunk"]
 async fn a_target_create_racing_a_chunk_is_a_conflict_not_a_lost_update() {
     let ctx = TestContext::start().await;
-    let Some(job_id) = racing_job(&ctx).await else {
-        return;
-    };
+    let job_id = racing_job(&ctx).await;
     let sql = "INSERT INTO target_records (tenant_id, instance_id, table_name, sys_id, payload, payload_sha256, updated_at) \
                SELECT tenant_id, instance_id, table_name, 'r4', '{\"v\":\"by a user\"}', 'created', updated_at \
                FROM target_records WHERE table_name = 'incident' AND sys_id = 'r1'";
@@ -486,6 +494,12 @@ async fn deletes_need_restore_delete() {
         )
         .await;
     assert_eq!(wrong_operator.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        wrong_operator.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        wrong_operator.body
+    );
     let allowed = ctx
         .token(
             "ops-8",
@@ -560,6 +574,15 @@ async fn schema_permission_and_reference_changes_fail_the_job_before_writing() {
             StatusCode::CONFLICT,
             "{case}: {:?}",
             reply.body
+        );
+        assert_eq!(
+            reply.reason(),
+            match case {
+                "schema" => "failed_schema_conflict",
+                "permission" => "failed_permission_conflict",
+                _ => "blocked_reference_conflict",
+            },
+            "{case}"
         );
         assert_eq!(reply.reason(), expected.0);
         assert_eq!(reply.body["details"]["remediation"], expected.1);
@@ -668,6 +691,10 @@ async fn concurrent_executes_apply_once() {
     let loser = if a.status == StatusCode::OK { &b } else { &a };
     assert_eq!(loser.status, StatusCode::CONFLICT, "{:?}", loser.body);
     assert!(
+        // Two executes racing: the loser sees the lease taken
+        // (`execution_in_progress`) or the execution row already there
+        // (`execution_already_started`) depending on timing; each code is
+        // asserted exactly in `each_execution_refusal_has_its_own_reason_code`.
         ["execution_in_progress", "execution_already_started"].contains(&loser.reason()),
         "{:?}",
         loser.body
@@ -813,5 +840,59 @@ async fn cancelling_an_executing_job_stops_it_at_the_next_chunk() {
             .iter()
             .all(|e| e["event_type"] != "chunk_applied"),
         "no chunk after the terminal event: {events:?}"
+    );
+}
+
+/// Each refusal of a started execution at its own deterministic point:
+/// `404 execution_not_started` before the first execute, the job paused
+/// `paused_max_chunks` after one chunk, `409 execution_already_started`
+/// for a second execute, `409 execution_in_progress` for a resume while
+/// another holder's lease is live.
+#[tokio::test]
+async fn each_execution_refusal_has_its_own_reason_code() {
+    let ctx = TestContext::start().await;
+    let plan = ctx
+        .executable_plan(&["incident"], 4, json!({"chunk_size": 2}))
+        .await;
+    let job_id = job(&ctx, &plan).await;
+    let before = ctx.get(&format!("/v1/jobs/{job_id}/execution")).await;
+    assert_eq!(
+        (before.status, before.reason()),
+        (StatusCode::NOT_FOUND, "execution_not_started"),
+        "{:?}",
+        before.body
+    );
+    let paused = execute(&ctx, &job_id, json!({"max_chunks": 1})).await;
+    assert_eq!(paused.status, StatusCode::ACCEPTED, "{:?}", paused.body);
+    let exec = ctx.get(&format!("/v1/jobs/{job_id}/execution")).await;
+    assert_eq!(exec.status, StatusCode::OK, "{:?}", exec.body);
+    assert_eq!(
+        exec.body["status_reason_code"], "paused_max_chunks",
+        "{:?}",
+        exec.body
+    );
+    let again = execute(&ctx, &job_id, json!({})).await;
+    assert_eq!(
+        (again.status, again.reason()),
+        (StatusCode::CONFLICT, "execution_already_started"),
+        "{:?}",
+        again.body
+    );
+    // Another replica holds the lease for an hour.
+    let hour_ahead = (chrono::Utc::now() + chrono::Duration::hours(1)).timestamp_micros();
+    rrs_tests::faults::execute(
+        &ctx.database,
+        &format!(
+            "UPDATE job_executions SET lease_holder = 'elsewhere:1', \
+             lease_expires_us = {hour_ahead} WHERE job_id = '{job_id}'"
+        ),
+    )
+    .await;
+    let resumed = resume_from_checkpoint(&ctx, &job_id, json!({})).await;
+    assert_eq!(
+        (resumed.status, resumed.reason()),
+        (StatusCode::CONFLICT, "execution_in_progress"),
+        "{:?}",
+        resumed.body
     );
 }

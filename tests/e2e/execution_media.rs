@@ -278,7 +278,9 @@ async fn an_unavailable_store_exhausts_the_configured_attempts() {
         .post(&format!("/v1/jobs/{job_id}/execution"), &json!({}))
         .await;
     assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
-    for m in done.body["media_outcomes"].as_array().unwrap() {
+    let media = done.body["media_outcomes"].as_array().unwrap();
+    assert_eq!(media.len(), 2, "{media:?}");
+    for m in media {
         assert_eq!(m["reason_code"], "failed_media_retry_exhausted", "{m:?}");
         assert_eq!(m["attempt_count"], 4);
         assert_eq!(m["observed_sha256_plain"], Value::Null);

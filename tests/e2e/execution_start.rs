@@ -77,8 +77,8 @@ async fn a_start_that_dies_before_its_event_leaves_no_execution_behind() {
     assert_eq!(job.body["execution_state"], "not_started", "{:?}", job.body);
     let checkpoint = ctx.get(&format!("/v1/jobs/{job_id}/checkpoint")).await;
     assert_eq!(
-        checkpoint.status,
-        StatusCode::NOT_FOUND,
+        (checkpoint.status, checkpoint.reason()),
+        (StatusCode::NOT_FOUND, "checkpoint_missing"),
         "{:?}",
         checkpoint.body
     );

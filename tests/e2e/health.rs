@@ -62,3 +62,29 @@ async fn every_response_carries_a_request_id() {
         .unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "abc-123");
 }
+
+/// A database that lacks one of this build's migrations is not ready:
+/// `503 not_ready`, with the failed check in `details`.
+#[tokio::test]
+async fn a_missing_migration_makes_the_service_not_ready() {
+    let ctx = TestContext::start().await;
+    rrs_tests::faults::execute(
+        &ctx.database,
+        "DELETE FROM seaql_migrations WHERE version = \
+         (SELECT MAX(version) FROM seaql_migrations)",
+    )
+    .await;
+    let ready = ctx.send(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (ready.status, ready.reason()),
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+        "{:?}",
+        ready.body
+    );
+    assert_eq!(
+        ready.body["details"]["migrations"], false,
+        "{:?}",
+        ready.body
+    );
+    assert_eq!(ready.body["details"]["database"], true, "{:?}", ready.body);
+}

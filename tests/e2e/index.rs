@@ -37,9 +37,12 @@ async fn upsert_needs_a_payload_and_bad_batches_write_nothing() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:?}", reply.body);
     assert_eq!(reply.reason(), "invalid_request");
     let unknown_op = json!({"records": [{"op": "truncate"}]});
+    let refused = ctx.post("/v1/index/records", &unknown_op).await;
     assert_eq!(
-        ctx.post("/v1/index/records", &unknown_op).await.status,
-        StatusCode::BAD_REQUEST
+        (refused.status, refused.reason()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{:?}",
+        refused.body
     );
     // Nothing of the rejected batch was stored: a0 is new when sent alone.
     let retry = ctx
@@ -139,6 +142,12 @@ async fn another_tenant_cannot_be_fed_or_read() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         reply.body["details"]["missing_capabilities"],
         json!(["index_write"])
     );
@@ -160,8 +169,11 @@ async fn media_bytes_are_stored_with_size_and_hash() {
     let bad = json!({"media": [{"tenant_id": "acme", "instance_id": "prod", "media_id": "m1", "parent_table": "incident",
         "parent_sys_id": "a1", "file_name": "x", "content_type": "text/plain", "event_time": "2026-11-20T09:00:00Z",
         "content_base64": "not base64!"}]});
+    let refused = ctx.post("/v1/index/media", &bad).await;
     assert_eq!(
-        ctx.post("/v1/index/media", &bad).await.status,
-        StatusCode::BAD_REQUEST
+        (refused.status, refused.reason()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{:?}",
+        refused.body
     );
 }

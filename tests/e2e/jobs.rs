@@ -389,6 +389,12 @@ async fn other_tenants_jobs_do_not_exist_and_capabilities_are_checked() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         reply.body["details"]["missing_capabilities"],
         json!(["restore_execute"])
     );
@@ -398,6 +404,12 @@ async fn other_tenants_jobs_do_not_exist_and_capabilities_are_checked() {
         .send(Method::POST, &path, Some(&reader), Some(&cancel))
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
     assert_eq!(job(&ctx, &job_id).await["status"], "running");
 }
 
@@ -408,6 +420,7 @@ async fn malformed_requests_are_400_naming_the_field() {
     let job_id = id(&create(&ctx, &incident).await);
     let reply = ctx.post("/v1/jobs", &json!({"plan_id": incident.0})).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.reason(), "invalid_request", "{:?}", reply.body);
     assert!(
         reply.body["message"]
             .as_str()
@@ -436,8 +449,10 @@ async fn malformed_requests_are_400_naming_the_field() {
     }
     let reply = ctx.get("/v1/jobs?status=sleeping").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.reason(), "invalid_request", "{:?}", reply.body);
     let reply = ctx.get("/v1/jobs?cursor=not-ours!").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.reason(), "invalid_request", "{:?}", reply.body);
     assert_eq!(job(&ctx, &job_id).await["status"], "running");
 }
 
@@ -502,4 +517,34 @@ async fn a_tenant_without_entitlement_gets_no_job() {
     ctx.send(Method::PUT, &path, Some(&ctx.admin_token), Some(&set(true)))
         .await;
     assert_running(&create(&ctx, &incident).await);
+}
+
+/// A plan that is not executable and whose stored gate names no reason
+/// (a row written before gate reasons were stored) is refused with the
+/// generic `409 blocked_plan_not_executable`, never made a job.
+#[tokio::test]
+async fn a_blocked_plan_without_a_gate_reason_is_not_executable() {
+    let ctx = TestContext::start().await;
+    ctx.target_table("orphan", &[], true).await;
+    let blocked = ctx.dry_run(&["orphan"], &now_minus(5), json!({})).await;
+    assert_eq!(
+        blocked.body["gate"]["executability"], "blocked",
+        "{:?}",
+        blocked.body
+    );
+    let (plan_id, plan_hash) = ids_of(&blocked.body);
+    rrs_tests::faults::execute(
+        &ctx.database,
+        &format!("UPDATE plans SET gate_reason_code = NULL WHERE plan_id = '{plan_id}'"),
+    )
+    .await;
+    let refused = try_create(&ctx, &(plan_id, plan_hash)).await;
+    assert_eq!(
+        (refused.status, refused.reason()),
+        (StatusCode::CONFLICT, "blocked_plan_not_executable"),
+        "{:?}",
+        refused.body
+    );
+    let jobs = rrs_tests::faults::count(&ctx.database, "SELECT COUNT(*) FROM jobs").await;
+    assert_eq!(jobs, 0, "no job was made from the plan");
 }

@@ -55,11 +55,9 @@ async fn replica(ctx: &TestContext, name: &str, env: &[(String, String)]) -> Ser
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only (RRS_TEST_DATABASE_URL, run with --include-ignored): replicas share a database"]
 async fn an_attachment_ingested_through_one_replica_restores_through_another() {
-    if !TestDatabase::create().await.is_postgres() {
-        println!("skipped: several replicas share a database on PostgreSQL only");
-        return;
-    }
+    rrs_tests::database::require_postgres("several replicas share a database");
     let s3 = S3Server::start().await;
     let ctx = TestContext::start_with(&s3.toml("shared")).await;
     let a = replica(&ctx, "replica-a", &replica_a_env(&s3)).await;
@@ -161,12 +159,10 @@ async fn a_blob_missing_from_the_bucket_ends_the_job_media_incomplete() {
 /// `rrs serve` on PostgreSQL with the default local media store exits
 /// non-zero before serving, saying why and how to fix it.
 #[tokio::test]
+#[ignore = "PostgreSQL only (RRS_TEST_DATABASE_URL, run with --include-ignored): the refusal is about PostgreSQL"]
 async fn postgres_with_an_unshared_local_media_store_refuses_to_start() {
+    rrs_tests::database::require_postgres("the refusal is about PostgreSQL");
     let database = TestDatabase::create().await;
-    if !database.is_postgres() {
-        println!("skipped: the refusal is about PostgreSQL (SQLite + local is the default)");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(SERVER)
         .arg("serve")

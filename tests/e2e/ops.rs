@@ -113,6 +113,7 @@ async fn unknown_drill_ids_and_statuses_are_400_with_the_allowed_values() {
     let bad_status = json!({"drill_id": "auth_outage", "status": "passed", "actor": "a"});
     let reply = ctx.post("/v1/admin/ops/failure-drills", &bad_status).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.reason(), "invalid_request", "{:?}", reply.body);
     let message = reply.body["message"].as_str().unwrap();
     assert!(message.contains("status"), "{message}");
     for status in ["pass", "fail", "pending"] {
@@ -162,6 +163,7 @@ async fn malformed_bodies_are_400_naming_the_field() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.reason(), "invalid_request", "{:?}", reply.body);
     assert!(reply.body["message"]
         .as_str()
         .unwrap()
@@ -194,6 +196,12 @@ async fn every_endpoint_needs_ops_admin() {
         );
         let anonymous = ctx.send(Method::GET, path, None, None).await;
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(
+            anonymous.reason(),
+            "auth_unauthenticated",
+            "{:?}",
+            anonymous.body
+        );
     }
     let body = json!({"enabled": true, "actor": "mallory"});
     let reply = ctx
@@ -205,6 +213,12 @@ async fn every_endpoint_needs_ops_admin() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
     assert_eq!(
         ctx.get("/v1/admin/ops/staging-mode").await.body["enabled"],
         false
@@ -299,7 +313,8 @@ async fn the_audit_trail_pages_and_filters() {
     .await;
     let mut seen = Vec::new();
     let mut path = "/v1/admin/ops/audit?kind=failure_drill&limit=4".to_owned();
-    loop {
+    for page in 0.. {
+        assert!(page < 100, "audit pages never end: {seen:?}");
         let page = ctx.get(&path).await;
         assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
         for item in page.body["items"].as_array().unwrap() {
@@ -324,6 +339,12 @@ async fn the_audit_trail_pages_and_filters() {
     assert_eq!(bad_kind.status, StatusCode::BAD_REQUEST);
     let bad_limit = ctx.get("/v1/admin/ops/audit?limit=0").await;
     assert_eq!(bad_limit.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad_limit.reason(),
+        "invalid_request",
+        "{:?}",
+        bad_limit.body
+    );
 }
 
 #[tokio::test]

@@ -52,7 +52,7 @@ async fn disabling_another_tenant_changes_nothing_for_this_one() {
 async fn all_pages(ctx: &TestContext, path: &str, key: &str) -> Vec<Value> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
-    loop {
+    for _ in 0..MAX_PAGES {
         let page_path = match &cursor {
             Some(c) => format!("{path}?limit=1000&cursor={c}"),
             None => format!("{path}?limit=1000"),
@@ -65,7 +65,11 @@ async fn all_pages(ctx: &TestContext, path: &str, key: &str) -> Vec<Value> {
             None => return items,
         }
     }
+    panic!("{path}: still a next_cursor after {MAX_PAGES} pages");
 }
+
+/// More pages than any test lists: a cursor that never ends is a bug.
+const MAX_PAGES: usize = 1000;
 
 async fn checkpoint(ctx: &TestContext, job_id: &str) -> Option<Value> {
     let reply = ctx.get(&format!("/v1/jobs/{job_id}/checkpoint")).await;
@@ -94,10 +98,15 @@ async fn disabling_mid_execution_pauses_at_a_chunk_boundary_and_resume_completes
         .json(&json!({}));
     let running =
         tokio::spawn(async move { TestContext::reply(request.send().await.unwrap()).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while checkpoint(&ctx, &job_id)
         .await
         .is_none_or(|cp| cp["next_chunk_index"] == 0)
     {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job {job_id}: no chunk committed within 30 s"
+        );
         tokio::task::yield_now().await;
     }
     entitlement(&ctx, "acme", false).await;

@@ -73,6 +73,12 @@ async fn failed_executions_breach_execute_success_rate() {
     let failed = execute_as(&ctx, &ctx.admin_token, &job_id).await;
     assert_eq!(failed.status, StatusCode::CONFLICT, "{:?}", failed.body);
     assert_eq!(
+        failed.reason(),
+        "failed_permission_conflict",
+        "{:?}",
+        failed.body
+    );
+    assert_eq!(
         ctx.get(&format!("/v1/jobs/{job_id}")).await.body["status"],
         "failed"
     );

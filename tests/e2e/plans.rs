@@ -19,7 +19,7 @@ fn sha(canonical: &str) -> String {
 async fn rows(ctx: &TestContext, plan_id: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
-    loop {
+    for _ in 0..1000 {
         let path = match &cursor {
             Some(c) => format!("/v1/plans/{plan_id}/rows?limit=2&cursor={c}"),
             None => format!("/v1/plans/{plan_id}/rows?limit=2"),
@@ -32,6 +32,7 @@ async fn rows(ctx: &TestContext, plan_id: &str) -> Vec<Value> {
             None => return out,
         }
     }
+    panic!("plan {plan_id}: still a next_cursor after 1000 pages");
 }
 
 #[tokio::test]
@@ -445,22 +446,38 @@ async fn rejected_dry_runs_write_nothing() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         reply.body["details"]["missing_capabilities"],
         json!(["restore_plan"])
     );
     let mut bad = acme.clone();
     bad["scope"] = json!({"tables": []});
+    let refused = ctx.post("/v1/plans/dry-run", &bad).await;
     assert_eq!(
-        ctx.post("/v1/plans/dry-run", &bad).await.status,
-        StatusCode::BAD_REQUEST
+        (refused.status, refused.reason()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{:?}",
+        refused.body
     );
     let mut bad = acme.clone();
     bad["chunk_size"] = json!(0);
+    let refused = ctx.post("/v1/plans/dry-run", &bad).await;
     assert_eq!(
-        ctx.post("/v1/plans/dry-run", &bad).await.status,
-        StatusCode::BAD_REQUEST
+        (refused.status, refused.reason()),
+        (StatusCode::BAD_REQUEST, "invalid_request"),
+        "{:?}",
+        refused.body
     );
-    assert_eq!(ctx.get("/v1/plans/p-x").await.status, StatusCode::NOT_FOUND);
+    let missing = ctx.get("/v1/plans/p-x").await;
+    assert_eq!(
+        (missing.status, missing.reason()),
+        (StatusCode::NOT_FOUND, "plan_not_found")
+    );
     let db = ctx.database.connect().await;
     use sea_orm::{ConnectionTrait, Statement};
     for table in ["plans", "plan_rows", "policy_decisions"] {

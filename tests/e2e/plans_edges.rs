@@ -21,7 +21,7 @@ fn sha(bytes: &[u8]) -> String {
 async fn all_rows(ctx: &TestContext, plan_id: &str, limit: u32) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
-    loop {
+    for _ in 0..1000 {
         let path = match &cursor {
             Some(c) => format!("/v1/plans/{plan_id}/rows?limit={limit}&cursor={c}"),
             None => format!("/v1/plans/{plan_id}/rows?limit={limit}"),
@@ -36,6 +36,7 @@ async fn all_rows(ctx: &TestContext, plan_id: &str, limit: u32) -> Vec<Value> {
             None => return out,
         }
     }
+    panic!("plan {plan_id}: still a next_cursor after 1000 pages");
 }
 
 async fn count(ctx: &TestContext, sql: &str) -> usize {
@@ -90,6 +91,12 @@ async fn rows_page_in_order_and_refuse_bad_cursors_and_limits() {
         .send(Method::GET, "/v1/plans/p-rows/rows", Some(&no_read), None)
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
     assert_eq!(
         reply.body["details"]["missing_capabilities"],
         json!(["restore_read"])

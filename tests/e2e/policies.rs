@@ -54,6 +54,12 @@ async fn policies_are_listed_and_a_broken_reload_keeps_the_old_set() {
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        denied.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        denied.body
+    );
+    assert_eq!(
         denied.body["details"]["missing_capabilities"],
         json!(["ops_admin"])
     );

@@ -18,12 +18,14 @@ async fn schema_hash_changes_with_the_schema_not_the_order() {
     let second = ctx
         .send(Method::PUT, TABLE, Some(&ctx.admin_token), Some(&reordered))
         .await;
+    assert_eq!(second.status, StatusCode::OK, "{:?}", second.body);
     assert_eq!(first.body["schema_sha256"], second.body["schema_sha256"]);
     let changed =
         json!({"columns": [{"name": "short_description", "type": "json"}], "write_allowed": true});
     let third = ctx
         .send(Method::PUT, TABLE, Some(&ctx.admin_token), Some(&changed))
         .await;
+    assert_eq!(third.status, StatusCode::OK, "{:?}", third.body);
     assert_ne!(first.body["schema_sha256"], third.body["schema_sha256"]);
     let read = ctx.get(TABLE).await;
     assert_eq!(
@@ -46,13 +48,15 @@ async fn records_are_written_read_and_deleted() {
         .await;
     assert_eq!(early.status, StatusCode::NOT_FOUND);
     assert_eq!(early.reason(), "target_table_not_found");
-    ctx.send(
-        Method::PUT,
-        TABLE,
-        Some(&ctx.admin_token),
-        Some(&json!({"columns": [], "write_allowed": true})),
-    )
-    .await;
+    let table = ctx
+        .send(
+            Method::PUT,
+            TABLE,
+            Some(&ctx.admin_token),
+            Some(&json!({"columns": [], "write_allowed": true})),
+        )
+        .await;
+    assert_eq!(table.status, StatusCode::OK, "{:?}", table.body);
     let put = ctx
         .send(
             Method::PUT,
@@ -79,29 +83,37 @@ async fn records_are_written_read_and_deleted() {
     let gone = ctx.get(&record).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     assert_eq!(gone.reason(), "record_not_found");
+    let again = ctx
+        .send(Method::DELETE, &record, Some(&ctx.admin_token), None)
+        .await;
     assert_eq!(
-        ctx.send(Method::DELETE, &record, Some(&ctx.admin_token), None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
+        (again.status, again.reason()),
+        (StatusCode::NOT_FOUND, "record_not_found")
     );
 }
 
 #[tokio::test]
 async fn another_tenants_target_is_invisible() {
     let ctx = TestContext::start().await;
-    ctx.send(
-        Method::PUT,
-        TABLE,
-        Some(&ctx.admin_token),
-        Some(&json!({"columns": [], "write_allowed": true})),
-    )
-    .await;
+    let table = ctx
+        .send(
+            Method::PUT,
+            TABLE,
+            Some(&ctx.admin_token),
+            Some(&json!({"columns": [], "write_allowed": true})),
+        )
+        .await;
+    assert_eq!(table.status, StatusCode::OK, "{:?}", table.body);
     let other = ctx
         .token("ops", &["restore_read", "index_write"], &["globex"])
         .await;
     let read = ctx.send(Method::GET, TABLE, Some(&other), None).await;
-    assert_eq!(read.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        (read.status, read.reason()),
+        (StatusCode::NOT_FOUND, "target_table_not_found"),
+        "{:?}",
+        read.body
+    );
     let write = ctx
         .send(
             Method::PUT,

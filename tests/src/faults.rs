@@ -88,3 +88,8 @@ pub async fn count(database: &TestDatabase, sql: &str) -> i64 {
     db.close().await.ok();
     n
 }
+
+/// Runs one statement: a test that tampers with a row.
+pub async fn execute(database: &TestDatabase, sql: &str) {
+    run(database, &[sql.to_owned()]).await;
+}

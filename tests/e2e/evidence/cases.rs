@@ -203,6 +203,12 @@ async fn refusals_before_terminal_for_unknown_jobs_other_tenants_and_capabilitie
     .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
+        reply.reason(),
+        "blocked_missing_capability",
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(
         send_as(&ctx, Method::GET, "/v1/evidence/keys", None)
             .await
             .status,
@@ -328,5 +334,51 @@ async fn tampering_with_the_stored_report_or_signature_is_caught() {
     assert_eq!(
         verdicts(&ctx, &package, &key).await,
         (expected.clone(), expected)
+    );
+}
+
+/// Every attempt to store the package collides with a version "taken
+/// elsewhere" (a trigger inserts a duplicate into a unique side table, so
+/// the database reports a unique violation on both backends): the export
+/// gives up with `409 evidence_export_contended` instead of looping.
+#[tokio::test]
+async fn an_export_that_always_collides_is_contended() {
+    let ctx = rrs_tests::TestContext::start().await;
+    let job = terminal_job(&ctx).await;
+    let job_id = id(&job);
+    let statements: Vec<String> = if ctx.database.is_postgres() {
+        vec![
+            "CREATE TABLE evp_taken (x INTEGER UNIQUE)".into(),
+            "INSERT INTO evp_taken VALUES (1)".into(),
+            "CREATE FUNCTION evp_collide() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN INSERT INTO evp_taken VALUES (1); RETURN NEW; END $$"
+                .into(),
+            "CREATE TRIGGER evp_collide BEFORE INSERT ON evidence_packages \
+             FOR EACH ROW EXECUTE FUNCTION evp_collide()"
+                .into(),
+        ]
+    } else {
+        vec![
+            "CREATE TABLE evp_taken (x INTEGER UNIQUE)".into(),
+            "INSERT INTO evp_taken VALUES (1)".into(),
+            "CREATE TRIGGER evp_collide BEFORE INSERT ON evidence_packages \
+             BEGIN INSERT INTO evp_taken VALUES (1); END"
+                .into(),
+        ]
+    };
+    for sql in &statements {
+        rrs_tests::faults::execute(&ctx.database, sql).await;
+    }
+    let reply = ctx
+        .post(
+            &format!("/v1/jobs/{job_id}/evidence/export"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.reason()),
+        (reqwest::StatusCode::CONFLICT, "evidence_export_contended"),
+        "{:?}",
+        reply.body
     );
 }

@@ -85,6 +85,7 @@ async fn nothing_is_pruned_inside_the_retention_window() {
     assert_eq!(report["skipped"]["retention_not_expired"], 1);
     assert_eq!(report["retention_days"], 365);
     let rows = journal(&ctx, &job_id).await["rollback_journal"].clone();
+    assert_eq!(rows.as_array().unwrap().len(), 3, "{rows}");
     assert!(
         rows.as_array()
             .unwrap()
@@ -143,6 +144,11 @@ async fn after_retention_and_export_before_images_go_and_evidence_still_verifies
     assert_eq!(report["before_images_removed"], 3);
     assert!(report["bytes_removed"].as_i64().unwrap() > 0);
     let after = journal(&ctx, &job_id).await;
+    assert_eq!(
+        after["rollback_journal"].as_array().unwrap().len(),
+        3,
+        "{after}"
+    );
     assert!(after["rollback_journal"]
         .as_array()
         .unwrap()

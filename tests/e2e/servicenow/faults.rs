@@ -98,6 +98,11 @@ async fn a_revoked_credential_pauses_with_nothing_half_written() {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    assert!(
+        sn.fake.handle.writes_seen() >= 14,
+        "the instance saw {} writes in 5 s, not 14",
+        sn.fake.handle.writes_seen()
+    );
     assert!(sn.fake.handle.revoke_user(SERVICE_USER));
     let paused = running.await.unwrap();
     assert_eq!(paused.status, StatusCode::ACCEPTED, "{:?}", paused.body);
@@ -175,4 +180,101 @@ async fn a_record_the_acl_refuses_gets_its_own_outcome_and_the_chunk_goes_on() {
         assert_eq!(sn.content("incident", &ids[n]), Some(restored(n)));
     }
     assert_eq!(journal(&ctx, &job_id).await.len(), 5);
+}
+
+/// A target instance that cannot be reached when the service reads it
+/// synchronously (the dry-run reads the instance's rows): `503
+/// target_unavailable`, not a 500, and no plan.
+#[tokio::test]
+async fn an_unreachable_instance_is_503_target_unavailable() {
+    let sn = SnInstance::start(vec![rrs_tests::servicenow::incident(&[
+        "short_description",
+        "state",
+    ])])
+    .await;
+    // A port nothing listens on: the instance is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let toml = sn.target_toml("").replace(&sn.fake.base_url, &down);
+    let ctx = rrs_tests::TestContext::start_with(&toml).await;
+    let at = super::support::ago(30);
+    ctx.ingest(
+        0,
+        &[rrs_tests::fixtures::Version::upsert(
+            "incident",
+            "a1",
+            &at,
+            restored(0),
+        )],
+    )
+    .await;
+    ctx.watermark("incident", &super::support::ago(1)).await;
+    let reply = ctx
+        .dry_run(&["incident"], &super::support::ago(5), json!({}))
+        .await;
+    assert_eq!(
+        (reply.status, reply.reason()),
+        (StatusCode::SERVICE_UNAVAILABLE, "target_unavailable"),
+        "{:?}",
+        reply.body
+    );
+}
+
+/// A server on `127.0.0.1` that answers every request `200` with a body
+/// that is not JSON (a proxy's login page where the instance should be).
+async fn not_an_instance() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let body = "<html>please log in</html>";
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// An instance URL that answers with something other than the Table
+/// API's JSON: `503 target_protocol_error` on the synchronous read.
+#[tokio::test]
+async fn an_instance_answering_html_is_target_protocol_error() {
+    let sn = SnInstance::start(vec![rrs_tests::servicenow::incident(&[
+        "short_description",
+        "state",
+    ])])
+    .await;
+    let fake = not_an_instance().await;
+    let toml = sn.target_toml("").replace(&sn.fake.base_url, &fake);
+    let ctx = rrs_tests::TestContext::start_with(&toml).await;
+    let at = super::support::ago(30);
+    ctx.ingest(
+        0,
+        &[rrs_tests::fixtures::Version::upsert(
+            "incident",
+            "a1",
+            &at,
+            restored(0),
+        )],
+    )
+    .await;
+    ctx.watermark("incident", &super::support::ago(1)).await;
+    let reply = ctx
+        .dry_run(&["incident"], &super::support::ago(5), json!({}))
+        .await;
+    assert_eq!(
+        (reply.status, reply.reason()),
+        (StatusCode::SERVICE_UNAVAILABLE, "target_protocol_error"),
+        "{:?}",
+        reply.body
+    );
 }

@@ -101,7 +101,7 @@ pub async fn resume(ctx: &TestContext, job_id: &str, extra: Value) -> Reply {
 pub async fn outcomes(ctx: &TestContext, job_id: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
-    loop {
+    for _ in 0..1000 {
         let path = match &cursor {
             Some(c) => format!("/v1/jobs/{job_id}/execution?limit=500&cursor={c}"),
             None => format!("/v1/jobs/{job_id}/execution?limit=500"),
@@ -120,6 +120,7 @@ pub async fn outcomes(ctx: &TestContext, job_id: &str) -> Vec<Value> {
             None => return all,
         }
     }
+    panic!("job {job_id}: still a next_cursor after 1000 pages");
 }
 
 /// The outcome of the row for `sys_id`.
@@ -134,7 +135,7 @@ pub fn outcome_of<'a>(outcomes: &'a [Value], sys_id: &str) -> &'a Value {
 pub async fn journal(ctx: &TestContext, job_id: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
-    loop {
+    for _ in 0..1000 {
         let path = match &cursor {
             Some(c) => format!("/v1/jobs/{job_id}/rollback-journal?cursor={c}"),
             None => format!("/v1/jobs/{job_id}/rollback-journal"),
@@ -153,4 +154,5 @@ pub async fn journal(ctx: &TestContext, job_id: &str) -> Vec<Value> {
             None => return all,
         }
     }
+    panic!("job {job_id}: still a next_cursor after 1000 pages");
 }
