@@ -32,9 +32,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rrs_tests::fixtures::Version;
 use rrs_tests::process::ServerProcess;
-use rrs_tests::servicenow::{incident, sys_id, SnInstance};
+use rrs_tests::servicenow::{ago, damaged_incidents, incident, restored, SnInstance};
 use rrs_tests::TestContext;
 use serde_json::{json, Value};
 
@@ -43,19 +42,6 @@ fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn ago(minutes: i64) -> String {
-    (chrono::Utc::now() - chrono::Duration::minutes(minutes))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-fn restored(n: usize) -> Value {
-    json!({"short_description": format!("printer {n} jammed"), "state": "2"})
-}
-
-fn damaged(n: usize) -> Value {
-    json!({"short_description": format!("bulk-edited {n}"), "state": "7"})
 }
 
 /// Resident set of process `pid`, in MiB.
@@ -91,25 +77,7 @@ async fn world(s: &Settings) -> World {
     let sn = SnInstance::start(vec![incident(&["short_description", "state"])]).await;
     let toml = sn.target_toml(&format!("concurrency = {}", s.concurrency));
     let ctx = TestContext::start_with(&toml).await;
-    let ids: Vec<String> = (0..s.rows).map(sys_id).collect();
-    let at = ago(30);
-    let versions: Vec<Version<'_>> = ids
-        .iter()
-        .enumerate()
-        .map(|(n, id)| Version::upsert("incident", id, &at, restored(n)))
-        .collect();
-    for (b, batch) in versions.chunks(5000).enumerate() {
-        ctx.ingest((b * 5000) as i64, batch).await;
-    }
-    ctx.watermark("incident", &ago(1)).await;
-    let seeded: Vec<(String, Value)> = ids
-        .iter()
-        .enumerate()
-        .map(|(n, id)| (id.clone(), damaged(n)))
-        .collect();
-    for batch in seeded.chunks(1000) {
-        sn.seed("incident", batch);
-    }
+    let ids = damaged_incidents(&sn, &ctx, s.rows).await;
     let plan = ctx
         .dry_run(&["incident"], &ago(5), json!({"chunk_size": s.chunk_size}))
         .await;

@@ -187,6 +187,36 @@ impl TestContext {
     }
 
     /// GET with the admin token.
+    /// Every item of a paged list: follows `next_cursor` from `path` (which
+    /// may carry its own query) and gathers each page's `field`. Fails on a
+    /// page that is not `200` or after 1,000 pages.
+    pub async fn all_pages(&self, path: &str, field: &str) -> Vec<Value> {
+        let join = if path.contains('?') { '&' } else { '?' };
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let page = match &cursor {
+                Some(c) => self.get(&format!("{path}{join}cursor={c}")).await,
+                None => self.get(path).await,
+            };
+            assert_eq!(
+                page.status,
+                reqwest::StatusCode::OK,
+                "{path}: {:?}",
+                page.body
+            );
+            let items = page.body[field]
+                .as_array()
+                .unwrap_or_else(|| panic!("{path}: no list {field:?} in {:?}", page.body));
+            all.extend(items.iter().cloned());
+            match page.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return all,
+            }
+        }
+        panic!("{path}: still a next_cursor after 1000 pages");
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(reqwest::Method::GET, path, Some(&self.admin_token), None)
             .await

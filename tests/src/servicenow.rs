@@ -6,9 +6,10 @@
 //! instance holds and the requests the service sent it.
 
 use rrs_fake_servicenow::{Config, FakeServiceNow, RequestLogEntry, Running, TableSchema};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-use crate::fixtures::{INSTANCE, TENANT};
+use crate::fixtures::{Version, INSTANCE, TENANT};
+use crate::TestContext;
 
 /// The instance user the service authenticates as.
 pub const SERVICE_USER: &str = "rrs_integration";
@@ -237,4 +238,46 @@ impl SnInstance {
             })
             .collect()
     }
+}
+
+/// An RFC 3339 time `minutes` ago.
+pub fn ago(minutes: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::minutes(minutes))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The backup's version of record `n`.
+pub fn restored(n: usize) -> Value {
+    json!({"short_description": format!("printer {n} jammed"), "state": "2"})
+}
+
+/// What the instance holds for record `n` before the restore.
+pub fn damaged(n: usize) -> Value {
+    json!({"short_description": format!("bulk-edited {n}"), "state": "7"})
+}
+
+/// `rows` records in the backup at 30 minutes ago (fresh watermark), all
+/// present in the instance in their damaged form: a plan at 5 minutes ago
+/// updates each of them.
+pub async fn damaged_incidents(sn: &SnInstance, ctx: &TestContext, rows: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..rows).map(sys_id).collect();
+    let at = ago(30);
+    let versions: Vec<Version<'_>> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| Version::upsert("incident", id, &at, restored(n)))
+        .collect();
+    for (b, batch) in versions.chunks(5000).enumerate() {
+        ctx.ingest((b * 5000) as i64, batch).await;
+    }
+    ctx.watermark("incident", &ago(1)).await;
+    let seeded: Vec<(String, Value)> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| (id.clone(), damaged(n)))
+        .collect();
+    for batch in seeded.chunks(1000) {
+        sn.seed("incident", batch);
+    }
+    ids
 }
