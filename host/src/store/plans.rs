@@ -11,8 +11,13 @@ use super::{Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct PlanHeader {
     pub plan_id: String,
+    /// The source, whose backup the plan reads.
     pub tenant_id: String,
     pub instance_id: String,
+    /// The instance restored into (the source for plans stored before
+    /// targets could differ).
+    pub target_tenant_id: String,
+    pub target_instance_id: String,
     pub plan_hash: String,
     pub plan_checksum: String,
     pub pit: DateTime<Utc>,
@@ -33,6 +38,12 @@ impl TryFrom<plan::Model> for PlanHeader {
     fn try_from(model: plan::Model) -> Result<Self, StoreError> {
         Ok(Self {
             plan_id: model.plan_id,
+            target_tenant_id: model
+                .target_tenant_id
+                .unwrap_or_else(|| model.tenant_id.clone()),
+            target_instance_id: model
+                .target_instance_id
+                .unwrap_or_else(|| model.instance_id.clone()),
             tenant_id: model.tenant_id,
             instance_id: model.instance_id,
             plan_hash: model.plan_hash,
