@@ -9,11 +9,12 @@ use super::super::index::from_micros;
 use super::document::{
     DeleteCandidateDoc, GateDoc, PolicyDoc, PolicyErrorDoc, ReferenceConflictDoc, WatermarkDoc,
 };
+use super::request::InstanceRef;
 use super::DomainError;
 use crate::domain::ReasonCode;
 use crate::policy::{
-    Decision, DeleteCandidate, Freshness, GateInput, GateOutput, GateReason, PartitionFact,
-    PolicyRegistry, ReferenceConflict,
+    Decision, DeleteCandidate, Freshness, GateInput, GateOutput, GateReason, GateTarget,
+    PartitionFact, PolicyRegistry, ReferenceConflict,
 };
 use crate::store::decisions::DecisionRow;
 use crate::store::index::WatermarkRow;
@@ -23,6 +24,8 @@ pub struct GateFacts<'a> {
     pub plan_id: &'a str,
     pub tenant_id: &'a str,
     pub instance_id: &'a str,
+    /// The instance restored into when it is not the source.
+    pub target: Option<&'a InstanceRef>,
     pub pit: DateTime<Utc>,
     pub now: DateTime<Utc>,
     /// `(topic, partition, stored watermark)` of every partition feeding the scope.
@@ -153,6 +156,10 @@ fn gate_input(facts: &GateFacts<'_>) -> GateInput {
     GateInput {
         tenant_id: facts.tenant_id.to_owned(),
         instance_id: facts.instance_id.to_owned(),
+        target: facts.target.map(|t| GateTarget {
+            tenant_id: t.tenant_id.clone(),
+            instance_id: t.instance_id.clone(),
+        }),
         pit: facts.pit,
         now: facts.now,
         partitions,
@@ -238,6 +245,7 @@ mod tests {
             plan_id: "plan-1",
             tenant_id: "acme",
             instance_id: "prod",
+            target: None,
             pit: at("2026-11-20T10:00:00Z"),
             now: at("2026-11-20T10:30:00Z"),
             partitions: vec![("sn.acme.prod.incident".into(), 0, None)],
