@@ -342,3 +342,67 @@ async fn a_token_must_see_both_the_source_and_the_target_tenant() {
         .await;
     assert_eq!(read.status, StatusCode::OK, "{:?}", read.body);
 }
+
+/// prod's backup restored into a ServiceNow sandbox: the diff and the
+/// writes go to the remote instance, whatever prod is.
+#[tokio::test]
+async fn a_restore_into_a_servicenow_sandbox_writes_the_remote_instance() {
+    use rrs_tests::servicenow::{incident, sys_id, SnInstance};
+    let sn = SnInstance::start(vec![incident(&["short_description", "state"])]).await;
+    let toml = sn
+        .target_toml("")
+        .replace("instance_id = \"prod\"", "instance_id = \"sandbox\"");
+    assert!(toml.contains("instance_id = \"sandbox\""), "{toml}");
+    let ctx = TestContext::start_with(&toml).await;
+    let ids: Vec<String> = (0..3).map(sys_id).collect();
+    let at = ago(30);
+    let versions: Vec<Version<'_>> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            Version::upsert(
+                "incident",
+                id,
+                &at,
+                json!({"short_description": format!("printer {n} jammed"), "state": "2"}),
+            )
+        })
+        .collect();
+    ctx.ingest(0, &versions).await;
+    ctx.watermark("incident", &ago(1)).await;
+    // The sandbox holds a damaged first record; prod has no such table.
+    sn.seed(
+        "incident",
+        &[(
+            ids[0].clone(),
+            json!({"short_description": "bulk-edited", "state": "7"}),
+        )],
+    );
+    let plan = dry_run_into(&ctx, "incident", sandbox(), json!({})).await;
+    assert_eq!(plan.status, StatusCode::CREATED, "{:?}", plan.body);
+    assert_eq!(
+        plan.body["gate"]["executability"], "executable",
+        "{:?}",
+        plan.body["gate"]
+    );
+    assert_eq!(
+        plan.body["summary"]["updates"], 1,
+        "{:?}",
+        plan.body["summary"]
+    );
+    assert_eq!(plan.body["summary"]["creates"], 2);
+    assert_eq!(plan.body["tables"][0]["write_allowed"], true);
+    let job = create_job(&ctx, &plan.body).await;
+    let job_id = job["job_id"].as_str().unwrap();
+    let done = ctx
+        .post(&format!("/v1/jobs/{job_id}/execution"), &json!({}))
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    assert_eq!(done.body["state"], "completed", "{:?}", done.body);
+    for (n, id) in ids.iter().enumerate() {
+        let content = sn.content("incident", id).unwrap();
+        assert_eq!(content["short_description"], format!("printer {n} jammed"));
+        assert_eq!(content["state"], "2");
+    }
+    assert_eq!(payload_of(&ctx, "prod", "incident", &ids[0]).await, None);
+}
