@@ -406,3 +406,59 @@ async fn a_restore_into_a_servicenow_sandbox_writes_the_remote_instance() {
     }
     assert_eq!(payload_of(&ctx, "prod", "incident", &ids[0]).await, None);
 }
+
+/// Attachments come from the source's backup and land beside their
+/// parents in the target.
+#[tokio::test]
+async fn attachments_are_restored_into_the_target() {
+    let ctx = TestContext::start().await;
+    let at = ago(30);
+    ctx.ingest(
+        0,
+        &[Version::upsert(
+            "incident",
+            "a1",
+            &at,
+            json!({"short_description": "A1"}),
+        )],
+    )
+    .await;
+    ctx.watermark("incident", &ago(1)).await;
+    table_of(&ctx, "acme", "prod", "incident").await;
+    table_of(&ctx, "acme", "sandbox", "incident").await;
+    let media = json!({"media": [{"tenant_id": "acme", "instance_id": "prod", "media_id": "m1",
+        "parent_table": "incident", "parent_sys_id": "a1", "file_name": "m1.txt",
+        "content_type": "text/plain", "event_time": at, "content_base64": "aGVsbG8="}]});
+    assert_eq!(
+        ctx.post("/v1/index/media", &media).await.status,
+        StatusCode::OK
+    );
+    let plan = dry_run_into(&ctx, "incident", sandbox(), json!({"include_media": true})).await;
+    assert_eq!(plan.status, StatusCode::CREATED, "{:?}", plan.body);
+    assert_eq!(
+        plan.body["media_summary"],
+        json!({"count": 1, "total_bytes": 5})
+    );
+    assert_eq!(plan.body["media_candidates"][0]["parent_sys_id"], "a1");
+    let job = create_job(&ctx, &plan.body).await;
+    let job_id = job["job_id"].as_str().unwrap();
+    let done = ctx
+        .post(&format!("/v1/jobs/{job_id}/execution"), &json!({}))
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    assert_eq!(
+        done.body["media_outcomes"][0]["outcome"], "applied",
+        "{:?}",
+        done.body
+    );
+    let restored = ctx
+        .get("/v1/targets/acme/sandbox/tables/incident/media/m1")
+        .await;
+    assert_eq!(restored.status, StatusCode::OK, "{:?}", restored.body);
+    assert_eq!(restored.body["size_bytes"], 5);
+    let prod = ctx
+        .get("/v1/targets/acme/prod/tables/incident/media/m1")
+        .await;
+    assert_eq!(prod.status, StatusCode::NOT_FOUND, "{:?}", prod.body);
+    assert_eq!(payload_of(&ctx, "prod", "incident", "a1").await, None);
+}
