@@ -150,6 +150,7 @@ fn facts() -> JobFacts {
         plan_hash: sha("plan"),
         tenant_id: "acme".into(),
         instance_id: "prod".into(),
+        source: None,
         tables: vec!["incident".into()],
         status: "completed".into(),
         status_reason_code: None,

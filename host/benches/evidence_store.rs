@@ -123,6 +123,7 @@ async fn restored_job(
         plan_id: None,
         tenant_id: TENANT.into(),
         instance_id: INSTANCE.into(),
+        target: None,
         pit: now - chrono::Duration::minutes(5),
         tables: vec![ScopeTable {
             table: TABLE.into(),

@@ -183,6 +183,7 @@ async fn run(shape: Shape) -> anyhow::Result<()> {
         plan_id: Some("bench".into()),
         tenant_id: TENANT.into(),
         instance_id: INSTANCE.into(),
+        target: None,
         pit: shape.pit,
         tables: vec![ScopeTable {
             table: TABLE.into(),

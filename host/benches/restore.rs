@@ -305,6 +305,7 @@ async fn plan_and_job(
         plan_id: Some(format!("bench-{}", uuid::Uuid::new_v4().simple())),
         tenant_id: TENANT.into(),
         instance_id: INSTANCE.into(),
+        target: None,
         pit: data.pit,
         tables: vec![ScopeTable {
             table: TABLE.into(),

@@ -112,6 +112,7 @@ fn job() -> JobFacts {
         plan_hash: "cd".repeat(32),
         tenant_id: "acme".into(),
         instance_id: "prod".into(),
+        source: None,
         tables: vec!["incident".into()],
         status: "completed".into(),
         status_reason_code: None,

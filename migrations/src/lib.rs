@@ -49,6 +49,7 @@ mod m20261126_000055_create_jobs_started_index;
 mod m20261126_000056_create_job_events_type_at_index;
 mod m20261206_000010_create_journal_intents;
 mod m20261206_000020_create_evidence_obligations;
+mod m20261206_000030_add_plans_target;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -96,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000056_create_job_events_type_at_index::Migration),
             Box::new(m20261206_000010_create_journal_intents::Migration),
             Box::new(m20261206_000020_create_evidence_obligations::Migration),
+            Box::new(m20261206_000030_add_plans_target::Migration),
         ]
     }
 }

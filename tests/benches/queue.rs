@@ -69,6 +69,8 @@ impl Bench {
             rows_total: Set(1),
             total_chunks: Set(1),
             document: Set(serde_json::json!({})),
+            target_tenant_id: Set(None),
+            target_instance_id: Set(None),
             created_at: Set(Utc::now()),
         }
         .insert(&self.db)

@@ -222,7 +222,7 @@ async fn unknown_request_fields_are_400_naming_them() {
         "scope": {"tables": [{"table": "incident"}]}});
     let cases = [
         (
-            "target",
+            "restore_into",
             json!({"tenant_id": "acme", "instance_id": "sandbox"}),
         ),
         ("delete_decision", json!([])),

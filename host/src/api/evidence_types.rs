@@ -5,8 +5,11 @@
 use poem_openapi::{Enum, Object};
 use serde_json::Value;
 
+use super::plan_types::InstanceRefBody;
 use super::types::Timestamp;
-use crate::domain::evidence::manifest::{ArtifactHashes, PolicyDecisionRef, ResumeEntry};
+use crate::domain::evidence::manifest::{
+    ArtifactHashes, EvidenceInstance, PolicyDecisionRef, ResumeEntry,
+};
 use crate::domain::evidence::operations::SignerKey;
 use crate::domain::evidence::service::PackageView;
 use crate::domain::evidence::verify::{BeforeImageMismatch, Check, Verification};
@@ -103,6 +106,11 @@ pub struct EvidenceBody {
     pub report_hash: String,
     /// How the plan chose record versions at the PIT.
     pub pit_algorithm_version: Option<String>,
+    /// Whose backup the plan read (absent in packages made before
+    /// restores could go elsewhere).
+    pub source: Option<InstanceRefBody>,
+    /// The instance the job restored into.
+    pub target: Option<InstanceRefBody>,
     /// The job's resume history.
     pub resume_metadata: ResumeMetadataBody,
     /// 1 for the first package of the job, +1 for each later one.
@@ -334,6 +342,8 @@ impl From<PackageView> for EvidencePackageBody {
             plan_hash: p.plan_hash,
             report_hash: p.report_hash,
             pit_algorithm_version: p.pit_algorithm_version,
+            source: p.source.map(instance_body),
+            target: p.target.map(instance_body),
             resume_metadata: ResumeMetadataBody {
                 resume_count: p.resume_metadata.resume_count,
                 resumes: p
@@ -437,5 +447,12 @@ impl From<crate::domain::evidence::retention::PruneReport> for PruneJournalBody 
                 evidence_verification_failed: r.skipped_evidence_verification_failed,
             },
         }
+    }
+}
+
+fn instance_body(i: EvidenceInstance) -> InstanceRefBody {
+    InstanceRefBody {
+        tenant_id: i.tenant_id,
+        instance_id: i.instance_id,
     }
 }

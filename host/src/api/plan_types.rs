@@ -11,7 +11,7 @@ use crate::domain::plan::document::{
     PlanRow, PolicyDoc, PolicyErrorDoc, ReferenceConflictDoc, RowAction, SummaryDoc, TableDoc,
     WatermarkDoc,
 };
-use crate::domain::plan::request::{DecisionInput, PlanInputs, ScopeTable};
+use crate::domain::plan::request::{DecisionInput, InstanceRef, PlanInputs, ScopeTable};
 use crate::domain::ReasonCode;
 use crate::policy::{DeleteDecision, Executability, Freshness, PolicyFailureKind};
 
@@ -241,6 +241,19 @@ pub struct PlanTableBody {
     pub write_allowed: bool,
 }
 
+/// An instance of a tenant.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(remote = "InstanceRef")]
+#[serde(deny_unknown_fields)]
+pub struct InstanceRefBody {
+    /// Tenant.
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub tenant_id: String,
+    /// Instance of the tenant.
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub instance_id: String,
+}
+
 /// One table of a scope.
 #[derive(Debug, Clone, Object, Serialize, Deserialize)]
 #[oai(remote = "ScopeTable")]
@@ -269,10 +282,13 @@ pub struct DeleteDecisionBody {
 /// The normalised inputs the plan hash covers.
 #[derive(Debug, Clone, Object)]
 pub struct PlanInputsBody {
-    /// Tenant.
+    /// Tenant of the source.
     pub tenant_id: String,
-    /// Instance.
+    /// Instance of the source.
     pub instance_id: String,
+    /// The target when it is not the source (absent otherwise, so a plan
+    /// into its source hashes as it always did).
+    pub target: Option<InstanceRefBody>,
     /// The point in time.
     pub pit: Timestamp,
     /// Tables sorted by name, `sys_ids` sorted and de-duplicated.
@@ -295,10 +311,16 @@ pub struct PlanBody {
     /// sha256 over everything the plan decided, rows included; execution
     /// and resume verify it.
     pub plan_checksum: String,
-    /// Tenant.
+    /// Tenant of the source (the same as `source.tenant_id`).
     pub tenant_id: String,
-    /// Instance.
+    /// Instance of the source (the same as `source.instance_id`).
     pub instance_id: String,
+    /// Whose backup the plan reads.
+    pub source: InstanceRefBody,
+    /// The instance the plan restores into: the diff is against it, a job
+    /// locks its tables and writes it. The source unless the request named
+    /// another.
+    pub target: InstanceRefBody,
     /// The point in time restored to.
     pub pit: Timestamp,
     /// When the plan was made.
@@ -408,6 +430,7 @@ impl From<PlanInputs> for PlanInputsBody {
         Self {
             tenant_id: i.tenant_id,
             instance_id: i.instance_id,
+            target: i.target.map(Into::into),
             pit: Timestamp(i.pit),
             scope: all(i.scope),
             delete_decisions: all(i.delete_decisions),
@@ -419,7 +442,11 @@ impl From<PlanInputs> for PlanInputsBody {
 
 impl From<PlanDocument> for PlanBody {
     fn from(d: PlanDocument) -> Self {
+        let source = d.source_instance().into();
+        let target = d.target_instance().into();
         Self {
+            source,
+            target,
             plan_id: d.plan_id,
             plan_hash: d.plan_hash,
             plan_checksum: d.plan_checksum,

@@ -37,12 +37,16 @@ pub struct DryRunRequest {
     /// absent. Repeating it with the same inputs returns the stored plan.
     #[oai(validator(pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"))]
     pub plan_id: Option<String>,
-    /// Tenant to restore.
+    /// Tenant to restore: the source, whose backup is read.
     #[oai(validator(min_length = 1, max_length = 256))]
     pub tenant_id: String,
-    /// Instance of the tenant.
+    /// Instance of the tenant (the source).
     #[oai(validator(min_length = 1, max_length = 256))]
     pub instance_id: String,
+    /// The instance to restore into, when not the source (a sandbox, say):
+    /// the diff is against it and the job writes it. Absent: the source.
+    /// The token must see both tenants.
+    pub target: Option<InstanceRefBody>,
     /// The point in time to restore to.
     pub pit: Timestamp,
     /// What to restore.
@@ -169,6 +173,7 @@ fn plan_request(body: DryRunRequest) -> PlanRequest {
         plan_id: body.plan_id,
         tenant_id: body.tenant_id,
         instance_id: body.instance_id,
+        target: body.target.map(Into::into),
         pit: body.pit.0,
         tables: body.scope.tables.into_iter().map(Into::into).collect(),
         delete_decisions: body

@@ -71,7 +71,7 @@ impl RestoreService {
         let store = &self.store;
         principal.require(&[Capability::RestoreExecute])?;
         let plan = match store.plan_header(&request.plan_id).await? {
-            Some(plan) if principal.sees_tenant(&plan.tenant_id) => plan,
+            Some(plan) if super::plan::sees_plan(principal, &plan) => plan,
             _ => {
                 return Err(DomainError::not_found(
                     ReasonCode::PlanNotFound,
@@ -85,8 +85,10 @@ impl RestoreService {
             job_id: format!("job_{}", uuid::Uuid::new_v4().simple()),
             plan_id: plan.plan_id,
             plan_hash: plan.plan_hash,
-            tenant_id: plan.tenant_id,
-            instance_id: plan.instance_id,
+            // A job acts on the instance restored into: its locks, its
+            // execution and its journal are the target's.
+            tenant_id: plan.target_tenant_id,
+            instance_id: plan.target_instance_id,
             tables: plan.tables,
             status: String::new(),
             execution_state: String::new(),
@@ -123,15 +125,19 @@ fn check_plan(plan: &PlanHeader, plan_hash: &str) -> Result<(), DomainError> {
 
 /// The one place for checks that may refuse a job before it is admitted,
 /// after the plan itself was accepted; nothing is written before they
-/// pass. Today: the tenant's entitlement (`403
-/// blocked_entitlement_disabled`).
+/// pass. Today: the entitlement (`403 blocked_entitlement_disabled`) of
+/// the source's tenant and of the target's.
 pub async fn check_admission(
     store: &Store,
     _principal: &Principal,
     plan: &PlanHeader,
     _now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    entitlement::ensure_entitled(store, &plan.tenant_id).await
+    entitlement::ensure_entitled(store, &plan.tenant_id).await?;
+    if plan.target_tenant_id != plan.tenant_id {
+        entitlement::ensure_entitled(store, &plan.target_tenant_id).await?;
+    }
+    Ok(())
 }
 
 async fn reread(store: &Store, job_id: &str) -> Result<Job, DomainError> {

@@ -13,8 +13,15 @@ use super::timestamp;
 /// The facts of one dry-run plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateInput {
+    /// The source: whose backup (and watermarks) the plan reads.
     pub tenant_id: String,
     pub instance_id: String,
+    /// The instance the plan restores into, when it is not the source.
+    /// Host-side only: the WIT `gate-input` record has no such field and
+    /// cannot take one without rebuilding every plugin, so the plugin sees
+    /// the source; the decision record's `input_sha256` covers the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<GateTarget>,
     #[serde(with = "timestamp")]
     pub pit: DateTime<Utc>,
     /// The host's clock for this plan; the plugin has no other.
@@ -27,6 +34,13 @@ pub struct GateInput {
     pub delete_candidates: Vec<DeleteCandidate>,
     #[serde(default)]
     pub reference_conflicts: Vec<ReferenceConflict>,
+}
+
+/// The instance a plan restores into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateTarget {
+    pub tenant_id: String,
+    pub instance_id: String,
 }
 
 /// One partition's watermark; `lag_seconds` (`now - watermark_time`) is

@@ -42,7 +42,7 @@ pub use engine::{PolicyHostOptions, PolicyLimits};
 pub use failure::{PolicyFailure, PolicyFailureKind, PolicyLoadError, POLICY_ERROR_REASON_CODE};
 pub use gate::{
     DeleteCandidate, DeleteDecision, Executability, Freshness, GateInput, GateOutput, GateReason,
-    PartitionFact, ReferenceConflict,
+    GateTarget, PartitionFact, ReferenceConflict,
 };
 pub use kind::PolicyKind;
 pub use loader::PolicyInfo;

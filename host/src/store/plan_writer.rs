@@ -53,6 +53,8 @@ pub struct PlanHeaderInsert {
     pub plan_id: String,
     pub tenant_id: String,
     pub instance_id: String,
+    pub target_tenant_id: String,
+    pub target_instance_id: String,
     pub plan_hash: String,
     pub plan_checksum: String,
     pub pit: DateTime<Utc>,
@@ -205,8 +207,8 @@ impl PlanWriter {
     /// Writes the header and commits the whole plan.
     pub async fn finish(self, header: &PlanHeaderInsert) -> Result<(), StoreError> {
         let sql = "INSERT INTO plans (plan_id, tenant_id, instance_id, plan_hash, plan_checksum, pit, executability, \
-                   gate_reason_code, tables, rows_total, total_chunks, document, created_at) \
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                   gate_reason_code, tables, rows_total, total_chunks, document, created_at, target_tenant_id, \
+                   target_instance_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         let values: Vec<Value> = vec![
             header.plan_id.clone().into(),
             header.tenant_id.clone().into(),
@@ -221,6 +223,8 @@ impl PlanWriter {
             header.total_chunks.into(),
             header.document.clone().into(),
             header.created_at.into(),
+            header.target_tenant_id.clone().into(),
+            header.target_instance_id.clone().into(),
         ];
         self.txn()
             .await?

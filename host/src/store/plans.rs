@@ -11,8 +11,13 @@ use super::{Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct PlanHeader {
     pub plan_id: String,
+    /// The source, whose backup the plan reads.
     pub tenant_id: String,
     pub instance_id: String,
+    /// The instance restored into (the source for plans stored before
+    /// targets could differ).
+    pub target_tenant_id: String,
+    pub target_instance_id: String,
     pub plan_hash: String,
     pub plan_checksum: String,
     pub pit: DateTime<Utc>,
@@ -33,6 +38,12 @@ impl TryFrom<plan::Model> for PlanHeader {
     fn try_from(model: plan::Model) -> Result<Self, StoreError> {
         Ok(Self {
             plan_id: model.plan_id,
+            target_tenant_id: model
+                .target_tenant_id
+                .unwrap_or_else(|| model.tenant_id.clone()),
+            target_instance_id: model
+                .target_instance_id
+                .unwrap_or_else(|| model.instance_id.clone()),
             tenant_id: model.tenant_id,
             instance_id: model.instance_id,
             plan_hash: model.plan_hash,
@@ -208,5 +219,42 @@ impl Store {
                 .all(self.db())
                 .await?,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use crate::config::DatabaseConfig;
+    use crate::store::Store;
+
+    /// A plan written before plans had a target (null target columns)
+    /// reads with its source as its target.
+    #[tokio::test]
+    async fn a_plan_without_target_columns_restores_into_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url, &DatabaseConfig::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let sql = "INSERT INTO plans (plan_id, tenant_id, instance_id, plan_hash, plan_checksum, pit, \
+                   executability, gate_reason_code, tables, rows_total, total_chunks, document, created_at) \
+                   VALUES ('old', 'acme', 'prod', 'h', 'c', '2026-11-20 10:00:00+00:00', 'executable', NULL, \
+                   '[\"incident\"]', 0, 0, '{}', '2026-11-20 10:00:00+00:00')";
+        store
+            .db()
+            .execute(Statement::from_string(store.backend(), sql.to_owned()))
+            .await
+            .unwrap();
+        let header = store.plan_header("old").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                header.target_tenant_id.as_str(),
+                header.target_instance_id.as_str()
+            ),
+            ("acme", "prod")
+        );
     }
 }

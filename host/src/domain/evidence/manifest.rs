@@ -128,6 +128,14 @@ impl Origin {
     }
 }
 
+/// An instance by tenant: where a restore read its backup (source) or
+/// wrote (target).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceInstance {
+    pub tenant_id: String,
+    pub instance_id: String,
+}
+
 /// The signed statement of a package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -135,8 +143,17 @@ pub struct Manifest {
     pub job_id: String,
     pub plan_id: String,
     pub plan_hash: String,
+    /// The instance the job wrote (its target).
     pub tenant_id: String,
     pub instance_id: String,
+    /// Whose backup the plan read; absent in packages made before restores
+    /// could go elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<EvidenceInstance>,
+    /// The instance restored into (`tenant_id/instance_id`), stated beside
+    /// `source`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<EvidenceInstance>,
     pub package_version: i64,
     pub origin: Origin,
     /// RFC 3339.
@@ -166,6 +183,12 @@ pub struct JobSummary {
     pub plan_hash: String,
     pub tenant_id: String,
     pub instance_id: String,
+    /// Whose backup the plan read (see [`Manifest::source`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<EvidenceInstance>,
+    /// The instance restored into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<EvidenceInstance>,
     pub tables: Vec<String>,
     pub status: String,
     pub status_reason_code: Option<String>,

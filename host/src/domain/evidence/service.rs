@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::keys::{fingerprint, parse_public_key_pem, KeyError, Signer, ALGORITHM};
 use super::manifest::{
-    ArtifactHashes, ManifestSignature, Origin, PolicyDecisionRef, ResumeMetadata,
+    ArtifactHashes, EvidenceInstance, ManifestSignature, Origin, PolicyDecisionRef, ResumeMetadata,
 };
 use super::package::{
     digest_artifacts, scope_of, seal, verify_parts, Evidence, Retention, SealRequest,
@@ -45,6 +45,10 @@ pub struct PackageView {
     pub report_hash: String,
     pub manifest_sha256: String,
     pub pit_algorithm_version: Option<String>,
+    /// Whose backup the plan read and where the job wrote, as signed
+    /// (absent in packages made before restores could go elsewhere).
+    pub source: Option<EvidenceInstance>,
+    pub target: Option<EvidenceInstance>,
     pub resume_metadata: ResumeMetadata,
     pub retention_class: String,
     pub worm_enabled: bool,
@@ -335,6 +339,8 @@ pub fn view(row: &EvidencePackageRow, verification: Verification) -> PackageView
         pit_algorithm_version: manifest
             .as_ref()
             .and_then(|m| m.pit_algorithm_version.clone()),
+        source: manifest.as_ref().and_then(|m| m.source.clone()),
+        target: manifest.as_ref().and_then(|m| m.target.clone()),
         resume_metadata: manifest
             .as_ref()
             .map(|m| m.resume_metadata.clone())

@@ -9,7 +9,7 @@ use ed25519_dalek::VerifyingKey;
 use serde_json::Value;
 
 use super::artifact::{ArtifactKind, ArtifactSource};
-use super::manifest::{PolicyDecisionRef, ResumeMetadata};
+use super::manifest::{EvidenceInstance, PolicyDecisionRef, ResumeMetadata};
 use crate::domain::DomainError;
 
 /// What a package states about its job.
@@ -18,8 +18,11 @@ pub struct JobFacts {
     pub job_id: String,
     pub plan_id: String,
     pub plan_hash: String,
+    /// The instance the job wrote (the plan's target).
     pub tenant_id: String,
     pub instance_id: String,
+    /// Whose backup the plan read, when known.
+    pub source: Option<EvidenceInstance>,
     pub tables: Vec<String>,
     /// `queued|running|completed|failed|cancelled`.
     pub status: String,
@@ -40,6 +43,15 @@ pub struct JobFacts {
 }
 
 impl JobFacts {
+    /// The source and the target, when the source is known.
+    pub fn source_and_target(&self) -> (Option<EvidenceInstance>, Option<EvidenceInstance>) {
+        let target = self.source.as_ref().map(|_| EvidenceInstance {
+            tenant_id: self.tenant_id.clone(),
+            instance_id: self.instance_id.clone(),
+        });
+        (self.source.clone(), target)
+    }
+
     /// Whether the job reached `completed`, `failed` or `cancelled`.
     pub fn is_terminal(&self) -> bool {
         matches!(self.status.as_str(), "completed" | "failed" | "cancelled")

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::artifact::{ArtifactKind, ArtifactSource, Page};
-use super::manifest::{PolicyDecisionRef, ResumeEntry, ResumeMetadata};
+use super::manifest::{EvidenceInstance, PolicyDecisionRef, ResumeEntry, ResumeMetadata};
 use super::sources::{ArtifactScope, EvidenceSources, JobFacts, RetainedBeforeImage};
 use crate::domain::canonical::timestamp;
 use crate::domain::DomainError;
@@ -47,6 +47,10 @@ impl EvidenceSources for StoreSources {
             .and_then(|(_, doc)| doc.get("pit_algorithm_version"))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let source = plan.as_ref().map(|(header, _)| EvidenceInstance {
+            tenant_id: header.tenant_id.clone(),
+            instance_id: header.instance_id.clone(),
+        });
         let mut decisions = self.store.decisions_for("plan", &job.plan_id).await?;
         decisions.extend(self.store.decisions_for("job", &job.job_id).await?);
         let last_event_seq = self.store.evidence_last_event_seq(job.job_seq).await?;
@@ -60,6 +64,7 @@ impl EvidenceSources for StoreSources {
             plan_hash: job.plan_hash,
             tenant_id: job.tenant_id,
             instance_id: job.instance_id,
+            source,
             tables: job.tables,
             status: job.status,
             status_reason_code: job.status_reason_code,

@@ -104,8 +104,9 @@ pub async fn capability(
 ) -> Result<(), DomainError> {
     let s = &plan.summary;
     let input = CapabilityInput {
-        tenant_id: plan.tenant_id.clone(),
-        instance_id: plan.instance_id.clone(),
+        // Execution writes the target: its policies judge the target.
+        tenant_id: plan.target_instance().tenant_id,
+        instance_id: plan.target_instance().instance_id,
         required_capabilities: vec![policy::Capability::RestoreExecute],
         exercised_capabilities: caps.to_vec(),
         scope: ScopeFacts {
@@ -143,8 +144,9 @@ pub async fn media_caps(
     confirmation: Option<&ElevatedConfirmation>,
 ) -> Result<(), DomainError> {
     let input = MediaCapsInput {
-        tenant_id: plan.tenant_id.clone(),
-        instance_id: plan.instance_id.clone(),
+        // Execution writes the target: its policies judge the target.
+        tenant_id: plan.target_instance().tenant_id,
+        instance_id: plan.target_instance().instance_id,
         candidate_count: plan.media_summary.count as u64,
         total_bytes: plan.media_summary.total_bytes as u64,
         exercised_capabilities: caps.to_vec(),

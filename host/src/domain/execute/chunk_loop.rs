@@ -71,7 +71,8 @@ pub(super) async fn run(
     max_chunks: Option<u32>,
 ) -> Result<ExecOutcome, DomainError> {
     let store = &ctx.store;
-    let target = ctx.targets.get(&plan.tenant_id, &plan.instance_id);
+    let into = plan.target_instance();
+    let target = ctx.targets.get(&into.tenant_id, &into.instance_id);
     let remote = match target.promises().atomic_with_journal {
         true => None,
         false => Some(remote_chunk::Remote::new(target.as_ref(), plan).await?),
@@ -218,8 +219,9 @@ async fn apply_chunk(
         job_seq: job.job_seq,
         plan_id: &plan.plan_id,
         plan_hash: &plan.plan_hash,
-        tenant_id: &plan.tenant_id,
-        instance_id: &plan.instance_id,
+        // Rows, journal and outcomes are the target's.
+        tenant_id: &job.tenant_id,
+        instance_id: &job.instance_id,
         chunk_index: chunk.chunk_index,
         chunk_id: &chunk.chunk_id,
         holder: step.holder,

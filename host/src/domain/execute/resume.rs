@@ -197,7 +197,8 @@ async fn current_hashes(
     rows: &[PlanRowKey],
 ) -> Result<Vec<Option<String>>, DomainError> {
     if target.promises().atomic_with_journal {
-        let (tenant, instance) = (&plan.tenant_id, &plan.instance_id);
+        let into = plan.target_instance();
+        let (tenant, instance) = (&into.tenant_id, &into.instance_id);
         let store = &ctx.store;
         return Ok(store
             .target_hashes(tenant, instance, &plan.plan_id, chunk_index, rows)

@@ -57,8 +57,9 @@ pub async fn revalidate(
         }
     }
     let dangling = if target.promises().atomic_with_journal {
+        let into = plan.target_instance();
         store
-            .dangling_references(&plan.plan_id, &plan.tenant_id, &plan.instance_id)
+            .dangling_references(&plan.plan_id, &into.tenant_id, &into.instance_id)
             .await?
             .into_iter()
             .map(references::doc)

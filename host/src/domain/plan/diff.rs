@@ -44,8 +44,12 @@ pub struct DiffState<'a> {
 pub struct TableScan<'a> {
     pub target: &'a dyn Target,
     pub schema: Option<&'a TableSchema>,
+    /// The source, whose backup index is read.
     pub tenant_id: &'a str,
     pub instance_id: &'a str,
+    /// The instance `target` is (delete candidates are its rows).
+    pub target_tenant_id: &'a str,
+    pub target_instance_id: &'a str,
     pub table: &'a str,
     pub sys_ids: Option<&'a [String]>,
     /// `(column, referenced table)` of the target schema.
@@ -205,7 +209,12 @@ impl<'a> DiffState<'a> {
     }
 
     fn delete_action(&mut self, scan: &TableScan<'_>, sys_id: &str) -> &'static str {
-        let id = candidate_id(scan.tenant_id, scan.instance_id, scan.table, sys_id);
+        let id = candidate_id(
+            scan.target_tenant_id,
+            scan.target_instance_id,
+            scan.table,
+            sys_id,
+        );
         let decision = self.decisions.get(&id).copied();
         self.delete_candidates.push(DeleteCandidateDoc {
             candidate_id: id,

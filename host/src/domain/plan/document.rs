@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 use strum::{EnumString, IntoStaticStr};
 
-use super::request::PlanInputs;
+use super::request::{InstanceRef, PlanInputs};
 use crate::domain::principal::Capability;
 use crate::domain::ReasonCode;
 use crate::policy::{DeleteDecision, Executability, Freshness, PolicyFailureKind};
@@ -21,8 +21,17 @@ pub struct PlanDocument {
     pub plan_id: String,
     pub plan_hash: String,
     pub plan_checksum: String,
+    /// The source (whose backup is read).
     pub tenant_id: String,
     pub instance_id: String,
+    /// The source as recorded by plans made since restores could go
+    /// elsewhere (absent in older documents: read [`Self::source_instance`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<InstanceRef>,
+    /// The instance restored into (absent in older documents, whose target
+    /// is their source: read [`Self::target_instance`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<InstanceRef>,
     #[serde(with = "crate::policy::timestamp")]
     pub pit: DateTime<Utc>,
     #[serde(with = "crate::policy::timestamp")]
@@ -39,6 +48,23 @@ pub struct PlanDocument {
     pub chunking: ChunkingDoc,
     pub tables: Vec<TableDoc>,
     pub inputs: PlanInputs,
+}
+
+impl PlanDocument {
+    /// Whose backup the plan reads.
+    pub fn source_instance(&self) -> InstanceRef {
+        InstanceRef {
+            tenant_id: self.tenant_id.clone(),
+            instance_id: self.instance_id.clone(),
+        }
+    }
+
+    /// The instance the plan restores into: its target, else its source.
+    pub fn target_instance(&self) -> InstanceRef {
+        self.target
+            .clone()
+            .unwrap_or_else(|| self.source_instance())
+    }
 }
 
 /// The gate's verdict and which policy gave it.

@@ -9,11 +9,12 @@ use super::super::index::from_micros;
 use super::document::{
     DeleteCandidateDoc, GateDoc, PolicyDoc, PolicyErrorDoc, ReferenceConflictDoc, WatermarkDoc,
 };
+use super::request::InstanceRef;
 use super::DomainError;
 use crate::domain::ReasonCode;
 use crate::policy::{
-    Decision, DeleteCandidate, Freshness, GateInput, GateOutput, GateReason, PartitionFact,
-    PolicyRegistry, ReferenceConflict,
+    Decision, DeleteCandidate, Freshness, GateInput, GateOutput, GateReason, GateTarget,
+    PartitionFact, PolicyRegistry, ReferenceConflict,
 };
 use crate::store::decisions::DecisionRow;
 use crate::store::index::WatermarkRow;
@@ -23,6 +24,8 @@ pub struct GateFacts<'a> {
     pub plan_id: &'a str,
     pub tenant_id: &'a str,
     pub instance_id: &'a str,
+    /// The instance restored into when it is not the source.
+    pub target: Option<&'a InstanceRef>,
     pub pit: DateTime<Utc>,
     pub now: DateTime<Utc>,
     /// `(topic, partition, stored watermark)` of every partition feeding the scope.
@@ -153,6 +156,10 @@ fn gate_input(facts: &GateFacts<'_>) -> GateInput {
     GateInput {
         tenant_id: facts.tenant_id.to_owned(),
         instance_id: facts.instance_id.to_owned(),
+        target: facts.target.map(|t| GateTarget {
+            tenant_id: t.tenant_id.clone(),
+            instance_id: t.instance_id.clone(),
+        }),
         pit: facts.pit,
         now: facts.now,
         partitions,
@@ -215,6 +222,41 @@ mod tests {
         PolicyRegistry::load(&file, PolicyHostOptions::default()).unwrap()
     }
 
+    /// A target other than the source is in the gate's input (so in the
+    /// decision's `input_sha256`) though the plugin decides the same.
+    #[tokio::test]
+    async fn the_decision_input_covers_the_target() {
+        let registry = registry();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let sandbox = InstanceRef {
+            tenant_id: "acme".into(),
+            instance_id: "sandbox".into(),
+        };
+        let facts = |target| GateFacts {
+            plan_id: "plan-1",
+            tenant_id: "acme",
+            instance_id: "prod",
+            target,
+            pit: at("2026-11-20T10:00:00Z"),
+            now: at("2026-11-20T10:30:00Z"),
+            partitions: vec![("sn.acme.prod.incident".into(), 0, None)],
+            tables_without_history: Vec::new(),
+            delete_candidates: &[],
+            reference_conflicts: &[],
+        };
+        let same = decide(&registry, facts(None)).await.unwrap();
+        let elsewhere = decide(&registry, facts(Some(&sandbox))).await.unwrap();
+        assert_ne!(same.decision.input_sha256, elsewhere.decision.input_sha256);
+        assert_eq!(same.gate.reasons, elsewhere.gate.reasons);
+        let input = gate_input(&facts(Some(&sandbox)));
+        assert_eq!(input.tenant_id, "acme");
+        assert_eq!(input.instance_id, "prod");
+        assert_eq!(
+            input.target.map(|t| t.instance_id),
+            Some("sandbox".to_owned())
+        );
+    }
+
     /// On a single-threaded runtime, another task runs while the gate
     /// decides a large plan: the decision does not hold the async worker.
     /// (Decided inline, the other task could only run after it, and would
@@ -238,6 +280,7 @@ mod tests {
             plan_id: "plan-1",
             tenant_id: "acme",
             instance_id: "prod",
+            target: None,
             pit: at("2026-11-20T10:00:00Z"),
             now: at("2026-11-20T10:30:00Z"),
             partitions: vec![("sn.acme.prod.incident".into(), 0, None)],

@@ -26,6 +26,7 @@ use super::DomainError;
 use crate::policy::{PolicyKind, PolicyRegistry};
 use crate::store::index::WatermarkRow;
 use crate::store::plan_writer::{PlanHeaderInsert, PlanWriter};
+use crate::store::plans::PlanHeader;
 use crate::store::{Store, StoreError};
 use crate::target::{TableSchema, Target};
 use diff::{DiffState, TableScan};
@@ -46,7 +47,17 @@ impl RestoreService {
         let policies = &self.policies;
         principal.require(&[Capability::RestorePlan])?;
         principal.require_tenant(&request.tenant_id)?;
+        if let Some(target) = &request.target {
+            principal.require_tenant(&target.tenant_id)?;
+        }
         super::ops::ensure_entitled(store, &request.tenant_id).await?;
+        if let Some(target) = request
+            .target
+            .as_ref()
+            .filter(|t| t.tenant_id != request.tenant_id)
+        {
+            super::ops::ensure_entitled(store, &target.tenant_id).await?;
+        }
         let wait = std::time::Duration::from_millis(self.config.database.acquire_timeout_ms);
         let _slot = tokio::time::timeout(wait, self.dry_runs.acquire())
             .await
@@ -62,7 +73,9 @@ impl RestoreService {
         if let Some(stored) = stored_plan(store, &plan_id, &plan_hash).await? {
             return Ok((stored, false));
         }
-        let target = self.targets.get(&inputs.tenant_id, &inputs.instance_id);
+        // The diff is against the instance restored into.
+        let into = inputs.target();
+        let target = self.targets.get(&into.tenant_id, &into.instance_id);
         let built = build(
             store,
             policies,
@@ -135,12 +148,15 @@ async fn build(
         .map(|d| (d.candidate_id.clone(), d.decision))
         .collect();
     let mut diff = DiffState::new(&writer, i64::from(inputs.chunk_size), decisions);
+    let into = inputs.target();
     for (scope, (_, schema, references)) in inputs.scope.iter().zip(&tables) {
         let scan = TableScan {
             target,
             schema: schema.as_ref(),
             tenant_id: &inputs.tenant_id,
             instance_id: &inputs.instance_id,
+            target_tenant_id: &into.tenant_id,
+            target_instance_id: &into.instance_id,
             table: &scope.table,
             sys_ids: scope.sys_ids.as_deref(),
             references,
@@ -173,6 +189,8 @@ async fn build(
         plan_checksum: String::new(),
         tenant_id: inputs.tenant_id.clone(),
         instance_id: inputs.instance_id.clone(),
+        source: Some(inputs.source()),
+        target: Some(into.clone()),
         pit,
         created_at: now,
         pit_algorithm_version: PIT_ALGORITHM_VERSION.to_owned(),
@@ -223,10 +241,13 @@ fn header_of(
     pit: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<PlanHeaderInsert, DomainError> {
+    let target = document.target_instance();
     Ok(PlanHeaderInsert {
         plan_id: document.plan_id.clone(),
         tenant_id: document.tenant_id.clone(),
         instance_id: document.instance_id.clone(),
+        target_tenant_id: target.tenant_id,
+        target_instance_id: target.instance_id,
         plan_hash: document.plan_hash.clone(),
         plan_checksum: document.plan_checksum.clone(),
         pit,
@@ -275,8 +296,9 @@ async fn reference_conflicts(
     inputs: &PlanInputs,
 ) -> Result<Vec<ReferenceConflictDoc>, DomainError> {
     if target.promises().atomic_with_journal {
+        let into = inputs.target();
         let found = writer
-            .dangling_references(&inputs.tenant_id, &inputs.instance_id)
+            .dangling_references(&into.tenant_id, &into.instance_id)
             .await?;
         return Ok(found.into_iter().map(references::doc).collect());
     }
@@ -368,6 +390,7 @@ async fn gate_facts<'a>(
         plan_id,
         tenant_id: &inputs.tenant_id,
         instance_id: &inputs.instance_id,
+        target: inputs.target.as_ref(),
         pit,
         now,
         partitions: partitions
@@ -420,9 +443,7 @@ impl RestoreService {
         let store = &self.store;
         principal.require(&[Capability::RestoreRead])?;
         match store.plan_document(plan_id).await? {
-            Some((header, document)) if principal.sees_tenant(&header.tenant_id) => {
-                parse_document(document)
-            }
+            Some((header, document)) if sees_plan(principal, &header) => parse_document(document),
             _ => Err(not_found(plan_id)),
         }
     }
@@ -437,7 +458,7 @@ impl RestoreService {
         let store = &self.store;
         principal.require(&[Capability::RestoreRead])?;
         match store.plan_header(plan_id).await? {
-            Some(header) if principal.sees_tenant(&header.tenant_id) => {}
+            Some(header) if sees_plan(principal, &header) => {}
             _ => return Err(not_found(plan_id)),
         }
         let rows = store
@@ -448,6 +469,13 @@ impl RestoreService {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::of(rows, page, |row| row.plan_row_id))
     }
+}
+
+/// Whether the caller may see a plan: it must see both the tenant whose
+/// backup it reads and the tenant it restores into (else the plan does not
+/// exist for it, as another tenant's plan).
+pub fn sees_plan(principal: &Principal, header: &PlanHeader) -> bool {
+    principal.sees_tenant(&header.tenant_id) && principal.sees_tenant(&header.target_tenant_id)
 }
 
 fn not_found(plan_id: &str) -> DomainError {

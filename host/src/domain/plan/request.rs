@@ -33,12 +33,23 @@ pub struct DecisionInput {
     pub decision: DeleteDecision,
 }
 
+/// An instance by tenant: where a plan reads its backup (the source) or
+/// where it restores into (the target).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceRef {
+    pub tenant_id: String,
+    pub instance_id: String,
+}
+
 /// A dry-run request as the domain takes it.
 #[derive(Debug, Clone)]
 pub struct PlanRequest {
     pub plan_id: Option<String>,
+    /// The source: whose backup index is read.
     pub tenant_id: String,
     pub instance_id: String,
+    /// Where to restore; `None` restores into the source.
+    pub target: Option<InstanceRef>,
     pub pit: DateTime<Utc>,
     pub tables: Vec<ScopeTable>,
     pub delete_decisions: Vec<DecisionInput>,
@@ -49,8 +60,14 @@ pub struct PlanRequest {
 /// The normalised inputs the plan hash covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanInputs {
+    /// The source.
     pub tenant_id: String,
     pub instance_id: String,
+    /// The target when it is not the source (a target equal to the source
+    /// is normalised away, so it hashes as a plan that names none, and a
+    /// plan into its own source hashes as it always did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<InstanceRef>,
     #[serde(with = "crate::policy::timestamp")]
     pub pit: DateTime<Utc>,
     pub scope: Vec<ScopeTable>,
@@ -95,9 +112,22 @@ impl PlanInputs {
         for d in &request.delete_decisions {
             decisions.insert(d.candidate_id.clone(), d.decision);
         }
+        if let Some(target) = &request.target {
+            if target.tenant_id.is_empty() || target.instance_id.is_empty() {
+                return Err(DomainError::invalid(
+                    "target.tenant_id and target.instance_id must not be empty",
+                ));
+            }
+        }
+        let source = InstanceRef {
+            tenant_id: request.tenant_id.clone(),
+            instance_id: request.instance_id.clone(),
+        };
+        let target = request.target.clone().filter(|t| *t != source);
         Ok(Self {
             tenant_id: request.tenant_id.clone(),
             instance_id: request.instance_id.clone(),
+            target,
             pit: request.pit,
             scope,
             delete_decisions: decisions
@@ -117,6 +147,19 @@ impl PlanInputs {
         canonical_sha256(self)
     }
 
+    /// Where the backup is read.
+    pub fn source(&self) -> InstanceRef {
+        InstanceRef {
+            tenant_id: self.tenant_id.clone(),
+            instance_id: self.instance_id.clone(),
+        }
+    }
+
+    /// Where the plan restores into: the named target, else the source.
+    pub fn target(&self) -> InstanceRef {
+        self.target.clone().unwrap_or_else(|| self.source())
+    }
+
     /// The scoped table names, sorted.
     pub fn table_names(&self) -> Vec<String> {
         self.scope.iter().map(|t| t.table.clone()).collect()
@@ -132,6 +175,7 @@ mod tests {
             plan_id: None,
             tenant_id: "acme".into(),
             instance_id: "prod".into(),
+            target: None,
             pit: "2026-11-20T10:00:00Z".parse().unwrap(),
             tables,
             delete_decisions: vec![],
@@ -170,6 +214,28 @@ mod tests {
         let a = PlanInputs::normalise(&request(vec![t("a", Some(&["1"])), t("a", None)], None))
             .unwrap();
         assert_eq!(a.scope, vec![t("a", None)]);
+    }
+
+    #[test]
+    fn a_target_is_hashed_and_the_source_as_target_is_not() {
+        let plain = PlanInputs::normalise(&request(vec![t("a", None)], None)).unwrap();
+        let mut same = request(vec![t("a", None)], None);
+        same.target = Some(InstanceRef {
+            tenant_id: "acme".into(),
+            instance_id: "prod".into(),
+        });
+        let same = PlanInputs::normalise(&same).unwrap();
+        assert_eq!(same.target, None);
+        assert_eq!(plain.plan_hash().unwrap(), same.plan_hash().unwrap());
+        let mut other = request(vec![t("a", None)], None);
+        other.target = Some(InstanceRef {
+            tenant_id: "acme".into(),
+            instance_id: "sandbox".into(),
+        });
+        let other = PlanInputs::normalise(&other).unwrap();
+        assert_eq!(other.target().instance_id, "sandbox");
+        assert_eq!(other.source().instance_id, "prod");
+        assert_ne!(plain.plan_hash().unwrap(), other.plan_hash().unwrap());
     }
 
     #[test]

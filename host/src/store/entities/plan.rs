@@ -19,6 +19,9 @@ pub struct Model {
     pub total_chunks: i64,
     pub document: Json,
     pub created_at: ChronoDateTimeUtc,
+    /// Null: the target is the source (`tenant_id/instance_id`).
+    pub target_tenant_id: Option<String>,
+    pub target_instance_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -102,6 +102,7 @@ pub(super) fn job() -> JobFacts {
         plan_hash: "ab".repeat(32),
         tenant_id: "acme".into(),
         instance_id: "prod".into(),
+        source: None,
         tables: vec!["incident".into()],
         status: "completed".into(),
         status_reason_code: None,
