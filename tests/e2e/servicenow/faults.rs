@@ -182,37 +182,34 @@ async fn a_record_the_acl_refuses_gets_its_own_outcome_and_the_chunk_goes_on() {
     assert_eq!(journal(&ctx, &job_id).await.len(), 5);
 }
 
-/// A target instance that cannot be reached when the service reads it
-/// synchronously (the dry-run reads the instance's rows): `503
-/// target_unavailable`, not a 500, and no plan.
-#[tokio::test]
-async fn an_unreachable_instance_is_503_target_unavailable() {
+/// A dry-run of one backed-up incident against a service whose instance
+/// URL is `url` (the fake's credentials and tables otherwise).
+async fn dry_run_with_instance_at(url: &str) -> rrs_tests::Reply {
     let sn = SnInstance::start(vec![rrs_tests::servicenow::incident(&[
         "short_description",
         "state",
     ])])
     .await;
+    let toml = sn.target_toml("").replace(&sn.fake.base_url, url);
+    let ctx = rrs_tests::TestContext::start_with(&toml).await;
+    let at = super::support::ago(30);
+    let version = rrs_tests::fixtures::Version::upsert("incident", "a1", &at, restored(0));
+    ctx.ingest(0, &[version]).await;
+    ctx.watermark("incident", &super::support::ago(1)).await;
+    ctx.dry_run(&["incident"], &super::support::ago(5), json!({}))
+        .await
+}
+
+/// A target instance that cannot be reached when the service reads it
+/// synchronously (the dry-run reads the instance's rows): `503
+/// target_unavailable`, not a 500, and no plan.
+#[tokio::test]
+async fn an_unreachable_instance_is_503_target_unavailable() {
     // A port nothing listens on: the instance is down.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let down = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let toml = sn.target_toml("").replace(&sn.fake.base_url, &down);
-    let ctx = rrs_tests::TestContext::start_with(&toml).await;
-    let at = super::support::ago(30);
-    ctx.ingest(
-        0,
-        &[rrs_tests::fixtures::Version::upsert(
-            "incident",
-            "a1",
-            &at,
-            restored(0),
-        )],
-    )
-    .await;
-    ctx.watermark("incident", &super::support::ago(1)).await;
-    let reply = ctx
-        .dry_run(&["incident"], &super::support::ago(5), json!({}))
-        .await;
+    let reply = dry_run_with_instance_at(&down).await;
     assert_eq!(
         (reply.status, reply.reason()),
         (StatusCode::SERVICE_UNAVAILABLE, "target_unavailable"),
@@ -248,29 +245,7 @@ async fn not_an_instance() -> String {
 /// API's JSON: `503 target_protocol_error` on the synchronous read.
 #[tokio::test]
 async fn an_instance_answering_html_is_target_protocol_error() {
-    let sn = SnInstance::start(vec![rrs_tests::servicenow::incident(&[
-        "short_description",
-        "state",
-    ])])
-    .await;
-    let fake = not_an_instance().await;
-    let toml = sn.target_toml("").replace(&sn.fake.base_url, &fake);
-    let ctx = rrs_tests::TestContext::start_with(&toml).await;
-    let at = super::support::ago(30);
-    ctx.ingest(
-        0,
-        &[rrs_tests::fixtures::Version::upsert(
-            "incident",
-            "a1",
-            &at,
-            restored(0),
-        )],
-    )
-    .await;
-    ctx.watermark("incident", &super::support::ago(1)).await;
-    let reply = ctx
-        .dry_run(&["incident"], &super::support::ago(5), json!({}))
-        .await;
+    let reply = dry_run_with_instance_at(&not_an_instance().await).await;
     assert_eq!(
         (reply.status, reply.reason()),
         (StatusCode::SERVICE_UNAVAILABLE, "target_protocol_error"),
