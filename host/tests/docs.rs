@@ -105,17 +105,22 @@ fn tracked_files() -> Vec<String> {
 
 #[test]
 fn no_file_names_a_path_outside_the_repository() {
-    let patterns = ["../shared", "/work/", "/root/", "/home/"];
+    // Assembled from parts, so this file holds none of the paths it looks
+    // for and is checked like every other.
+    let patterns: Vec<String> = [["..", "shared"], ["", "work"], ["", "root"], ["", "home"]]
+        .iter()
+        .map(|[parent, dir]| format!("{parent}/{dir}{}", if parent.is_empty() { "/" } else { "" }))
+        .collect();
     let mut found = Vec::new();
     for file in tracked_files() {
-        if file.ends_with(".lock") || file == "host/tests/docs.rs" {
+        if file.ends_with(".lock") {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(root().join(&file)) else {
             continue;
         };
         for (n, line) in text.lines().enumerate() {
-            if patterns.iter().any(|p| line.contains(p)) {
+            if patterns.iter().any(|p| line.contains(p.as_str())) {
                 found.push(format!("{file}:{}: {line}", n + 1));
             }
         }
