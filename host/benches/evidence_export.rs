@@ -163,6 +163,7 @@ fn facts() -> JobFacts {
         policy_decisions: vec![],
         last_event_seq: (ROWS / 500 + 3) as i64,
         outcome_summary: json!({"applied": ROWS}),
+        undo_of: None,
     }
 }
 

@@ -125,6 +125,7 @@ fn job() -> JobFacts {
         policy_decisions: vec![],
         last_event_seq: 3,
         outcome_summary: json!({}),
+        undo_of: None,
     }
 }
 

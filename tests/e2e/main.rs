@@ -31,4 +31,5 @@ mod queue_property;
 mod replicas;
 mod servicenow;
 mod targets;
+mod undo;
 mod writers;

@@ -111,6 +111,8 @@ pub struct EvidenceBody {
     pub source: Option<InstanceRefBody>,
     /// The instance the job restored into.
     pub target: Option<InstanceRefBody>,
+    /// Set when the job ran an undo plan: the job it undid.
+    pub undo_of: Option<UndoOfBody>,
     /// The job's resume history.
     pub resume_metadata: ResumeMetadataBody,
     /// 1 for the first package of the job, +1 for each later one.
@@ -125,6 +127,18 @@ pub struct EvidenceBody {
     pub immutable_storage: ImmutableStorageBody,
     /// Policy decisions that gated and authorised the job.
     pub policy_decisions: Vec<PolicyDecisionBody>,
+}
+
+/// The job an undo job reverted, as its package signs it.
+#[derive(Debug, Clone, Object)]
+pub struct UndoOfBody {
+    /// The undone job.
+    pub job_id: String,
+    /// Its plan.
+    pub plan_id: String,
+    /// The manifest sha256 of its latest package when the undo was
+    /// planned (null when it had none).
+    pub evidence_manifest_sha256: Option<String>,
 }
 
 /// sha256 of each artifact's canonical (RFC 8785) form.
@@ -344,6 +358,11 @@ impl From<PackageView> for EvidencePackageBody {
             pit_algorithm_version: p.pit_algorithm_version,
             source: p.source.map(instance_body),
             target: p.target.map(instance_body),
+            undo_of: p.undo_of.map(|u| UndoOfBody {
+                job_id: u.job_id,
+                plan_id: u.plan_id,
+                evidence_manifest_sha256: u.evidence_manifest_sha256,
+            }),
             resume_metadata: ResumeMetadataBody {
                 resume_count: p.resume_metadata.resume_count,
                 resumes: p

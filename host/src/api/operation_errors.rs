@@ -131,6 +131,25 @@ pub const OPERATIONS: &[OperationErrors] = &[
             (503, TARGET),
         ],
     ),
+    op(
+        "undo_plan",
+        Body,
+        &[
+            (403, ENTITLED),
+            (404, JOB),
+            (
+                409,
+                &[
+                    BlockedPlanHashMismatch,
+                    UndoJobNotTerminal,
+                    UndoNothingApplied,
+                    UndoBeforeImagesPruned,
+                    UndoBeforeImageMismatch,
+                ],
+            ),
+            (503, TARGET),
+        ],
+    ),
     op("get_plan", Params, &[(404, &[PlanNotFound])]),
     op("list_plan_rows", Params, &[(404, &[PlanNotFound])]),
     op(
@@ -149,6 +168,7 @@ pub const OPERATIONS: &[OperationErrors] = &[
                     BlockedReferenceConflict,
                     BlockedFreshnessStale,
                     BlockedPlanNotExecutable,
+                    BlockedUndoConflictsUndecided,
                 ],
             ),
         ],

@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::types::{CapabilityName, Timestamp};
 use crate::domain::plan::document::{
-    ChunkingDoc, DeleteCandidateDoc, GateDoc, MediaCandidateDoc, MediaSummaryDoc, PlanDocument,
-    PlanRow, PolicyDoc, PolicyErrorDoc, ReferenceConflictDoc, RowAction, SummaryDoc, TableDoc,
-    WatermarkDoc,
+    ChunkingDoc, ConflictDecision, DeleteCandidateDoc, GateDoc, MediaCandidateDoc, MediaSummaryDoc,
+    PlanDocument, PlanRow, PolicyDoc, PolicyErrorDoc, ReferenceConflictDoc, RowAction, SummaryDoc,
+    TableDoc, UndoConflictDoc, UndoDoc, WatermarkDoc,
 };
 use crate::domain::plan::request::{DecisionInput, InstanceRef, PlanInputs, ScopeTable};
+use crate::domain::plan::undo::ConflictDecisionInput;
 use crate::domain::ReasonCode;
 use crate::policy::{DeleteDecision, Executability, Freshness, PolicyFailureKind};
 
@@ -49,8 +50,10 @@ pub enum DeleteDecisionName {
 }
 
 /// What the plan does with a record: `create`, `update`, `unchanged`,
-/// `delete` (allowed delete candidate), `skip_delete` (skipped candidate)
-/// or `undecided_delete`. Only `create`, `update` and `delete` execute.
+/// `delete` (allowed delete candidate), `skip_delete` (skipped candidate),
+/// `undecided_delete`, and in an undo plan `keep_current` (a conflict left
+/// as it is) or `undecided_conflict`. Only `create`, `update` and `delete`
+/// execute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
 #[oai(rename_all = "snake_case", remote = "RowAction")]
 #[serde(rename_all = "snake_case")]
@@ -61,6 +64,18 @@ pub enum RowActionName {
     Delete,
     SkipDelete,
     UndecidedDelete,
+    KeepCurrent,
+    UndecidedConflict,
+}
+
+/// A decision on an undo conflict: `keep_current` (leave the row as it is
+/// now) or `revert` (write the before-image back over the later change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[oai(rename_all = "snake_case", remote = "ConflictDecision")]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictDecisionName {
+    KeepCurrent,
+    Revert,
 }
 
 /// The policy plugin that decided.
@@ -156,6 +171,10 @@ pub struct PlanSummaryBody {
     pub skipped_deletes: i64,
     /// Delete candidates without a decision.
     pub undecided_deletes: i64,
+    /// Undo conflicts decided `keep_current`.
+    pub kept_current: i64,
+    /// Undo conflicts without a decision (they block an undo plan).
+    pub undecided_conflicts: i64,
 }
 
 /// A target row with no version at the PIT.
@@ -185,6 +204,51 @@ pub struct ReferenceConflictBody {
     pub referenced_table: String,
     /// The `sys_id` referred to.
     pub referenced_sys_id: String,
+}
+
+/// What an undo plan reverts and what stands in its way.
+#[derive(Debug, Clone, Object)]
+pub struct UndoBody {
+    /// The job whose writes the plan reverts.
+    pub job_id: String,
+    /// That job's plan.
+    pub plan_id: String,
+    /// The manifest sha256 of that job's latest evidence package (null
+    /// when it has none).
+    pub evidence_manifest_sha256: Option<String>,
+    /// Rows changed since the job wrote them; each needs a decision.
+    pub conflicts: Vec<UndoConflictBody>,
+}
+
+/// A row the job wrote that someone changed since.
+#[derive(Debug, Clone, Object)]
+pub struct UndoConflictBody {
+    /// Deterministic: the same job and row give the same id in every undo plan.
+    pub conflict_id: String,
+    /// Table.
+    pub table: String,
+    /// The row's `sys_id`.
+    pub sys_id: String,
+    /// What the job did to the row.
+    pub job_action: RowActionName,
+    /// sha256 of what the job left (null: it deleted the row).
+    pub restored_sha256: Option<String>,
+    /// sha256 of the row now (null: absent).
+    pub current_sha256: Option<String>,
+    /// The decision taken in the request; null when undecided.
+    pub decision: Option<ConflictDecisionName>,
+}
+
+/// A decision on an undo conflict.
+#[derive(Debug, Clone, Object, Serialize, Deserialize)]
+#[oai(remote = "ConflictDecisionInput")]
+#[serde(deny_unknown_fields)]
+pub struct ConflictDecisionBody {
+    /// A `conflict_id` from an earlier undo plan of the same job.
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub conflict_id: String,
+    /// The decision.
+    pub decision: ConflictDecisionName,
 }
 
 /// An attachment the plan restores (its version at the PIT).
@@ -350,6 +414,11 @@ pub struct PlanBody {
     pub tables: Vec<PlanTableBody>,
     /// The normalised inputs.
     pub inputs: PlanInputsBody,
+    /// Set on an undo plan (`POST /v1/jobs/{job_id}/undo-plan`): the job it
+    /// reverts and the conflicts to decide.
+    pub undo: Option<UndoBody>,
+    /// Attachments an undo plan removes (those its job wrote).
+    pub media_removals: Vec<MediaCandidateBody>,
 }
 
 /// One row of a plan.
@@ -425,6 +494,31 @@ impl From<DeleteCandidateDoc> for DeleteCandidateBody {
     }
 }
 
+impl From<UndoDoc> for UndoBody {
+    fn from(u: UndoDoc) -> Self {
+        Self {
+            job_id: u.job_id,
+            plan_id: u.plan_id,
+            evidence_manifest_sha256: u.evidence_manifest_sha256,
+            conflicts: all(u.conflicts),
+        }
+    }
+}
+
+impl From<UndoConflictDoc> for UndoConflictBody {
+    fn from(c: UndoConflictDoc) -> Self {
+        Self {
+            conflict_id: c.conflict_id,
+            table: c.table,
+            sys_id: c.sys_id,
+            job_action: c.job_action.into(),
+            restored_sha256: c.restored_sha256,
+            current_sha256: c.current_sha256,
+            decision: c.decision.map(Into::into),
+        }
+    }
+}
+
 impl From<PlanInputs> for PlanInputsBody {
     fn from(i: PlanInputs) -> Self {
         Self {
@@ -466,6 +560,8 @@ impl From<PlanDocument> for PlanBody {
             chunking: d.chunking.into(),
             tables: all(d.tables),
             inputs: d.inputs.into(),
+            undo: d.undo.map(Into::into),
+            media_removals: all(d.media_removals),
         }
     }
 }

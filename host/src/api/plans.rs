@@ -15,6 +15,7 @@ use super::security::BearerAuth;
 use super::types::Timestamp;
 use super::ApiTags;
 use crate::domain::plan::request::PlanRequest;
+use crate::domain::plan::undo::UndoRequest;
 use crate::domain::RestoreService;
 
 /// Plan endpoints.
@@ -72,6 +73,27 @@ enum DryRunResponse {
     Existing(Json<PlanBody>),
 }
 
+/// A request for an undo plan.
+#[derive(Debug, Default, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UndoPlanRequest {
+    /// Client-chosen id, as for a dry-run; generated when absent.
+    /// Repeating it with the same inputs returns the stored plan.
+    #[oai(validator(pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"))]
+    pub plan_id: Option<String>,
+    /// Decisions on the undo's delete candidates (the rows the job
+    /// created), by `candidate_id` of an earlier undo plan.
+    #[oai(validator(max_items = 100000))]
+    pub delete_decisions: Option<Vec<DeleteDecisionBody>>,
+    /// Decisions on conflicts (rows changed since the job wrote them), by
+    /// `conflict_id` of an earlier undo plan.
+    #[oai(validator(max_items = 100000))]
+    pub conflict_decisions: Option<Vec<ConflictDecisionBody>>,
+    /// Executed rows per chunk (default 500).
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub chunk_size: Option<u32>,
+}
+
 #[derive(ApiResponse)]
 enum PlanResponse {
     /// The plan.
@@ -110,6 +132,63 @@ impl PlansApi {
         let principal = bearer.principal(&svc).await?;
         let request = plan_request(body.0);
         let (document, created) = svc.dry_run(&principal, request, Utc::now()).await?;
+        let body = Json(PlanBody::from(document));
+        Ok(if created {
+            DryRunResponse::Created(body)
+        } else {
+            DryRunResponse::Existing(body)
+        })
+    }
+
+    /// Plan the undo of a job
+    ///
+    /// An immutable plan that reverts what a terminal job wrote, built from
+    /// its rollback journal: a row it created is deleted (a delete
+    /// candidate, decided as in a dry-run), a row it updated or deleted gets
+    /// its before-image back, attachments it wrote are removed. A row
+    /// changed since the job wrote it is a conflict in `undo.conflicts`; the
+    /// plan is `blocked_undo_conflicts_undecided` until each has a
+    /// decision (`keep_current` or `revert`). The gate policy decides as for
+    /// any plan; a job, execution, journal and evidence follow as for a
+    /// restore (`undo.evidence_manifest_sha256` names the undone job's
+    /// package). `409 undo_job_not_terminal`, `409 undo_nothing_applied`,
+    /// `409 undo_before_images_pruned` (lists the rows),
+    /// `409 undo_before_image_mismatch`; nothing is written then. Needs
+    /// `restore_plan`; `404 job_not_found` for another tenant's job.
+    #[oai(
+        path = "/v1/jobs/:job_id/undo-plan",
+        method = "post",
+        operation_id = "undo_plan"
+    )]
+    async fn undo_plan(
+        &self,
+        svc: Data<&RestoreService>,
+        bearer: BearerAuth,
+        /// The job to undo.
+        job_id: Path<String>,
+        body: JsonBody<UndoPlanRequest>,
+    ) -> ApiResult<DryRunResponse> {
+        let principal = bearer.principal(&svc).await?;
+        let body = body.0;
+        let request = UndoRequest {
+            plan_id: body.plan_id,
+            delete_decisions: body
+                .delete_decisions
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            conflict_decisions: body
+                .conflict_decisions
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            chunk_size: body.chunk_size,
+        };
+        let (document, created) = svc
+            .undo_plan(&principal, &job_id, request, Utc::now())
+            .await?;
         let body = Json(PlanBody::from(document));
         Ok(if created {
             DryRunResponse::Created(body)

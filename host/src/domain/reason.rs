@@ -57,6 +57,12 @@ pub enum ReasonCode {
     BlockedFreshnessStale,
     BlockedPlanNotExecutable,
     BlockedEntitlementDisabled,
+    // Undo plans.
+    BlockedUndoConflictsUndecided,
+    UndoJobNotTerminal,
+    UndoNothingApplied,
+    UndoBeforeImagesPruned,
+    UndoBeforeImageMismatch,
     // The target instance.
     TargetTableNotFound,
     TargetUnavailable,

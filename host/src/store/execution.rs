@@ -5,6 +5,8 @@
 //! expired, and every chunk transaction renews it under the same
 //! condition, so a replica that lost its lease cannot commit a chunk.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
@@ -74,6 +76,9 @@ pub struct MediaOutcomeRow {
     pub attempt_count: i32,
     pub expected_sha256_plain: String,
     pub observed_sha256_plain: Option<String>,
+    /// Whether the execution wrote into the instance (wrote the
+    /// attachment, or removed it); null in rows from before it was kept.
+    pub wrote: Option<bool>,
 }
 
 /// What starting an execution changes on its job, in the transaction that
@@ -333,7 +338,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let sql = "INSERT INTO media_outcomes (job_id, candidate_id, ordinal, media_id, outcome, reason_code, attempt_count, \
-                   expected_sha256_plain, observed_sha256_plain, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                   expected_sha256_plain, observed_sha256_plain, created_at, wrote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                    ON CONFLICT (job_id, candidate_id) DO NOTHING";
         let values: Vec<Value> = vec![
             job_id.into(),
@@ -346,6 +351,7 @@ impl Store {
             m.expected_sha256_plain.clone().into(),
             m.observed_sha256_plain.clone().into(),
             now.into(),
+            m.wrote.into(),
         ];
         self.write_db()
             .execute(statement(self.backend(), sql, values))
@@ -356,7 +362,7 @@ impl Store {
     /// Every media outcome of an execution, in candidate order.
     pub async fn media_outcomes(&self, job_id: &str) -> Result<Vec<MediaOutcomeRow>, StoreError> {
         let sql = "SELECT candidate_id, ordinal, media_id, outcome, reason_code, attempt_count, expected_sha256_plain, \
-                   observed_sha256_plain FROM media_outcomes WHERE job_id = ? ORDER BY ordinal";
+                   observed_sha256_plain, wrote FROM media_outcomes WHERE job_id = ? ORDER BY ordinal";
         let values = vec![job_id.into()];
         Ok(
             MediaOutcomeRow::find_by_statement(statement(self.backend(), sql, values))
@@ -364,4 +370,19 @@ impl Store {
                 .await?,
         )
     }
+
+    /// The candidates whose outcome wrote into the instance.
+    pub async fn media_written(&self, job_id: &str) -> Result<HashSet<String>, StoreError> {
+        let sql = "SELECT candidate_id FROM media_outcomes WHERE job_id = ? AND wrote = ?";
+        let values: Vec<Value> = vec![job_id.into(), true.into()];
+        let rows = CandidateId::find_by_statement(statement(self.backend(), sql, values))
+            .all(self.db())
+            .await?;
+        Ok(rows.into_iter().map(|r| r.candidate_id).collect())
+    }
+}
+
+#[derive(FromQueryResult)]
+struct CandidateId {
+    candidate_id: String,
 }

@@ -173,6 +173,30 @@ impl Store {
         )
     }
 
+    /// Removes a restored attachment's metadata (its blob stays: blobs are
+    /// shared by content).
+    pub async fn delete_target_media(
+        &self,
+        tenant_id: &str,
+        instance_id: &str,
+        table: &str,
+        media_id: &str,
+    ) -> Result<(), StoreError> {
+        let sql =
+            "DELETE FROM target_media WHERE tenant_id = ? AND instance_id = ? AND table_name = ? \
+                   AND media_id = ?";
+        let values: Vec<Value> = vec![
+            tenant_id.into(),
+            instance_id.into(),
+            table.into(),
+            media_id.into(),
+        ];
+        self.write_db()
+            .execute(statement(self.backend(), sql, values))
+            .await?;
+        Ok(())
+    }
+
     /// Creates or replaces a restored attachment's metadata.
     pub async fn put_target_media(
         &self,

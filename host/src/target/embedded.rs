@@ -202,6 +202,18 @@ impl Target for EmbeddedTarget {
         })
     }
 
+    async fn delete_attachment(
+        &self,
+        key: &AttachmentKey<'_>,
+        _held: &AttachmentRef,
+    ) -> Result<(), TargetError> {
+        let (tenant, instance) = (&self.tenant_id, &self.instance_id);
+        self.store
+            .delete_target_media(tenant, instance, key.parent_table, key.media_id)
+            .await?;
+        Ok(())
+    }
+
     async fn find_attachment(
         &self,
         key: &AttachmentKey<'_>,

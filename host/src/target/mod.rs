@@ -227,6 +227,14 @@ pub trait Target: Send + Sync {
         attachment: NewAttachment<'_>,
     ) -> Result<AttachmentRef, TargetError>;
 
+    /// Removes an attachment `find_attachment` found (an undo removes
+    /// what its job wrote). Removing one already gone is not an error.
+    async fn delete_attachment(
+        &self,
+        key: &AttachmentKey<'_>,
+        held: &AttachmentRef,
+    ) -> Result<(), TargetError>;
+
     /// The attachment, if the target holds it.
     async fn find_attachment(
         &self,

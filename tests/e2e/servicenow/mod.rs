@@ -9,3 +9,4 @@ mod media;
 mod restore;
 mod secrets;
 mod support;
+mod undo;

@@ -136,6 +136,16 @@ pub struct EvidenceInstance {
     pub instance_id: String,
 }
 
+/// The job an undo job reverted, as its package names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndoOf {
+    pub job_id: String,
+    pub plan_id: String,
+    /// The manifest sha256 of the undone job's package (null when it had
+    /// none when the undo was planned).
+    pub evidence_manifest_sha256: Option<String>,
+}
+
 /// The signed statement of a package.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -154,6 +164,10 @@ pub struct Manifest {
     /// `source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<EvidenceInstance>,
+    /// Set when the job undid another: that job, its plan and the
+    /// manifest sha256 of its latest package when the undo was planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo_of: Option<UndoOf>,
     pub package_version: i64,
     pub origin: Origin,
     /// RFC 3339.

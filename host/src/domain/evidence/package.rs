@@ -119,6 +119,7 @@ pub fn seal(
         instance_id: job.instance_id.clone(),
         source: job.source_and_target().0,
         target: job.source_and_target().1,
+        undo_of: job.undo_of.clone(),
         package_version: request.package_version,
         origin: request.origin,
         generated_at: timestamp(&request.now),

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::keys::{fingerprint, parse_public_key_pem, KeyError, Signer, ALGORITHM};
 use super::manifest::{
     ArtifactHashes, EvidenceInstance, ManifestSignature, Origin, PolicyDecisionRef, ResumeMetadata,
+    UndoOf,
 };
 use super::package::{
     digest_artifacts, scope_of, seal, verify_parts, Evidence, Retention, SealRequest,
@@ -49,6 +50,8 @@ pub struct PackageView {
     /// (absent in packages made before restores could go elsewhere).
     pub source: Option<EvidenceInstance>,
     pub target: Option<EvidenceInstance>,
+    /// The job this one undid, as signed.
+    pub undo_of: Option<UndoOf>,
     pub resume_metadata: ResumeMetadata,
     pub retention_class: String,
     pub worm_enabled: bool,
@@ -341,6 +344,7 @@ pub fn view(row: &EvidencePackageRow, verification: Verification) -> PackageView
             .and_then(|m| m.pit_algorithm_version.clone()),
         source: manifest.as_ref().and_then(|m| m.source.clone()),
         target: manifest.as_ref().and_then(|m| m.target.clone()),
+        undo_of: manifest.as_ref().and_then(|m| m.undo_of.clone()),
         resume_metadata: manifest
             .as_ref()
             .map(|m| m.resume_metadata.clone())

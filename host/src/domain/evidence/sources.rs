@@ -9,7 +9,7 @@ use ed25519_dalek::VerifyingKey;
 use serde_json::Value;
 
 use super::artifact::{ArtifactKind, ArtifactSource};
-use super::manifest::{EvidenceInstance, PolicyDecisionRef, ResumeMetadata};
+use super::manifest::{EvidenceInstance, PolicyDecisionRef, ResumeMetadata, UndoOf};
 use crate::domain::DomainError;
 
 /// What a package states about its job.
@@ -40,6 +40,8 @@ pub struct JobFacts {
     pub last_event_seq: i64,
     /// Outcome counts for the report.
     pub outcome_summary: Value,
+    /// The job this one undid, when it ran an undo plan.
+    pub undo_of: Option<UndoOf>,
 }
 
 impl JobFacts {

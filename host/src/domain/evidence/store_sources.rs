@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::artifact::{ArtifactKind, ArtifactSource, Page};
-use super::manifest::{EvidenceInstance, PolicyDecisionRef, ResumeEntry, ResumeMetadata};
+use super::manifest::{EvidenceInstance, PolicyDecisionRef, ResumeEntry, ResumeMetadata, UndoOf};
 use super::sources::{ArtifactScope, EvidenceSources, JobFacts, RetainedBeforeImage};
 use crate::domain::canonical::timestamp;
 use crate::domain::DomainError;
@@ -21,6 +21,14 @@ use crate::store::decisions::DecisionRow;
 use crate::store::evidence::OutcomeCount;
 use crate::store::execution::ExecutionRow;
 use crate::store::Store;
+
+fn text(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
 
 /// Sources read from the service database.
 #[derive(Debug, Clone)]
@@ -47,6 +55,17 @@ impl EvidenceSources for StoreSources {
             .and_then(|(_, doc)| doc.get("pit_algorithm_version"))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let undo_of = plan
+            .as_ref()
+            .and_then(|(_, doc)| doc.get("undo"))
+            .map(|undo| UndoOf {
+                job_id: text(undo, "job_id"),
+                plan_id: text(undo, "plan_id"),
+                evidence_manifest_sha256: undo
+                    .get("evidence_manifest_sha256")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            });
         let source = plan.as_ref().map(|(header, _)| EvidenceInstance {
             tenant_id: header.tenant_id.clone(),
             instance_id: header.instance_id.clone(),
@@ -77,6 +96,7 @@ impl EvidenceSources for StoreSources {
             policy_decisions: decisions.iter().map(decision_ref).collect(),
             last_event_seq,
             outcome_summary,
+            undo_of,
         }))
     }
 

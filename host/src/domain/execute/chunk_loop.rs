@@ -124,6 +124,9 @@ pub(super) async fn run(
         if let Some(reason) = media::restore_all(&run, &job.job_id, plan).await? {
             return pause(ctx, job, holder, reason, &principal.operator_id).await;
         }
+        if let Some(reason) = media::remove_all(&run, &job.job_id, plan).await? {
+            return pause(ctx, job, holder, reason, &principal.operator_id).await;
+        }
         store.set_media_done(&job.job_id, holder).await?;
     }
     let promoted = end(ctx, &job.job_id, holder, &principal.operator_id).await?;

@@ -15,6 +15,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::super::plan::document::{MediaCandidateDoc, PlanDocument};
+use super::super::plan::undo::removal_id;
 use super::super::DomainError;
 use super::super::ReasonCode;
 use super::view::Outcome;
@@ -126,6 +127,7 @@ async fn restore_one(
         attempt_count: 0,
         expected_sha256_plain: c.sha256_plain.clone(),
         observed_sha256_plain: None,
+        wrote: Some(false),
     };
     let failed = |mut outcome: MediaOutcomeRow, reason: ReasonCode| {
         outcome.reason_code = Some(reason.as_str().into());
@@ -169,10 +171,84 @@ async fn restore_one(
     match run.target.write_attachment(attachment).await {
         Ok(_) => {
             outcome.outcome = Outcome::Applied.as_str().into();
+            outcome.wrote = Some(true);
             Ok(outcome)
         }
         Err(e) => failed(outcome, settle(e)?),
     }
+}
+
+/// Removes every attachment an undo plan removes that has no outcome yet,
+/// after the candidates it restores. Returns why to pause, as
+/// [`restore_all`] does.
+pub async fn remove_all(
+    run: &MediaRun<'_>,
+    job_id: &str,
+    plan: &PlanDocument,
+) -> Result<Option<ReasonCode>, DomainError> {
+    if plan.media_removals.is_empty() {
+        return Ok(None);
+    }
+    let done: Vec<String> = run
+        .store
+        .media_outcomes(job_id)
+        .await?
+        .into_iter()
+        .map(|m| m.candidate_id)
+        .collect();
+    let first = plan.media_candidates.len();
+    for (i, c) in plan.media_removals.iter().enumerate() {
+        let id = removal_id(&c.candidate_id);
+        if done.contains(&id) {
+            continue;
+        }
+        let mut outcome = MediaOutcomeRow {
+            candidate_id: id,
+            ordinal: (first + i) as i64,
+            media_id: c.media_id.clone(),
+            outcome: Outcome::Applied.as_str().into(),
+            reason_code: None,
+            attempt_count: 1,
+            expected_sha256_plain: c.sha256_plain.clone(),
+            observed_sha256_plain: None,
+            wrote: Some(false),
+        };
+        let key = AttachmentKey {
+            media_id: &c.media_id,
+            parent_table: &c.parent_table,
+            parent_sys_id: &c.parent_sys_id,
+            file_name: &c.file_name,
+            sha256_plain: &c.sha256_plain,
+        };
+        // Held with the content the job wrote: removed. Gone, or replaced by
+        // other content since: left as it is.
+        let removed = match run.target.find_attachment(&key).await {
+            Ok(Some(held)) if held.sha256_plain == c.sha256_plain => {
+                outcome.observed_sha256_plain = Some(held.sha256_plain.clone());
+                run.target
+                    .delete_attachment(&key, &held)
+                    .await
+                    .map(|()| true)
+            }
+            Ok(_) => Ok(false),
+            Err(e) => Err(e),
+        };
+        match removed {
+            Ok(wrote) => outcome.wrote = Some(wrote),
+            Err(e) => match settle(e) {
+                Ok(reason) => {
+                    outcome.outcome = Outcome::Failed.as_str().into();
+                    outcome.reason_code = Some(reason.as_str().into());
+                }
+                Err(Interrupted::Pause(reason)) => return Ok(Some(reason)),
+                Err(Interrupted::Domain(e)) => return Err(e),
+            },
+        }
+        run.store
+            .insert_media_outcome(job_id, &outcome, Utc::now())
+            .await?;
+    }
+    Ok(None)
 }
 
 /// Whether the attachment's record exists in the instance now.

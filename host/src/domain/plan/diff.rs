@@ -57,6 +57,20 @@ pub struct TableScan<'a> {
     pub pit_us: i64,
 }
 
+/// One row of a plan before it is numbered and chunked.
+pub struct NewRow<'a> {
+    pub table: &'a str,
+    /// `(column, referenced table)` of the target schema.
+    pub references: &'a [(String, String)],
+    pub sys_id: String,
+    /// A [`super::document::RowAction`]'s stored name.
+    pub action: &'static str,
+    pub before_sha256: Option<String>,
+    pub after_sha256: Option<String>,
+    /// Kept only for `create` and `update`.
+    pub after_payload: Option<serde_json::Value>,
+}
+
 /// Deterministic id of a delete candidate: the same table and `sys_id` of
 /// the same instance give the same id in every plan.
 pub fn candidate_id(tenant_id: &str, instance_id: &str, table: &str, sys_id: &str) -> String {
@@ -169,8 +183,35 @@ impl<'a> DiffState<'a> {
             (Some(_), None) => "create",
             (Some(v), Some(b)) if v.payload_sha256.as_deref() == Some(b.as_str()) => "unchanged",
             (Some(_), Some(_)) => "update",
-            (None, _) => self.delete_action(scan, &sys_id),
+            (None, _) => self.delete_action(
+                scan.target_tenant_id,
+                scan.target_instance_id,
+                scan.table,
+                &sys_id,
+            ),
         };
+        let (after_sha256, after_payload) = match live {
+            Some(v) => (v.payload_sha256, v.payload),
+            None => (None, None),
+        };
+        let row = NewRow {
+            table: scan.table,
+            references: scan.references,
+            sys_id,
+            action,
+            before_sha256: before,
+            after_sha256,
+            after_payload,
+        };
+        self.push(row).await
+    }
+
+    /// Numbers, counts, chunks and hashes one row, collects the references
+    /// a written row makes, and writes the rows once a batch is full. The
+    /// point-in-time diff and the undo plan both make their rows here, so
+    /// both plans execute, resume and verify alike.
+    pub async fn push(&mut self, row: NewRow<'_>) -> Result<(), DomainError> {
+        let action = row.action;
         self.count(action);
         let executed = matches!(action, "create" | "update" | "delete");
         let chunk_index = executed.then(|| self.executed / self.chunk_size);
@@ -179,26 +220,25 @@ impl<'a> DiffState<'a> {
         }
         let plan_row_id = self.next_row_id;
         self.next_row_id += 1;
-        let (after_sha256, after_payload) = match live {
-            Some(v) => (v.payload_sha256, v.payload),
-            None => (None, None),
-        };
-        if matches!(action, "create" | "update") {
-            self.collect_refs(scan, plan_row_id, &sys_id, after_payload.as_ref());
+        let writes = matches!(action, "create" | "update");
+        if writes {
+            self.collect_refs(
+                row.table,
+                row.references,
+                plan_row_id,
+                &row.sys_id,
+                row.after_payload.as_ref(),
+            );
         }
         let row = PlanRowInsert {
             plan_row_id,
             chunk_index,
-            table: scan.table.to_owned(),
-            sys_id,
+            table: row.table.to_owned(),
+            sys_id: row.sys_id,
             action,
-            before_sha256: before,
-            after_sha256,
-            after_payload: if matches!(action, "create" | "update") {
-                after_payload
-            } else {
-                None
-            },
+            before_sha256: row.before_sha256,
+            after_sha256: row.after_sha256,
+            after_payload: if writes { row.after_payload } else { None },
         };
         self.hash_row(&row)?;
         self.rows.push(row);
@@ -208,17 +248,20 @@ impl<'a> DiffState<'a> {
         Ok(())
     }
 
-    fn delete_action(&mut self, scan: &TableScan<'_>, sys_id: &str) -> &'static str {
-        let id = candidate_id(
-            scan.target_tenant_id,
-            scan.target_instance_id,
-            scan.table,
-            sys_id,
-        );
+    /// Records a delete candidate of the target and returns the action its
+    /// decision gives: `delete`, `skip_delete` or `undecided_delete`.
+    pub fn delete_action(
+        &mut self,
+        target_tenant_id: &str,
+        target_instance_id: &str,
+        table: &str,
+        sys_id: &str,
+    ) -> &'static str {
+        let id = candidate_id(target_tenant_id, target_instance_id, table, sys_id);
         let decision = self.decisions.get(&id).copied();
         self.delete_candidates.push(DeleteCandidateDoc {
             candidate_id: id,
-            table: scan.table.to_owned(),
+            table: table.to_owned(),
             sys_id: sys_id.to_owned(),
             decision,
         });
@@ -238,19 +281,22 @@ impl<'a> DiffState<'a> {
             "unchanged" => s.unchanged += 1,
             "delete" => s.deletes += 1,
             "skip_delete" => s.skipped_deletes += 1,
+            "keep_current" => s.kept_current += 1,
+            "undecided_conflict" => s.undecided_conflicts += 1,
             _ => s.undecided_deletes += 1,
         }
     }
 
     fn collect_refs(
         &mut self,
-        scan: &TableScan<'_>,
+        table: &str,
+        references: &[(String, String)],
         plan_row_id: i64,
         sys_id: &str,
         payload: Option<&serde_json::Value>,
     ) {
         let Some(payload) = payload else { return };
-        for (field, ref_table) in scan.references {
+        for (field, ref_table) in references {
             if let Some(ref_sys_id) = payload
                 .get(field)
                 .and_then(|v| v.as_str())
@@ -258,7 +304,7 @@ impl<'a> DiffState<'a> {
             {
                 self.refs.push(PlanRefInsert {
                     plan_row_id,
-                    table: scan.table.to_owned(),
+                    table: table.to_owned(),
                     sys_id: sys_id.to_owned(),
                     field: field.clone(),
                     ref_table: ref_table.clone(),

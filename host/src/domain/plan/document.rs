@@ -48,6 +48,12 @@ pub struct PlanDocument {
     pub chunking: ChunkingDoc,
     pub tables: Vec<TableDoc>,
     pub inputs: PlanInputs,
+    /// Set on an undo plan: which job it reverts, and its conflicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<UndoDoc>,
+    /// Attachments an undo plan removes (those its job wrote).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media_removals: Vec<MediaCandidateDoc>,
 }
 
 impl PlanDocument {
@@ -122,6 +128,12 @@ pub struct SummaryDoc {
     pub deletes: i64,
     pub skipped_deletes: i64,
     pub undecided_deletes: i64,
+    /// Undo conflicts decided `keep_current` (absent in older documents).
+    #[serde(default)]
+    pub kept_current: i64,
+    /// Undo conflicts without a decision.
+    #[serde(default)]
+    pub undecided_conflicts: i64,
 }
 
 /// A target row with no version at the PIT.
@@ -179,6 +191,50 @@ pub struct TableDoc {
     pub write_allowed: bool,
 }
 
+/// What an undo plan reverts and what stands in its way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UndoDoc {
+    /// The job whose writes the plan reverts.
+    pub job_id: String,
+    /// That job's plan.
+    pub plan_id: String,
+    /// The manifest sha256 of that job's latest evidence package, when it
+    /// has one.
+    pub evidence_manifest_sha256: Option<String>,
+    /// Rows changed since the job wrote them.
+    pub conflicts: Vec<UndoConflictDoc>,
+}
+
+/// A row the job wrote that is no longer what it wrote: someone changed it
+/// since. Undoing it needs a decision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UndoConflictDoc {
+    /// Deterministic: the same job and row give the same id in every plan.
+    pub conflict_id: String,
+    pub table: String,
+    pub sys_id: String,
+    /// What the job did to the row.
+    pub job_action: RowAction,
+    /// What the job left (null: it deleted the row).
+    pub restored_sha256: Option<String>,
+    /// What the row is now (null: absent).
+    pub current_sha256: Option<String>,
+    pub decision: Option<ConflictDecision>,
+}
+
+/// An operator's decision on an undo conflict.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumString, IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ConflictDecision {
+    /// Leave the row as it is now.
+    KeepCurrent,
+    /// Write the before-image back over the later change.
+    Revert,
+}
+
 /// What a plan does with a record. Only `create`, `update` and `delete`
 /// execute; the others are recorded so the plan accounts for every record.
 #[derive(
@@ -193,6 +249,10 @@ pub enum RowAction {
     Delete,
     SkipDelete,
     UndecidedDelete,
+    /// An undo conflict left as it is now.
+    KeepCurrent,
+    /// An undo conflict without a decision (blocks the plan).
+    UndecidedConflict,
 }
 
 impl RowAction {

@@ -12,6 +12,7 @@ pub mod document;
 pub mod gating;
 pub mod references;
 pub mod request;
+pub mod undo;
 
 use crate::domain::ReasonCode;
 use crate::domain::RestoreService;
@@ -142,11 +143,7 @@ async fn build(
     let pit = inputs.pit;
     let tables = table_docs(target, inputs).await?;
     let writer = store.plan_writer(plan_id).await?;
-    let decisions = inputs
-        .delete_decisions
-        .iter()
-        .map(|d| (d.candidate_id.clone(), d.decision))
-        .collect();
+    let decisions = decision_map(inputs);
     let mut diff = DiffState::new(&writer, i64::from(inputs.chunk_size), decisions);
     let into = inputs.target();
     for (scope, (_, schema, references)) in inputs.scope.iter().zip(&tables) {
@@ -212,6 +209,8 @@ async fn build(
         },
         tables: tables.into_iter().map(|(doc, _, _)| doc).collect(),
         inputs: inputs.clone(),
+        undo: None,
+        media_removals: Vec::new(),
     };
     document.plan_checksum = plan_checksum(&document, &diff.rows_sha256())?;
     let header = header_of(&document, pit, now)?;
@@ -219,10 +218,19 @@ async fn build(
     Ok(document)
 }
 
+/// The delete decisions of the inputs, by candidate id.
+fn decision_map(inputs: &PlanInputs) -> HashMap<String, crate::policy::DeleteDecision> {
+    inputs
+        .delete_decisions
+        .iter()
+        .map(|d| (d.candidate_id.clone(), d.decision))
+        .collect()
+}
+
 /// The checksum execution and resume verify: everything the plan decided,
 /// rows included (through the running hash of every row in order).
 fn plan_checksum(document: &PlanDocument, rows_sha256: &str) -> Result<String, DomainError> {
-    canonical_sha256(&serde_json::json!({
+    let mut covered = serde_json::json!({
         "plan_hash": document.plan_hash,
         "rows_sha256": rows_sha256,
         "gate": document.gate,
@@ -233,7 +241,16 @@ fn plan_checksum(document: &PlanDocument, rows_sha256: &str) -> Result<String, D
         "media_candidates": document.media_candidates,
         "tables": document.tables,
         "required_capabilities": document.required_capabilities,
-    }))
+    });
+    // An undo's parts, only where present: a restore's checksum is what it
+    // always was.
+    if let Some(undo) = &document.undo {
+        covered["undo"] =
+            serde_json::to_value(undo).map_err(|e| DomainError::Internal(e.to_string()))?;
+        covered["media_removals"] = serde_json::to_value(&document.media_removals)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+    }
+    canonical_sha256(&covered)
 }
 
 fn header_of(

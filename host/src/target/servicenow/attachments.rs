@@ -12,6 +12,10 @@
 //!   name may hold `^` or `,`, which the encoded query cannot carry
 //!   unescaped): the one holding the expected content, so a resumed restore
 //!   does not upload it twice. An attachment without a hash never matches.
+//! - delete (an undo removing what its restore wrote):
+//!   `DELETE /api/now/attachment/{sys_id}` [documented]; `404` means it is
+//!   already gone. A lost answer fails `Unavailable`: the domain looks the
+//!   attachment up again before deleting it again.
 
 use reqwest::Method;
 use serde_json::Value;
@@ -137,4 +141,36 @@ pub(super) async fn find(
         offset = page.next;
     }
     Ok(None)
+}
+
+pub(super) async fn delete(instance: &Instance, held: &AttachmentRef) -> Result<(), TargetError> {
+    if !super::table::queryable(&held.id) {
+        return Err(TargetError::Protocol(format!(
+            "the instance named an attachment {:?} that cannot be addressed",
+            held.id
+        )));
+    }
+    let call = Call {
+        method: Method::DELETE,
+        path: &["api", "now", "attachment", &held.id],
+        query: Vec::new(),
+        body: None,
+        effect: Effect::Write,
+    };
+    let answer = instance
+        .call(&call)
+        .await
+        .map_err(|failure| match failure {
+            Failure::Unknown(why) => TargetError::Unavailable(format!(
+                "{why}; look the attachment up before deleting it again"
+            )),
+            other => other.into(),
+        })?;
+    match answer.status {
+        200..=299 | 404 => Ok(()),
+        status => Err(TargetError::Refused {
+            status,
+            message: instance.error_text(&answer),
+        }),
+    }
 }

@@ -125,6 +125,14 @@ impl Target for ServiceNowTarget {
         attachments::write(&self.instance, attachment).await
     }
 
+    async fn delete_attachment(
+        &self,
+        _key: &AttachmentKey<'_>,
+        held: &AttachmentRef,
+    ) -> Result<(), TargetError> {
+        attachments::delete(&self.instance, held).await
+    }
+
     async fn find_attachment(
         &self,
         key: &AttachmentKey<'_>,

@@ -115,6 +115,7 @@ pub(super) fn job() -> JobFacts {
         policy_decisions: vec![],
         last_event_seq: 4,
         outcome_summary: json!({"applied": 2500}),
+        undo_of: None,
     }
 }
 
