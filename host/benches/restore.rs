@@ -29,6 +29,14 @@
 //! Memory: VmHWM is reset (`/proc/self/clear_refs` 5) right before the
 //! restore; the growth printed is VmHWM after it minus VmHWM before it.
 //!
+//! Undo (issue 18): then the restore is undone through the real undo path
+//! (`RestoreService::undo_plan`, a job, `execute_job`): every restored row
+//! is deleted again. Timed: the undo plan with its delete decisions and
+//! its execution, against the restore's dry-run and execution in the same
+//! run (the first undo plan, which lists the delete candidates to decide,
+//! is not timed, nor is the restore's dry-run that did the same). Goal: the
+//! undo takes no longer than the restore.
+//!
 //! `RRS_BENCH_KEEP=1` keeps the data directory (to inspect query plans).
 //!
 //! Run: `cargo bench -p rrs --bench restore` (release), or
@@ -42,11 +50,12 @@ use rrs::domain::canonical::canonical_sha256;
 use rrs::domain::execute::view::{ChunkStatus, ExecutionPhase};
 use rrs::domain::execute::{ExecOutcome, Exercise};
 use rrs::domain::job_lifecycle::CreateJob;
-use rrs::domain::plan::request::{PlanRequest, ScopeTable};
+use rrs::domain::plan::request::{DecisionInput, PlanRequest, ScopeTable};
+use rrs::domain::plan::undo::UndoRequest;
 use rrs::domain::principal::{Capability, Principal, TenantScope};
 use rrs::domain::target::{Column, ColumnType};
 use rrs::domain::RestoreService;
-use rrs::policy::Executability;
+use rrs::policy::{DeleteDecision, Executability};
 use rrs::store::connection::connect_options;
 use rrs::store::index::{IndexRecordRow, WatermarkRow};
 use rrs::store::sql::{rows_placeholders, statement};
@@ -142,7 +151,7 @@ async fn run(database_url: Option<String>, rows: usize) -> anyhow::Result<Report
         .await
         .context("loading the index")?;
     analyze(&db).await?;
-    let job_id = plan_and_job(&app.service, &principal, &data)
+    let (job_id, dry_run) = plan_and_job(&app.service, &principal, &data)
         .await
         .context("plan and job")?;
     analyze(&db).await?;
@@ -162,6 +171,11 @@ async fn run(database_url: Option<String>, rows: usize) -> anyhow::Result<Report
     let restore = started.elapsed();
     let hwm_after = proc_status_kb("VmHWM")?;
     verify(&db, &job_id, rows, outcome).await?;
+    analyze(&db).await?;
+    checkpoint(&db).await;
+    let undo = undo(&app.service, &principal, &db, &job_id, rows)
+        .await
+        .context("undo")?;
     if std::env::var_os("RRS_BENCH_KEEP").is_some() {
         println!("data kept in {}", dir.keep().display());
     }
@@ -176,6 +190,8 @@ async fn run(database_url: Option<String>, rows: usize) -> anyhow::Result<Report
         setup,
         raw,
         restore,
+        dry_run,
+        undo,
         hwm_before,
         hwm_after,
         reset,
@@ -268,12 +284,13 @@ async fn load_index(store: &Store, data: &Data) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The writable target table, an executable plan of creates, a running job.
+/// The writable target table, an executable plan of creates (and how long
+/// its dry-run took), a running job.
 async fn plan_and_job(
     service: &RestoreService,
     principal: &Principal,
     data: &Data,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Duration)> {
     let column = |name: &str, column_type| Column {
         name: name.into(),
         column_type,
@@ -315,7 +332,9 @@ async fn plan_and_job(
         include_media: false,
         chunk_size: Some(CHUNK as u32),
     };
+    let started = Instant::now();
     let (plan, _) = service.dry_run(principal, request, Utc::now()).await?;
+    let dry_run = started.elapsed();
     ensure!(
         plan.gate.executability == Executability::Executable,
         "plan not executable: {:?}",
@@ -336,7 +355,84 @@ async fn plan_and_job(
         "job is {}",
         job.status.as_str()
     );
-    Ok(job.job_id)
+    Ok((job.job_id, dry_run))
+}
+
+/// How long the undo's plan and execution took.
+struct UndoTimes {
+    plan: Duration,
+    execute: Duration,
+}
+
+/// Undoes the restore: an undo plan listing the delete candidates (not
+/// timed), the plan with every one allowed (timed), a job, its execution
+/// (timed); then the target must be empty again and the undo journaled.
+async fn undo(
+    service: &RestoreService,
+    principal: &Principal,
+    db: &DatabaseConnection,
+    job_id: &str,
+    rows: usize,
+) -> anyhow::Result<UndoTimes> {
+    let request = UndoRequest {
+        chunk_size: Some(CHUNK as u32),
+        ..UndoRequest::default()
+    };
+    let (listed, _) = service
+        .undo_plan(principal, job_id, request.clone(), Utc::now())
+        .await?;
+    let decided = UndoRequest {
+        delete_decisions: listed
+            .delete_candidates
+            .iter()
+            .map(|c| DecisionInput {
+                candidate_id: c.candidate_id.clone(),
+                decision: DeleteDecision::AllowDeletion,
+            })
+            .collect(),
+        ..request
+    };
+    let started = Instant::now();
+    let (plan, _) = service
+        .undo_plan(principal, job_id, decided, Utc::now())
+        .await?;
+    let planned = started.elapsed();
+    ensure!(
+        plan.gate.executability == Executability::Executable && plan.summary.deletes == rows as i64,
+        "undo plan {:?} {:?}",
+        plan.gate.reasons,
+        plan.summary
+    );
+    let create = CreateJob {
+        plan_id: plan.plan_id,
+        plan_hash: plan.plan_hash,
+    };
+    let job = service.create_job(principal, create, Utc::now()).await?;
+    let started = Instant::now();
+    let outcome = service
+        .execute_job(principal, &job.job_id, Exercise::default(), None)
+        .await?;
+    let executed = started.elapsed();
+    let ExecOutcome::Terminal(view) = outcome else {
+        anyhow::bail!("the undo paused");
+    };
+    ensure!(
+        view.state == ExecutionPhase::Completed,
+        "undo ended {}",
+        view.state.as_str()
+    );
+    let sql = "SELECT COUNT(*) AS n FROM target_records WHERE tenant_id = ? AND instance_id = ? AND table_name = ?";
+    let left = count(db, sql, vec![TENANT.into(), INSTANCE.into(), TABLE.into()]).await?;
+    let sql = "SELECT COUNT(*) AS n FROM rollback_journal WHERE job_id = ?";
+    let journal = count(db, sql, vec![job.job_id.clone().into()]).await?;
+    ensure!(
+        left == 0 && journal == rows as i64,
+        "after the undo: {left} target rows left, {journal} journal rows"
+    );
+    Ok(UndoTimes {
+        plan: planned,
+        execute: executed,
+    })
 }
 
 /// A scratch table with the DDL of `target_records` (primary key included).
@@ -493,6 +589,8 @@ struct Report {
     setup: Duration,
     raw: Duration,
     restore: Duration,
+    dry_run: Duration,
+    undo: UndoTimes,
     hwm_before: u64,
     hwm_after: u64,
     reset: bool,
@@ -523,6 +621,25 @@ impl Report {
         println!(
             "  ratio restore/raw {ratio:.2} (goal >= 0.33: {})",
             goal(ratio >= 1.0 / 3.0)
+        );
+        let secs = |d: Duration| d.as_secs_f64();
+        let restore_total = self.dry_run + self.restore;
+        let undo_total = self.undo.plan + self.undo.execute;
+        println!(
+            "  undo of the restore (issue 18): plan {:.2} s + execute {:.2} s = {:.2} s; \
+             restore: dry-run {:.2} s + execute {:.2} s = {:.2} s",
+            secs(self.undo.plan),
+            secs(self.undo.execute),
+            secs(undo_total),
+            secs(self.dry_run),
+            secs(self.restore),
+            secs(restore_total)
+        );
+        let speed = secs(restore_total) / secs(undo_total).max(f64::EPSILON);
+        println!(
+            "  ratio undo/restore speed {speed:.2} (execute alone {:.2}; goal >= 1.0: {})",
+            secs(self.restore) / secs(self.undo.execute).max(f64::EPSILON),
+            goal(speed >= 1.0)
         );
         let how = if self.reset {
             "VmHWM reset before the restore"

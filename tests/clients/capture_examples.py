@@ -202,6 +202,12 @@ def walkthrough(c):
     cancel = {"status": "cancelled", "actor": "alice", "note": "restored by hand instead"}
     c.call("complete_job", "POST", f"/v1/jobs/{job2['job_id']}/complete", cancel)
 
+    # Undo: a plan reverting the first job; the second found every record
+    # already restored and wrote nothing (409).
+    c.call("undo_plan", "POST", f"{jobs}/undo-plan", {"plan_id": "undo-42"})
+    c.call("undo_plan", "POST", f"{jobs}/undo-plan", {"plan_id": "undo-42"})
+    c.call("undo_plan", "POST", f"/v1/jobs/{whole['job_id']}/undo-plan", {}, expect=409)
+
     # Tokens.
     issued = c.call(
         "create_token",
