@@ -120,6 +120,7 @@ fn input(partitions: i32, candidates: usize) -> GateInput {
         tenant_id: "acme".into(),
         instance_id: "prod".into(),
         target: None,
+        undo_of_job: None,
         pit: at("2026-11-20T10:00:00Z"),
         now: at("2026-11-20T10:30:00Z"),
         partitions: (0..partitions)

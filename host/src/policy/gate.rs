@@ -16,12 +16,14 @@ pub struct GateInput {
     /// The source: whose backup (and watermarks) the plan reads.
     pub tenant_id: String,
     pub instance_id: String,
-    /// The instance the plan restores into, when it is not the source.
-    /// Host-side only: the WIT `gate-input` record has no such field and
-    /// cannot take one without rebuilding every plugin, so the plugin sees
-    /// the source; the decision record's `input_sha256` covers the target.
+    /// The instance the plan restores into, when it is not the source. A
+    /// plugin built against 1.1.0 sees it in `context`; one built against
+    /// 1.0.0 sees only the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<GateTarget>,
+    /// Set on an undo plan: the job it reverts (in `context` since 1.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo_of_job: Option<String>,
     #[serde(with = "timestamp")]
     pub pit: DateTime<Utc>,
     /// The host's clock for this plan; the plugin has no other.
@@ -201,6 +203,19 @@ pub(crate) fn to_wit(input: &GateInput) -> wit::GateInput {
                 referenced_sys_id: r.referenced_sys_id.clone(),
             })
             .collect(),
+        context: Some(wit::PlanContext {
+            target_tenant_id: input
+                .target
+                .as_ref()
+                .map_or(&input.tenant_id, |t| &t.tenant_id)
+                .clone(),
+            target_instance_id: input
+                .target
+                .as_ref()
+                .map_or(&input.instance_id, |t| &t.instance_id)
+                .clone(),
+            undo_of_job: input.undo_of_job.clone(),
+        }),
     }
 }
 

@@ -11,7 +11,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 
-use super::bindings::{capability::CapabilityPre, gate::GatePre, media_caps::MediaCapsPre};
+use super::bindings::{
+    capability::CapabilityPre, gate::GatePre, gate_v1_0::GatePre as GateV1_0Pre,
+    media_caps::MediaCapsPre,
+};
 use super::builtin::{builtin_plugin, BUILTIN_PLUGINS};
 use super::cache::ComponentCache;
 use super::engine::PolicyEngine;
@@ -37,6 +40,8 @@ pub struct PolicyInfo {
 /// The pre-instantiated component, typed by world.
 pub(crate) enum Pre {
     Gate(GatePre<HostState>),
+    /// A gate plugin built against `rrs:policy@1.0.0`.
+    GateV1_0(GateV1_0Pre<HostState>),
     Capability(CapabilityPre<HostState>),
     MediaCaps(MediaCapsPre<HostState>),
 }
@@ -138,13 +143,17 @@ fn pre_instantiate(
         .map_err(|e| format!("cannot pre-instantiate: {e:#}"))?;
     let wrong_world = |e: wasmtime::Error| {
         format!(
-            "the plugin does not export the `rrs:policy/{world}@1.0.0` world a {kind} policy \
-             needs (interface `rrs:policy/{world}-policy@1.0.0`): {e:#}",
+            "the plugin does not export the `rrs:policy/{world}@1.1.0` world a {kind} policy \
+             needs (interface `rrs:policy/{world}-policy@1.1.0`, or its 1.0.0): {e:#}",
             world = kind.world()
         )
     };
     let pre = match kind {
-        PolicyKind::Gate => Pre::Gate(GatePre::new(instance_pre).map_err(wrong_world)?),
+        PolicyKind::Gate => match GatePre::new(instance_pre.clone()) {
+            Ok(pre) if instantiates(engine, &Pre::Gate(pre.clone())) => Pre::Gate(pre),
+            // Not the 1.1.0 gate: the 1.0.0 one, or neither.
+            _ => Pre::GateV1_0(GateV1_0Pre::new(instance_pre).map_err(wrong_world)?),
+        },
         PolicyKind::Capability => {
             Pre::Capability(CapabilityPre::new(instance_pre).map_err(wrong_world)?)
         }
@@ -155,19 +164,40 @@ fn pre_instantiate(
     // The exports' names are checked above; their signatures (every record
     // field and enum case) when the typed functions are looked up on
     // instantiation.
+    instantiate(engine, &pre).map_err(wrong_world)?;
+    Ok(pre)
+}
+
+fn instantiate(engine: &PolicyEngine, pre: &Pre) -> Result<(), wasmtime::Error> {
     let mut store = sandbox::new_store(engine, 0);
-    let instantiated = match &pre {
+    match pre {
         Pre::Gate(p) => p.instantiate(&mut store).map(drop),
+        Pre::GateV1_0(p) => p.instantiate(&mut store).map(drop),
         Pre::Capability(p) => p.instantiate(&mut store).map(drop),
         Pre::MediaCaps(p) => p.instantiate(&mut store).map(drop),
-    };
-    instantiated.map_err(wrong_world)?;
-    Ok(pre)
+    }
+}
+
+fn instantiates(engine: &PolicyEngine, pre: &Pre) -> bool {
+    instantiate(engine, pre).is_ok()
 }
 
 fn metadata(engine: &PolicyEngine, pre: &Pre) -> Result<Metadata, PolicyFailure> {
     let meta = match pre {
         Pre::Gate(p) => sandbox::run(
+            engine,
+            0,
+            |s| p.instantiate(s),
+            |i, s| {
+                i.rrs_policy_gate_policy()
+                    .call_metadata(s)
+                    .map(|m| Metadata {
+                        name: m.name,
+                        version: m.version,
+                    })
+            },
+        ),
+        Pre::GateV1_0(p) => sandbox::run(
             engine,
             0,
             |s| p.instantiate(s),
@@ -230,6 +260,15 @@ pub(crate) fn validate_settings(
 ) -> Result<(), String> {
     let verdict = match pre {
         Pre::Gate(p) => sandbox::run(
+            engine,
+            0,
+            |s| p.instantiate(s),
+            |i, s| {
+                i.rrs_policy_gate_policy()
+                    .call_validate_settings(s, settings_json)
+            },
+        ),
+        Pre::GateV1_0(p) => sandbox::run(
             engine,
             0,
             |s| p.instantiate(s),

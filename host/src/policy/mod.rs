@@ -1,6 +1,6 @@
 //! The WebAssembly policy host. Gate, capability and media-cap decisions are
-//! made by sandboxed plugins (WIT package `rrs:policy@1.0.0` in
-//! `plugins/wit/`) named by a policy file (`policies/default.toml`); this
+//! made by sandboxed plugins (WIT package `rrs:policy@1.1.0` in
+//! `plugins/wit/`, and plugins built against 1.0.0) named by a policy file (`policies/default.toml`); this
 //! module loads them (verifying pinned digests, compiling once into a
 //! host-owned cache, checking the exported world and the settings), runs
 //! each decision in a fresh, import-free, memory- and time-capped instance,
@@ -21,6 +21,7 @@ mod deadline;
 mod engine;
 mod failure;
 mod gate;
+mod gate_v1_0;
 mod kind;
 mod loader;
 mod media_caps;

@@ -29,6 +29,7 @@ use super::capability::{self, CapabilityDecision, CapabilityInput};
 use super::engine::{PolicyEngine, PolicyHostOptions};
 use super::failure::{PolicyFailure, PolicyLoadError};
 use super::gate::{self, GateInput, GateOutput};
+use super::gate_v1_0;
 use super::kind::PolicyKind;
 use super::loader::{self, load_policy, LoadedPolicy, PolicyInfo, Pre};
 use super::media_caps::{self, MediaCapsInput, MediaCapsOutput};
@@ -197,19 +198,32 @@ impl PolicyRegistry {
             settings,
             gate_outcome,
             |engine, pre, settings| {
-                let Pre::Gate(pre) = pre else {
-                    return Err(wrong_pre());
-                };
                 let wit_input = gate::to_wit(input);
-                let out = sandbox::run(
-                    engine,
-                    gate_items(input),
-                    |s| pre.instantiate(s),
-                    |i, s| {
-                        i.rrs_policy_gate_policy()
-                            .call_decide(s, settings, &wit_input)
-                    },
-                )?;
+                let out = match pre {
+                    Pre::Gate(pre) => sandbox::run(
+                        engine,
+                        gate_items(input),
+                        |s| pre.instantiate(s),
+                        |i, s| {
+                            i.rrs_policy_gate_policy()
+                                .call_decide(s, settings, &wit_input)
+                        },
+                    )?,
+                    Pre::GateV1_0(pre) => {
+                        let old_input = gate_v1_0::input(&wit_input);
+                        let out = sandbox::run(
+                            engine,
+                            gate_items(input),
+                            |s| pre.instantiate(s),
+                            |i, s| {
+                                i.rrs_policy_gate_policy()
+                                    .call_decide(s, settings, &old_input)
+                            },
+                        )?;
+                        gate_v1_0::output(out)
+                    }
+                    _ => return Err(wrong_pre()),
+                };
                 gate::from_wit(input, out)
             },
         )
@@ -303,6 +317,7 @@ impl PolicyRegistry {
         let engine = &self.inner.engine;
         match &policy.pre {
             Pre::Gate(p) => sandbox::run(engine, 0, |s| p.instantiate(s), |_, _| Ok(())),
+            Pre::GateV1_0(p) => sandbox::run(engine, 0, |s| p.instantiate(s), |_, _| Ok(())),
             Pre::Capability(p) => sandbox::run(engine, 0, |s| p.instantiate(s), |_, _| Ok(())),
             Pre::MediaCaps(p) => sandbox::run(engine, 0, |s| p.instantiate(s), |_, _| Ok(())),
         }

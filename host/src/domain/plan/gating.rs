@@ -26,6 +26,8 @@ pub struct GateFacts<'a> {
     pub instance_id: &'a str,
     /// The instance restored into when it is not the source.
     pub target: Option<&'a InstanceRef>,
+    /// The job an undo plan reverts.
+    pub undo_of: Option<&'a str>,
     pub pit: DateTime<Utc>,
     pub now: DateTime<Utc>,
     /// `(topic, partition, stored watermark)` of every partition feeding the scope.
@@ -160,6 +162,7 @@ fn gate_input(facts: &GateFacts<'_>) -> GateInput {
             tenant_id: t.tenant_id.clone(),
             instance_id: t.instance_id.clone(),
         }),
+        undo_of_job: facts.undo_of.map(str::to_owned),
         pit: facts.pit,
         now: facts.now,
         partitions,
@@ -237,6 +240,7 @@ mod tests {
             tenant_id: "acme",
             instance_id: "prod",
             target,
+            undo_of: None,
             pit: at("2026-11-20T10:00:00Z"),
             now: at("2026-11-20T10:30:00Z"),
             partitions: vec![("sn.acme.prod.incident".into(), 0, None)],
@@ -281,6 +285,7 @@ mod tests {
             tenant_id: "acme",
             instance_id: "prod",
             target: None,
+            undo_of: None,
             pit: at("2026-11-20T10:00:00Z"),
             now: at("2026-11-20T10:30:00Z"),
             partitions: vec![("sn.acme.prod.incident".into(), 0, None)],

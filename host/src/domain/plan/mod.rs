@@ -408,6 +408,7 @@ async fn gate_facts<'a>(
         tenant_id: &inputs.tenant_id,
         instance_id: &inputs.instance_id,
         target: inputs.target.as_ref(),
+        undo_of: None,
         pit,
         now,
         partitions: partitions

@@ -22,10 +22,10 @@
 //! (`undo_before_images_pruned`, listing the rows) and a before-image that
 //! no longer hashes to its journaled hash (`undo_before_image_mismatch`).
 //!
-//! The gate sees the undo through the facts of the WIT contract: the
-//! journal is the undo's one source, presented as the partition
+//! The gate sees the undo in `context.undo-of-job` (WIT 1.1.0), and the
+//! journal as the undo's one source, the partition
 //! `rollback_journal/<job_id>` whose watermark is now (the job is terminal,
-//! so its journal is complete).
+//! so its journal is complete): a 1.0.0 plugin sees only that partition.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -409,6 +409,7 @@ fn gate_facts<'a>(
         tenant_id: &undo.inputs.tenant_id,
         instance_id: &undo.inputs.instance_id,
         target: None,
+        undo_of: Some(&undo.job.job_id),
         pit,
         now,
         partitions: vec![(topic, 0, Some(watermark))],

@@ -136,7 +136,7 @@ fn wrong_world_is_refused_at_load() {
     assert!(
         error
             .reason
-            .contains("does not export the `rrs:policy/gate@1.0.0` world"),
+            .contains("does not export the `rrs:policy/gate@1.1.0` world"),
         "{error}"
     );
 }
@@ -150,7 +150,7 @@ fn a_reason_code_outside_the_contract_is_refused_at_load() {
     assert!(
         error
             .reason
-            .contains("does not export the `rrs:policy/gate@1.0.0` world"),
+            .contains("does not export the `rrs:policy/gate@1.1.0` world"),
         "{error}"
     );
 }

@@ -8,3 +8,4 @@ mod hostile;
 mod policy_file;
 mod reload;
 mod support;
+mod versions;
