@@ -50,6 +50,7 @@ mod m20261126_000056_create_job_events_type_at_index;
 mod m20261206_000010_create_journal_intents;
 mod m20261206_000020_create_evidence_obligations;
 mod m20261206_000030_add_plans_target;
+mod m20261206_000060_add_policy_decisions_signer;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -98,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_create_journal_intents::Migration),
             Box::new(m20261206_000020_create_evidence_obligations::Migration),
             Box::new(m20261206_000030_add_plans_target::Migration),
+            Box::new(m20261206_000060_add_policy_decisions_signer::Migration),
         ]
     }
 }

@@ -28,6 +28,7 @@ mod policy_file;
 mod record;
 mod registry;
 mod sandbox;
+pub mod signature;
 pub(crate) mod timestamp;
 
 #[cfg(test)]
@@ -52,3 +53,4 @@ pub use policy_file::{
 };
 pub use record::{input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
 pub use registry::PolicyRegistry;
+pub use signature::{PolicySigner, SignaturePolicy, SignatureRefusal, TrustedKey};
