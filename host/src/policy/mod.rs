@@ -12,6 +12,7 @@
 //! [`PolicyRegistry`], persist the [`DecisionRecord`] and map a
 //! [`PolicyFailure`] to `blocked_policy_error`.
 
+pub mod author;
 mod bindings;
 mod builtin;
 mod cache;
