@@ -190,12 +190,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// the wasm's digest and the key's fingerprint.
 pub fn sign(key: &Path, wasm: &Path) -> anyhow::Result<(PathBuf, String, String)> {
     let pem = fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
-    let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not an ed25519 PKCS#8 PEM key: {e}",
-            key.display()
-        )
-    })?;
+    let signing = SigningKey::from_pkcs8_pem(&pem)
+        .map_err(|e| anyhow::anyhow!("{} is not an ed25519 PKCS#8 PEM key: {e}", key.display()))?;
     let bytes = fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
     let digest = hex::encode(Sha256::digest(&bytes));
     let public = signing.verifying_key();
@@ -254,8 +250,8 @@ fn verify_strict(
         )
     })?;
     let invalid = |why: String| (SignatureInvalid, format!("{}: {why}", path.display()));
-    let file: SignatureFile = serde_json::from_str(&text)
-        .map_err(|e| invalid(format!("not a signature file: {e}")))?;
+    let file: SignatureFile =
+        serde_json::from_str(&text).map_err(|e| invalid(format!("not a signature file: {e}")))?;
     if file.algorithm != SIGNATURE_ALGORITHM {
         return Err(invalid(format!(
             "algorithm `{}` (only {SIGNATURE_ALGORITHM})",
@@ -267,7 +263,11 @@ fn verify_strict(
         parse_public_key(&key.public_key).is_ok_and(|k| k.as_bytes() == signer_key.as_bytes())
     });
     let Some(trusted) = trusted else {
-        let names: Vec<&str> = policy.trusted_keys.iter().map(|k| k.name.as_str()).collect();
+        let names: Vec<&str> = policy
+            .trusted_keys
+            .iter()
+            .map(|k| k.name.as_str())
+            .collect();
         return Err((
             SignatureUntrusted,
             format!(
@@ -275,7 +275,11 @@ fn verify_strict(
                  (trusted: {})",
                 path.display(),
                 fingerprint(&signer_key),
-                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
             ),
         ));
     };

@@ -70,11 +70,23 @@ pub fn bench(
         }
         PolicyKind::Capability => {
             let input = serde_json::from_str(&text).with_context(bad_input)?;
-            Box::new(move || registry.decide_capability(&input).record.outcome.to_string())
+            Box::new(move || {
+                registry
+                    .decide_capability(&input)
+                    .record
+                    .outcome
+                    .to_string()
+            })
         }
         PolicyKind::MediaCaps => {
             let input = serde_json::from_str(&text).with_context(bad_input)?;
-            Box::new(move || registry.decide_media_caps(&input).record.outcome.to_string())
+            Box::new(move || {
+                registry
+                    .decide_media_caps(&input)
+                    .record
+                    .outcome
+                    .to_string()
+            })
         }
     };
     let iterations = iterations.max(1);

@@ -70,8 +70,9 @@ pub struct Coverage {
 
 impl Coverage {
     pub fn of(kind: PolicyKind, reached: &BTreeSet<String>) -> Self {
-        let (hit, missing): (Vec<String>, Vec<String>) =
-            universe(kind).into_iter().partition(|item| reached.contains(item));
+        let (hit, missing): (Vec<String>, Vec<String>) = universe(kind)
+            .into_iter()
+            .partition(|item| reached.contains(item));
         let total = hit.len() + missing.len();
         // Both counts are tiny (at most 7), so the conversion is exact.
         let percent = if total == 0 {

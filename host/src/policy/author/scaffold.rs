@@ -158,7 +158,8 @@ publish = false
 /// named `name`.
 fn starting_rule(source: &str, name: &str, kind: PolicyKind) -> anyhow::Result<String> {
     let world = kind.world();
-    let old_generate = format!("wit_bindgen::generate!({{ world: \"{world}\", path: \"../wit\" }});");
+    let old_generate =
+        format!("wit_bindgen::generate!({{ world: \"{world}\", path: \"../wit\" }});");
     let new_generate = format!("wit_bindgen::generate!({{ world: \"{world}\", path: \"wit\" }});");
     let old_name = format!("name: \"rrs-default-{world}\".into(),");
     let new_name = format!("name: \"{name}\".into(),");

@@ -43,8 +43,7 @@ fn coverage_below_the_minimum_fails_naming_what_is_missing() {
         .collect();
     let cases = scratch.path().join("cases.json");
     fs::write(&cases, serde_json::to_string(&allow_only).unwrap()).unwrap();
-    let (_, coverage) =
-        commands::test_plugin(PolicyKind::Capability, &wasm, &cases, None).unwrap();
+    let (_, coverage) = commands::test_plugin(PolicyKind::Capability, &wasm, &cases, None).unwrap();
     assert_eq!(
         coverage.missing,
         ["outcome:deny", "reason:blocked_missing_capability"]
@@ -71,7 +70,10 @@ fn a_new_crate_is_standalone() {
         let rule = get("src/lib.rs");
         assert!(rule.contains("path: \"wit\""), "{kind}");
         assert!(rule.contains("name: \"my-plugin\".into()"), "{kind}");
-        assert!(!rule.contains("../"), "{kind}: the rule names a path outside its crate");
+        assert!(
+            !rule.contains("../"),
+            "{kind}: the rule names a path outside its crate"
+        );
         let manifest = get("Cargo.toml");
         assert!(manifest.contains("path = \"arena\""));
         assert!(!manifest.contains(".workspace"), "no workspace inheritance");
@@ -101,5 +103,8 @@ fn a_new_crate_is_not_written_over_a_directory_in_use() {
     let error = scaffold::new_plugin("my-gate", PolicyKind::Gate, Some(dir.path())).unwrap_err();
     assert!(error.to_string().contains("not empty"), "{error}");
     let error = scaffold::new_plugin("My Gate", PolicyKind::Gate, None).unwrap_err();
-    assert!(error.to_string().contains("not a valid plugin name"), "{error}");
+    assert!(
+        error.to_string().contains("not a valid plugin name"),
+        "{error}"
+    );
 }

@@ -52,7 +52,10 @@ fn a_signed_plugin_names_its_signer() {
     assert_eq!(signer.key_name, "release");
     assert!(signer.fingerprint.starts_with("sha256:"));
     // Builtins need no signature and name none.
-    assert_eq!(registry.policy(PolicyKind::Capability).unwrap().signer, None);
+    assert_eq!(
+        registry.policy(PolicyKind::Capability).unwrap().signer,
+        None
+    );
     let input = serde_json::from_value(serde_json::json!({
         "tenant_id": "acme", "instance_id": "prod",
         "pit": "2026-11-20T10:00:00Z", "now": "2026-11-20T10:30:00Z", "partitions": []
@@ -132,5 +135,8 @@ fn without_require_signatures_an_unsigned_plugin_loads_unsigned() {
 fn require_signatures_needs_a_trusted_key() {
     let dir = signed_dir("require_signatures = true", None);
     let error = load(&dir).err().unwrap();
-    assert!(error.to_string().contains("at least one trusted key"), "{error}");
+    assert!(
+        error.to_string().contains("at least one trusted key"),
+        "{error}"
+    );
 }
