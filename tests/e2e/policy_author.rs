@@ -266,6 +266,34 @@ async fn an_author_builds_tests_signs_and_ships_a_plugin_from_an_empty_directory
         assert_eq!(listed.body["items"][1]["signer"], Value::Null);
     }
 
+    // A plan decided on a replica records the signer with its decision;
+    // one decided by the builtin default records none.
+    let seeded = ctx
+        .executable_plan(&["incident"], 1, json!({"plan_id": "p-builtin"}))
+        .await;
+    let body = json!({"tenant_id": seeded["tenant_id"], "instance_id": seeded["instance_id"],
+        "pit": seeded["pit"], "plan_id": "p-signed", "scope": {"tables": [{"table": "incident"}]}});
+    let planned = replicas[0].post("/v1/plans/dry-run", &body).await;
+    assert_eq!(planned.status, StatusCode::CREATED, "{:?}", planned.body);
+    assert_eq!(planned.body["gate"]["policy"]["name"], "my-gate");
+    assert_eq!(
+        decision_signers(&ctx).await,
+        vec![
+            (
+                "p-builtin".to_owned(),
+                "rrs-default-gate".to_owned(),
+                None,
+                None
+            ),
+            (
+                "p-signed".to_owned(),
+                "my-gate".to_owned(),
+                Some("release".to_owned()),
+                Some(listed_fingerprint(&replicas[0]).await),
+            ),
+        ]
+    );
+
     // An unsigned copy is refused by both; the signed set keeps serving.
     std::fs::copy(crate_dir.join("my-gate.wasm"), deploy.join("unsigned.wasm")).unwrap();
     std::fs::write(
@@ -282,4 +310,38 @@ async fn an_author_builds_tests_signs_and_ships_a_plugin_from_an_empty_directory
         assert_eq!(refused.body["details"]["kind"], "gate");
         assert_eq!(replica.get("/v1/policies").await.body, before);
     }
+}
+
+type SignerRow = (String, String, Option<String>, Option<String>);
+
+/// `(plan, policy, signer, fingerprint)` of every logged plan decision.
+async fn decision_signers(ctx: &TestContext) -> Vec<SignerRow> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = ctx.database.connect().await;
+    let rows = db
+        .query_all(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT subject_id, policy_name, policy_signer, policy_signer_fingerprint \
+             FROM policy_decisions WHERE subject_kind = 'plan' ORDER BY subject_id",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            (
+                row.try_get("", "subject_id").unwrap(),
+                row.try_get("", "policy_name").unwrap(),
+                row.try_get("", "policy_signer").unwrap(),
+                row.try_get("", "policy_signer_fingerprint").unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn listed_fingerprint(replica: &ServerProcess) -> String {
+    let listed = replica.get("/v1/policies").await;
+    listed.body["items"][0]["signer"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
