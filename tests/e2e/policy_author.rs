@@ -111,6 +111,36 @@ fn new_and_build(home: &Path) -> (PathBuf, String) {
     )
     .unwrap();
 
+    // Every kind has a starting crate (`media_caps` spelt as in the file).
+    let out = rrs(
+        home,
+        &[
+            "policy",
+            "new",
+            "my-caps",
+            "--kind",
+            "media_caps",
+            "--dir",
+            "caps",
+        ],
+    );
+    assert!(out.contains("media_caps"), "{out}");
+    let rule = std::fs::read_to_string(home.join("caps/src/lib.rs")).unwrap();
+    assert!(
+        rule.contains("world: \"media-caps\", path: \"wit\""),
+        "{rule}"
+    );
+    let again = run(
+        home,
+        &[
+            "policy", "new", "my-caps", "--kind", "gate", "--dir", "caps",
+        ],
+    );
+    assert!(
+        !again.status.success(),
+        "a crate is never written over another"
+    );
+
     let target = guest_target_dir();
     let out = rrs(
         &crate_dir,
@@ -251,6 +281,11 @@ async fn an_author_builds_tests_signs_and_ships_a_plugin_from_an_empty_directory
         std::fs::copy(crate_dir.join(file), deploy.join(file)).unwrap();
     }
     std::fs::write(&policies, policy_file("my-gate.wasm", &digest, &public_key)).unwrap();
+    let out = rrs(
+        home.path(),
+        &["policy", "check", "--policies", policies.to_str().unwrap()],
+    );
+    assert!(out.contains("signed-by=release (sha256:"), "{out}");
     for replica in &replicas {
         let reloaded = replica.post("/v1/admin/policies/reload", &json!({})).await;
         assert_eq!(reloaded.status, StatusCode::OK, "{:?}", reloaded.body);

@@ -29,8 +29,12 @@ pub fn check(config_path: &Path) -> anyhow::Result<String> {
         config_path.display()
     );
     for p in registry.list() {
+        let signer = p.signer.map_or_else(
+            || "unsigned".to_string(),
+            |s| format!("signed-by={} ({})", s.key_name, s.fingerprint),
+        );
         summary.push_str(&format!(
-            "  {:<10} {} {} sha256:{} plugin={} settings={}\n",
+            "  {:<10} {} {} sha256:{} plugin={} {signer} settings={}\n",
             p.kind.as_str(),
             p.name,
             p.version,
