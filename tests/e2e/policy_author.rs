@@ -380,3 +380,45 @@ async fn listed_fingerprint(replica: &ServerProcess) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// `serve` refuses to start on a set whose plugin file is unsigned while
+/// signatures are required, naming the refusal.
+#[tokio::test]
+async fn serve_refuses_to_start_with_an_unsigned_plugin_under_require_signatures() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("gate.wasm"),
+        rrs::policy::builtin_plugin("gate").unwrap(),
+    )
+    .unwrap();
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        rrs::policy::builtin_plugin("gate").unwrap(),
+    ));
+    let out = rrs(home.path(), &["policy", "keygen", "--out", "release.pem"]);
+    let public_key = line_after(&out, "public_key = \"").trim_end_matches('"');
+    let policies = home.path().join("policies.toml");
+    std::fs::write(&policies, policy_file("gate.wasm", &digest, public_key)).unwrap();
+
+    let database = rrs_tests::TestDatabase::create().await;
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::process::Command::new(RRS)
+            .arg("serve")
+            .env("RRS_DATABASE_URL", &database.url)
+            .env("RRS_DATA_DIR", home.path())
+            .env("RRS_LISTEN_ADDR", "127.0.0.1:0")
+            .env("RRS_POLICIES__PATH", &policies)
+            .env("NO_COLOR", "1")
+            .output(),
+    )
+    .await
+    .expect("serve exits")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("policy_signature_rejected (signature_missing)")
+            && stderr.contains("gate.wasm.sig"),
+        "{stderr}"
+    );
+}
