@@ -408,6 +408,9 @@ async fn serve_refuses_to_start_with_an_unsigned_plugin_under_require_signatures
             .env("RRS_DATA_DIR", home.path())
             .env("RRS_LISTEN_ADDR", "127.0.0.1:0")
             .env("RRS_POLICIES__PATH", &policies)
+            // On PostgreSQL the service insists on media every replica
+            // shares; this one never gets that far, but must pass that check.
+            .env("RRS_MEDIA__SHARED_DIRECTORY", "true")
             .env("NO_COLOR", "1")
             .output(),
     )
