@@ -1,6 +1,8 @@
 //! Builds policy plugins from `plugins/` as WebAssembly components, for the
 //! build scripts that need them: the service's (the default plugins it
-//! embeds) and the test fixtures' (the hostile plugins the tests load).
+//! embeds) and the test fixtures' (the hostile plugins the tests load); and,
+//! through [`build_crate`] and [`encode_component`], a policy author's
+//! standalone crate for `rrs policy build`, with the same flags.
 //!
 //! The plugins in `plugins/` are their own cargo workspace. [`build`] runs a
 //! nested `cargo build --release --target wasm32-unknown-unknown` on it
