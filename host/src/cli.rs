@@ -208,7 +208,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::load(cli.config.as_deref())?;
-    crate::telemetry::logging::init(&config.log);
+    let mut log = config.log.clone();
+    // An author's commands print their result on stdout; the service's
+    // info lines ("policy loaded", ...) would only bury it. Warnings (an
+    // unaccepted signature) and errors still show, and a configured filter
+    // wins.
+    if matches!(cli.command, Command::Policy(_))
+        && log.filter == crate::config::LogConfig::default().filter
+    {
+        log.filter = "warn".to_owned();
+    }
+    crate::telemetry::logging::init(&log);
     match cli.command {
         Command::Serve => crate::serve(crate::prepare(config).await?).await,
         Command::Migrate => {
