@@ -345,6 +345,48 @@ async fn an_author_builds_tests_signs_and_ships_a_plugin_from_an_empty_directory
         assert_eq!(refused.body["details"]["kind"], "gate");
         assert_eq!(replica.get("/v1/policies").await.body, before);
     }
+
+    // Signed by a key the file does not trust, or changed after signing
+    // (the file pinning the changed bytes): refused the same way.
+    rrs(home.path(), &["policy", "keygen", "--out", "stranger.pem"]);
+    std::fs::copy(crate_dir.join("my-gate.wasm"), deploy.join("stranger.wasm")).unwrap();
+    rrs(
+        home.path(),
+        &[
+            "policy",
+            "sign",
+            "--key",
+            "stranger.pem",
+            "deploy/stranger.wasm",
+        ],
+    );
+    let mut tampered = std::fs::read(crate_dir.join("my-gate.wasm")).unwrap();
+    tampered.extend_from_slice(&[0, 4, 3, b'e', b'v', b'l']);
+    std::fs::write(deploy.join("tampered.wasm"), &tampered).unwrap();
+    std::fs::copy(
+        crate_dir.join("my-gate.wasm.sig"),
+        deploy.join("tampered.wasm.sig"),
+    )
+    .unwrap();
+    let tampered_digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&tampered));
+    for (plugin, pin, refusal) in [
+        ("stranger.wasm", digest.as_str(), "signature_untrusted"),
+        (
+            "tampered.wasm",
+            tampered_digest.as_str(),
+            "signature_invalid",
+        ),
+    ] {
+        std::fs::write(&policies, policy_file(plugin, pin, &public_key)).unwrap();
+        let before = replicas[0].get("/v1/policies").await.body;
+        let refused = replicas[0]
+            .post("/v1/admin/policies/reload", &json!({}))
+            .await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
+        assert_eq!(refused.reason(), "policy_signature_rejected");
+        assert_eq!(refused.body["details"]["signature"], refusal, "{plugin}");
+        assert_eq!(replicas[0].get("/v1/policies").await.body, before);
+    }
 }
 
 type SignerRow = (String, String, Option<String>, Option<String>);
