@@ -1,5 +1,6 @@
-//! The `rrs` command line: `serve`, `migrate`, `openapi`, `policy check`,
-//! `policy eval` and `evidence verify`. It lives in the library so the
+//! The `rrs` command line: `serve`, `migrate`, `openapi`, the policy
+//! author's `policy` commands (`new`, `build`, `check`, `eval`, `test`,
+//! `bench`, `keygen`, `sign`) and `evidence verify`. It lives in the library so the
 //! test suite's server binary runs exactly the same code as the shipped one.
 
 use std::path::PathBuf;
@@ -62,7 +63,9 @@ enum PolicyCommand {
         policies: Option<PathBuf>,
     },
     /// Run a table of decision cases (JSON list of `{name, input, expect}`)
-    /// and fail on any mismatch.
+    /// and fail on any mismatch; with `--plugin`, through that plugin file
+    /// (no policy file needed) and with coverage of the kind's outcomes and
+    /// reason codes.
     Test {
         /// Which decision.
         #[arg(long, value_enum)]
@@ -70,9 +73,75 @@ enum PolicyCommand {
         /// The JSON file of cases.
         #[arg(long)]
         cases: PathBuf,
+        /// A plugin component to test instead of the policy file's.
+        #[arg(long, conflicts_with = "policies")]
+        plugin: Option<PathBuf>,
+        /// JSON settings for the plugin (with `--plugin`; default `{}`).
+        #[arg(long, requires = "plugin")]
+        settings: Option<PathBuf>,
+        /// Fail below this percentage of the kind's outcomes and reason
+        /// codes reached by the cases (with `--plugin`).
+        #[arg(long, requires = "plugin")]
+        min_coverage: Option<f64>,
         /// Policy file (default: the configured one, `RRS_POLICIES`).
         #[arg(long)]
         policies: Option<PathBuf>,
+    },
+    /// Write a new standalone plugin crate (it builds outside this
+    /// repository): a starting rule, a case table and a README.
+    New {
+        /// The plugin's name (its cargo package and metadata name).
+        name: String,
+        /// Which decision it makes.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// Where to write it (default: ./NAME); must not exist or be empty.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build a plugin crate for wasm32, encode it as a component, write
+    /// NAME.wasm beside its Cargo.toml and print its sha256.
+    Build {
+        /// The crate (default: the current directory).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Cargo's target directory (default: DIR/target).
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
+    },
+    /// Time decisions of a plugin, each in a fresh sandboxed instance as the
+    /// service runs them; prints p50 and p99.
+    Bench {
+        /// Which decision.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// The plugin component.
+        #[arg(long)]
+        plugin: PathBuf,
+        /// JSON input of the decision (as `rrs policy eval` takes it).
+        #[arg(long)]
+        input: PathBuf,
+        /// JSON settings for the plugin (default `{}`).
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Measured decisions.
+        #[arg(long, default_value_t = 1000)]
+        iterations: usize,
+    },
+    /// Generate an ed25519 signing key (PKCS#8 PEM); prints the public key
+    /// for a policy file's `trusted_keys`.
+    Keygen {
+        /// Where to write the private key (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a plugin: writes PLUGIN.sig, an ed25519 signature of its sha256.
+    Sign {
+        /// The private key (`rrs policy keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The plugin component.
+        plugin: PathBuf,
     },
 }
 
@@ -97,6 +166,7 @@ enum EvidenceCommand {
 enum KindArg {
     Gate,
     Capability,
+    #[value(alias = "media_caps")]
     MediaCaps,
 }
 
@@ -138,7 +208,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::load(cli.config.as_deref())?;
-    crate::telemetry::logging::init(&config.log);
+    let mut log = config.log.clone();
+    // An author's commands print their result on stdout; the service's
+    // info lines ("policy loaded", ...) would only bury it. Warnings (an
+    // unaccepted signature) and errors still show, and a configured filter
+    // wins.
+    if matches!(cli.command, Command::Policy(_))
+        && log.filter == crate::config::LogConfig::default().filter
+    {
+        log.filter = "warn".to_owned();
+    }
+    crate::telemetry::logging::init(&log);
     match cli.command {
         Command::Serve => crate::serve(crate::prepare(config).await?).await,
         Command::Migrate => {
@@ -173,13 +253,79 @@ fn run_policy(config: &Config, command: PolicyCommand) -> anyhow::Result<()> {
         PolicyCommand::Test {
             kind,
             cases,
+            plugin: Some(plugin),
+            settings,
+            min_coverage,
+            ..
+        } => {
+            let (report, coverage) =
+                policy::commands::test_plugin(kind.into(), &plugin, &cases, settings.as_deref())?;
+            print!("{}{}", report.summary(), coverage.summary());
+            policy::commands::assert_all_passed(&report)?;
+            if let Some(min) = min_coverage {
+                policy::commands::assert_coverage(&coverage, min)?;
+            }
+        }
+        PolicyCommand::Test {
+            kind,
+            cases,
             policies,
+            ..
         } => {
             let path = policy_file(config, policies)?;
             let report = policy::commands::test_cases(&path, kind.into(), &cases)?;
             print!("{}", report.summary());
             policy::commands::assert_all_passed(&report)?;
         }
+        other => run_author(other)?,
+    }
+    Ok(())
+}
+
+/// The commands that need no configuration or policy file.
+fn run_author(command: PolicyCommand) -> anyhow::Result<()> {
+    use crate::policy::{author, signature};
+    match command {
+        PolicyCommand::New { name, kind, dir } => {
+            let dir = author::scaffold::new_plugin(&name, kind.into(), dir.as_deref())?;
+            println!(
+                "wrote the {} plugin crate {name} in {}",
+                PolicyKind::from(kind),
+                dir.display()
+            );
+        }
+        PolicyCommand::Build { dir, target_dir } => {
+            let built = author::package::build(&dir, target_dir.as_deref())?;
+            println!("wrote {}", built.wasm.display());
+            println!("sha256 {}", built.digest);
+        }
+        PolicyCommand::Bench {
+            kind,
+            plugin,
+            input,
+            settings,
+            iterations,
+        } => {
+            let settings = settings
+                .as_deref()
+                .map(policy::commands::read_json)
+                .transpose()?;
+            let report = author::bench::bench(kind.into(), &plugin, &input, settings, iterations)?;
+            print!("{}", report.summary());
+        }
+        PolicyCommand::Keygen { out } => {
+            let (public_key, fingerprint) = signature::keygen(&out)?;
+            println!("wrote the private key {}", out.display());
+            println!("public_key = \"{public_key}\"");
+            println!("fingerprint {fingerprint}");
+        }
+        PolicyCommand::Sign { key, plugin } => {
+            let (path, digest, fingerprint) = signature::sign(&key, &plugin)?;
+            println!("wrote {}", path.display());
+            println!("sha256 {digest}");
+            println!("signed by {fingerprint}");
+        }
+        PolicyCommand::Check { .. } | PolicyCommand::Eval { .. } | PolicyCommand::Test { .. } => {}
     }
     Ok(())
 }

@@ -51,6 +51,7 @@ mod m20261206_000010_create_journal_intents;
 mod m20261206_000020_create_evidence_obligations;
 mod m20261206_000030_add_plans_target;
 mod m20261206_000040_add_media_outcomes_wrote;
+mod m20261206_000060_add_policy_decisions_signer;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -100,6 +101,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_create_evidence_obligations::Migration),
             Box::new(m20261206_000030_add_plans_target::Migration),
             Box::new(m20261206_000040_add_media_outcomes_wrote::Migration),
+            Box::new(m20261206_000060_add_policy_decisions_signer::Migration),
         ]
     }
 }

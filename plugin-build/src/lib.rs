@@ -1,6 +1,8 @@
 //! Builds policy plugins from `plugins/` as WebAssembly components, for the
 //! build scripts that need them: the service's (the default plugins it
-//! embeds) and the test fixtures' (the hostile plugins the tests load).
+//! embeds) and the test fixtures' (the hostile plugins the tests load); and,
+//! through [`build_crate`] and [`encode_component`], a policy author's
+//! standalone crate for `rrs policy build`, with the same flags.
 //!
 //! The plugins in `plugins/` are their own cargo workspace. [`build`] runs a
 //! nested `cargo build --release --target wasm32-unknown-unknown` on it
@@ -97,7 +99,7 @@ pub fn build(plugins_dir: &Path, plugins: &[Plugin<'_>], dest: &Path) -> BuildRe
     ensure_wasm_target()?;
     let target_dir = nested_target_dir(&out_dir);
     let packages: Vec<&str> = plugins.iter().map(|plugin| plugin.package).collect();
-    cargo_build(&plugins_dir, &target_dir, &packages)?;
+    run_cargo(&plugins_dir, &target_dir, &packages, true)?;
     fs::create_dir_all(dest)?;
     for Plugin { name, package, .. } in plugins {
         let module_path = target_dir
@@ -106,13 +108,42 @@ pub fn build(plugins_dir: &Path, plugins: &[Plugin<'_>], dest: &Path) -> BuildRe
             .join(format!("{}.wasm", package.replace('-', "_")));
         let module = fs::read(&module_path)
             .map_err(|e| format!("reading {}: {e}", module_path.display()))?;
-        let component = wit_component::ComponentEncoder::default()
-            .module(&module)
-            .and_then(|encoder| encoder.validate(true).encode())
-            .map_err(|e| format!("encoding {package} as a component: {e:#}"))?;
+        let component = encode_component(&module)
+            .map_err(|e| format!("encoding {package} as a component: {e}"))?;
         write_if_changed(&dest.join(format!("{name}.wasm")), &component)?;
     }
     Ok(())
+}
+
+/// Turns a wasm32 core module (with the component type section
+/// `wit-bindgen` embeds) into a validated component that imports nothing
+/// but what the module imports: what `wasm-tools component new` does.
+pub fn encode_component(module: &[u8]) -> BuildResult<Vec<u8>> {
+    wit_component::ComponentEncoder::default()
+        .module(module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .map_err(|e| format!("{e:#}").into())
+}
+
+/// Builds the standalone plugin crate in `crate_dir` (`rrs policy build`,
+/// outside any build script) for wasm32 in release, with the same clean
+/// environment, stack size and path remapping as the default plugins, into
+/// `target_dir`; returns the core module's path. `package` is the crate's
+/// package name. Unlike [`build`] it does not insist on an up-to-date lock
+/// file: a new crate starts with the plugins workspace's lock file, which
+/// cargo trims to the crate's own dependencies.
+pub fn build_crate(crate_dir: &Path, target_dir: &Path, package: &str) -> BuildResult<PathBuf> {
+    let crate_dir = crate_dir
+        .canonicalize()
+        .map_err(|e| format!("the plugin crate {}: {e}", crate_dir.display()))?;
+    ensure_wasm_target()?;
+    fs::create_dir_all(target_dir)?;
+    let target_dir = target_dir.canonicalize()?;
+    run_cargo(&crate_dir, &target_dir, &[package], false)?;
+    Ok(target_dir
+        .join(WASM_TARGET)
+        .join("release")
+        .join(format!("{}.wasm", package.replace('-', "_"))))
 }
 
 /// Leaves the file (and its mtime) alone when the bytes are the same.
@@ -139,12 +170,20 @@ fn nested_target_dir(out_dir: &Path) -> PathBuf {
     }
 }
 
-fn cargo_build(plugins_dir: &Path, target_dir: &Path, packages: &[&str]) -> BuildResult<()> {
+fn run_cargo(
+    plugins_dir: &Path,
+    target_dir: &Path,
+    packages: &[&str],
+    locked: bool,
+) -> BuildResult<()> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(plugins_dir)
-        .args(["build", "--release", "--locked", "--target", WASM_TARGET])
-        .arg("--manifest-path")
+        .args(["build", "--release", "--target", WASM_TARGET]);
+    if locked {
+        cmd.arg("--locked");
+    }
+    cmd.arg("--manifest-path")
         .arg(plugins_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);

@@ -26,6 +26,7 @@ mod outage;
 mod plans;
 mod plans_edges;
 mod policies;
+mod policy_author;
 mod queue_depth;
 mod queue_property;
 mod replicas;

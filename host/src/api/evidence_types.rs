@@ -79,6 +79,13 @@ pub struct PolicyDecisionBody {
     pub policy_version: String,
     /// sha256 of the plugin's wasm.
     pub policy_digest: String,
+    /// The trusted key that signed the plugin (`[signatures]` of the
+    /// policy file); absent for builtin and unsigned plugins.
+    #[oai(skip_serializing_if_is_none)]
+    pub policy_signer: Option<String>,
+    /// `sha256:` and 16 hex digits of the signing key's sha256.
+    #[oai(skip_serializing_if_is_none)]
+    pub policy_signer_fingerprint: Option<String>,
     /// sha256 of the decision's input.
     pub input_sha256: String,
     /// How it decided (`executable`, `allow`, `deny`, ...).
@@ -283,6 +290,8 @@ impl From<&PolicyDecisionRef> for PolicyDecisionBody {
             policy_name: d.policy_name.clone(),
             policy_version: d.policy_version.clone(),
             policy_digest: d.policy_digest.clone(),
+            policy_signer: d.policy_signer.clone(),
+            policy_signer_fingerprint: d.policy_signer_fingerprint.clone(),
             input_sha256: d.input_sha256.clone(),
             outcome: d.outcome.clone(),
             subject_kind: d.subject_kind.clone(),

@@ -38,6 +38,19 @@ pub struct PolicyBody {
     pub settings: serde_json::Value,
     /// Where it came from: `builtin:<name>` or a path.
     pub plugin: String,
+    /// The trusted key that signed the plugin file (`[signatures]` of the
+    /// policy file); null for builtin and unsigned plugins.
+    pub signer: Option<PolicySignerBody>,
+}
+
+/// Who signed a plugin.
+#[derive(Debug, Object)]
+pub struct PolicySignerBody {
+    /// The trusted key's name in the policy file.
+    pub key_name: String,
+    /// `sha256:` and the first 16 hex digits of the sha256 of its public
+    /// key.
+    pub fingerprint: String,
 }
 
 /// The loaded policies.
@@ -66,6 +79,10 @@ fn body(list: Vec<PolicyInfo>) -> PolicyList {
             digest: p.digest,
             settings: p.settings,
             plugin: p.plugin,
+            signer: p.signer.map(|s| PolicySignerBody {
+                key_name: s.key_name,
+                fingerprint: s.fingerprint,
+            }),
         })
         .collect();
     PolicyList {

@@ -14,18 +14,32 @@ impl RestoreService {
     }
 
     /// `POST /v1/admin/policies/reload`: `409 policy_reload_failed` (with
-    /// the loader's message) when the new set does not load; the old set
-    /// stays.
+    /// the loader's message) when the new set does not load, or
+    /// `409 policy_signature_rejected` (with `details.signature`:
+    /// `signature_missing`, `signature_untrusted` or `signature_invalid`)
+    /// when a plugin's signature is refused; the old set stays.
     pub fn reload_policies(&self, principal: &Principal) -> Result<Vec<PolicyInfo>, DomainError> {
         principal.require(&[Capability::OpsAdmin])?;
-        self.policies
-            .reload()
-            .map_err(|error| DomainError::Conflict {
+        self.policies.reload().map_err(|error| match error.refusal {
+            Some(refusal) => DomainError::Conflict {
+                reason_code: ReasonCode::PolicySignatureRejected,
+                message: format!(
+                    "a plugin's signature was refused; the old set keeps serving: {error}"
+                ),
+                details: Some(serde_json::json!({
+                    "error": error.to_string(),
+                    "signature": refusal.as_str(),
+                    "kind": error.kind.map(|k| k.as_str()),
+                    "plugin": error.plugin,
+                })),
+            },
+            None => DomainError::Conflict {
                 reason_code: ReasonCode::PolicyReloadFailed,
                 message: format!(
                     "the new policy set was refused; the old set keeps serving: {error}"
                 ),
                 details: Some(serde_json::json!({ "error": error.to_string() })),
-            })
+            },
+        })
     }
 }

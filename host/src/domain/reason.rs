@@ -116,6 +116,9 @@ pub enum ReasonCode {
     FailedEvidenceSignatureVerification,
     // Policies.
     PolicyReloadFailed,
+    /// A plugin file of a policy set was refused for its signature
+    /// (`require_signatures`): missing, by an untrusted key, or invalid.
+    PolicySignatureRejected,
 }
 
 impl ReasonCode {

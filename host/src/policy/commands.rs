@@ -1,8 +1,10 @@
 //! Author tooling behind `rrs policy check`, `rrs policy eval` and
-//! `rrs policy test`: library functions the CLI calls and prints. They use
+//! `rrs policy test` (against a policy file, or one plugin file with
+//! coverage): library functions the CLI calls and prints. They use
 //! the same loader and sandbox as the service, so what passes here loads
 //! and decides the same way in `serve`.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
@@ -10,6 +12,8 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::author::coverage::{self, Coverage};
+use super::author::standalone;
 use super::engine::PolicyHostOptions;
 use super::kind::PolicyKind;
 use super::record::{Decision, DecisionRecord};
@@ -25,8 +29,12 @@ pub fn check(config_path: &Path) -> anyhow::Result<String> {
         config_path.display()
     );
     for p in registry.list() {
+        let signer = p.signer.map_or_else(
+            || "unsigned".to_string(),
+            |s| format!("signed-by={} ({})", s.key_name, s.fingerprint),
+        );
         summary.push_str(&format!(
-            "  {:<10} {} {} sha256:{} plugin={} settings={}\n",
+            "  {:<10} {} {} sha256:{} plugin={} {signer} settings={}\n",
             p.kind.as_str(),
             p.name,
             p.version,
@@ -76,6 +84,9 @@ pub struct CaseReport {
     pub passed: Vec<String>,
     /// `(case name, what differed)`.
     pub failed: Vec<(String, String)>,
+    /// The outcomes and reason codes the cases' decisions reached (see
+    /// [`coverage::reached_by`]), whether or not they passed.
+    pub reached: BTreeSet<String>,
 }
 
 impl CaseReport {
@@ -102,9 +113,42 @@ pub fn test_cases(
     cases_path: &Path,
 ) -> anyhow::Result<CaseReport> {
     let registry = PolicyRegistry::load(config_path, PolicyHostOptions::default())?;
-    let cases: Vec<PolicyCase> = serde_json::from_value(read_json(cases_path)?)
-        .with_context(|| format!("{}: not a list of cases", cases_path.display()))?;
-    run_cases(&registry, kind, &cases)
+    run_cases(&registry, kind, &read_cases(cases_path)?)
+}
+
+/// `rrs policy test --kind K --plugin X.wasm --cases FILE [--settings S]`:
+/// runs the table through one plugin file, with no policy file (see
+/// [`standalone`]), and measures its coverage of the kind's outcomes and
+/// reason codes.
+pub fn test_plugin(
+    kind: PolicyKind,
+    plugin: &Path,
+    cases_path: &Path,
+    settings_path: Option<&Path>,
+) -> anyhow::Result<(CaseReport, Coverage)> {
+    let settings = settings_path.map(read_json).transpose()?;
+    let registry = standalone::registry_for_plugin(kind, plugin, settings)?;
+    let cases = read_cases(cases_path)?;
+    let report = run_cases(&registry, kind, &cases)?;
+    let coverage = Coverage::of(kind, &report.reached);
+    Ok((report, coverage))
+}
+
+/// Fails when `coverage` is below `min_percent`, naming what is missing.
+pub fn assert_coverage(coverage: &Coverage, min_percent: f64) -> anyhow::Result<()> {
+    if coverage.percent + 1e-9 < min_percent {
+        bail!(
+            "coverage {:.1}% is below --min-coverage {min_percent}: no case reaches {}",
+            coverage.percent,
+            coverage.missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn read_cases(cases_path: &Path) -> anyhow::Result<Vec<PolicyCase>> {
+    serde_json::from_value(read_json(cases_path)?)
+        .with_context(|| format!("{}: not a list of cases", cases_path.display()))
 }
 
 /// Runs `cases` through `registry`'s `kind` policy.
@@ -117,6 +161,7 @@ pub fn run_cases(
     for case in cases {
         let record = decide_value(registry, kind, case.input.clone(), case.settings.as_ref())
             .with_context(|| format!("case `{}`", case.name))?;
+        report.reached.extend(coverage::reached_by(&record));
         match mismatch(&case.expect, &record.output, "output") {
             None => report.passed.push(case.name.clone()),
             Some(why) => report.failed.push((case.name.clone(), why)),
@@ -178,7 +223,7 @@ fn summarise(record: &DecisionRecord) -> Value {
     })
 }
 
-fn read_json(path: &Path) -> anyhow::Result<Value> {
+pub(crate) fn read_json(path: &Path) -> anyhow::Result<Value> {
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::kind::PolicyKind;
+use super::signature::SignatureRefusal;
 
 /// The reason code every [`PolicyFailure`] maps to.
 pub const POLICY_ERROR_REASON_CODE: &str = "blocked_policy_error";
@@ -89,6 +90,9 @@ pub struct PolicyLoadError {
     /// The plugin location as configured, e.g. `builtin:gate` or a path.
     pub plugin: Option<String>,
     pub reason: String,
+    /// Set when a plugin was refused for its signature (the API answers
+    /// `policy_signature_rejected` with this in `details.signature`).
+    pub refusal: Option<SignatureRefusal>,
 }
 
 fn context(kind: Option<PolicyKind>, plugin: Option<&str>) -> String {

@@ -2,8 +2,9 @@
 //! (through the cache), refuse imports, check it exports its kind's world
 //! (typed: the export signatures must match), pre-instantiate it once, then
 //! test-instantiate it to read its metadata and have it validate its
-//! settings. Any failure names the policy file, the kind, the plugin and the
-//! reason.
+//! settings. A plugin file's signature is checked against the policy
+//! file's trusted keys right after its digest. Any failure names the policy
+//! file, the kind, the plugin and the reason.
 
 use std::fs;
 
@@ -22,6 +23,7 @@ use super::failure::{PolicyFailure, PolicyLoadError};
 use super::kind::PolicyKind;
 use super::policy_file::{PluginLocation, PolicyConfig};
 use super::sandbox::{self, HostState};
+use super::signature::{self, PolicySigner};
 
 /// A loaded policy, as `GET /v1/policies` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,6 +37,9 @@ pub struct PolicyInfo {
     pub settings: serde_json::Value,
     /// As configured: `builtin:<name>` or the path.
     pub plugin: String,
+    /// The trusted key that signed the plugin file; `None` for builtin
+    /// plugins and unsigned ones (allowed unless `require_signatures`).
+    pub signer: Option<PolicySigner>,
 }
 
 /// The pre-instantiated component, typed by world.
@@ -69,6 +74,7 @@ pub(crate) fn load_policy(
         kind: Some(kind),
         plugin: Some(entry.plugin.clone()),
         reason,
+        refusal: None,
     };
     let wasm = read_plugin(config, kind).map_err(fail)?;
     let digest = hex::encode(Sha256::digest(&wasm));
@@ -78,6 +84,17 @@ pub(crate) fn load_policy(
             entry.sha256
         )));
     }
+    let signer = match config.location(kind) {
+        PluginLocation::Builtin(_) => None,
+        PluginLocation::File(path) => signature::verify(&config.signatures, &path, &digest)
+            .map_err(|(refusal, message)| PolicyLoadError {
+                refusal: Some(refusal),
+                ..fail(format!(
+                    "policy_signature_rejected ({}): {message}",
+                    refusal.as_str()
+                ))
+            })?,
+    };
     let component = cache.get(engine, &digest, &wasm).map_err(fail)?;
     refuse_imports(engine, &component).map_err(fail)?;
     let pre = pre_instantiate(engine, &component, kind).map_err(fail)?;
@@ -92,6 +109,7 @@ pub(crate) fn load_policy(
             digest,
             settings: entry.settings.clone(),
             plugin: entry.plugin.clone(),
+            signer,
         },
         settings_json,
         pre,

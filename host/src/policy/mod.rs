@@ -12,6 +12,7 @@
 //! [`PolicyRegistry`], persist the [`DecisionRecord`] and map a
 //! [`PolicyFailure`] to `blocked_policy_error`.
 
+pub mod author;
 mod bindings;
 mod builtin;
 mod cache;
@@ -29,6 +30,7 @@ mod policy_file;
 mod record;
 mod registry;
 mod sandbox;
+pub mod signature;
 pub(crate) mod timestamp;
 
 #[cfg(test)]
@@ -53,3 +55,4 @@ pub use policy_file::{
 };
 pub use record::{input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
 pub use registry::PolicyRegistry;
+pub use signature::{PolicySigner, SignaturePolicy, SignatureRefusal, TrustedKey};

@@ -1,7 +1,8 @@
 //! The policy configuration file (`RRS_POLICIES`, default
 //! `policies/default.toml`): one table per kind naming the plugin (a path
 //! relative to the file, or `builtin:<name>` for a default plugin embedded
-//! in the binary), its pinned sha256 and its settings. Parsing is strict
+//! in the binary), its pinned sha256 and its settings, and optionally a
+//! `[signatures]` table (trusted keys; see `signature`). Parsing is strict
 //! (unknown keys are errors) so a typo cannot silently drop a setting.
 
 use std::fs;
@@ -11,6 +12,7 @@ use serde::Deserialize;
 
 use super::failure::PolicyLoadError;
 use super::kind::PolicyKind;
+use super::signature::SignaturePolicy;
 
 /// The repository's `policies/default.toml`, embedded so the binary can run
 /// its defaults from anywhere.
@@ -25,6 +27,8 @@ struct PolicyFile {
     gate: PolicyEntry,
     capability: PolicyEntry,
     media_caps: PolicyEntry,
+    #[serde(default)]
+    signatures: SignaturePolicy,
 }
 
 /// One kind's entry.
@@ -62,6 +66,8 @@ pub struct PolicyConfig {
     pub gate: PolicyEntry,
     pub capability: PolicyEntry,
     pub media_caps: PolicyEntry,
+    /// Which keys sign plugins, and whether plugin files must be signed.
+    pub signatures: SignaturePolicy,
 }
 
 impl PolicyConfig {
@@ -72,6 +78,7 @@ impl PolicyConfig {
             kind: None,
             plugin: None,
             reason: format!("cannot read it: {e}"),
+            refusal: None,
         })?;
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::from_toml(&text, path, &base_dir)
@@ -93,6 +100,7 @@ impl PolicyConfig {
             kind,
             plugin: None,
             reason,
+            refusal: None,
         };
         let parsed: PolicyFile =
             toml::from_str(text).map_err(|e| error(None, format!("invalid policy file: {e}")))?;
@@ -102,7 +110,12 @@ impl PolicyConfig {
             gate: parsed.gate,
             capability: parsed.capability,
             media_caps: parsed.media_caps,
+            signatures: parsed.signatures,
         };
+        config
+            .signatures
+            .check()
+            .map_err(|e| error(None, format!("[signatures]: {e}")))?;
         for kind in PolicyKind::ALL {
             let entry = config.entry(kind);
             if !entry.settings.is_object() {

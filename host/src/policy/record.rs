@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::kind::PolicyKind;
+use super::signature::PolicySigner;
 
 /// How a decision came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,6 +58,10 @@ pub struct DecisionRecord {
     pub policy_version: String,
     /// sha256 of the plugin's wasm.
     pub policy_digest: String,
+    /// Who signed the plugin (a trusted key of the policy file); absent for
+    /// builtin and unsigned plugins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_signer: Option<PolicySigner>,
     /// sha256 of the input's JSON (as these types serialise it: fields in
     /// declaration order, no maps, so the same input always hashes alike).
     pub input_sha256: String,

@@ -96,6 +96,7 @@ impl PolicyRegistry {
             kind: None,
             plugin: None,
             reason,
+            refusal: None,
         };
         let engine = PolicyEngine::new(options.limits).map_err(host_error)?;
         let cache = ComponentCache::new(options.cache_dir).map_err(host_error)?;
@@ -372,6 +373,7 @@ impl PolicyRegistry {
             policy_name: info.name.clone(),
             policy_version: info.version.clone(),
             policy_digest: info.digest.clone(),
+            policy_signer: info.signer.clone(),
             input_sha256: input_sha256(input),
             output,
             outcome,
@@ -463,6 +465,7 @@ fn missing_info(kind: PolicyKind) -> PolicyInfo {
         digest: String::new(),
         settings: serde_json::Value::Null,
         plugin: String::new(),
+        signer: None,
     }
 }
 

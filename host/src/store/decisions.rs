@@ -15,6 +15,10 @@ pub struct DecisionRow {
     pub policy_name: String,
     pub policy_version: String,
     pub policy_digest: String,
+    /// The trusted key that signed the plugin, and its fingerprint; null
+    /// for builtin and unsigned plugins.
+    pub policy_signer: Option<String>,
+    pub policy_signer_fingerprint: Option<String>,
     pub input_sha256: String,
     pub output: serde_json::Value,
     pub outcome: String,
@@ -30,14 +34,17 @@ pub async fn insert_decision(
     backend: DatabaseBackend,
     d: &DecisionRow,
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO policy_decisions (decision_id, kind, policy_name, policy_version, policy_digest, input_sha256, \
-               output, outcome, subject_kind, subject_id, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    let sql = "INSERT INTO policy_decisions (decision_id, kind, policy_name, policy_version, policy_digest, policy_signer, \
+               policy_signer_fingerprint, input_sha256, output, outcome, subject_kind, subject_id, decided_at) \
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let values: Vec<Value> = vec![
         d.decision_id.clone().into(),
         d.kind.clone().into(),
         d.policy_name.clone().into(),
         d.policy_version.clone().into(),
         d.policy_digest.clone().into(),
+        d.policy_signer.clone().into(),
+        d.policy_signer_fingerprint.clone().into(),
         d.input_sha256.clone().into(),
         d.output.clone().into(),
         d.outcome.clone().into(),
@@ -61,8 +68,8 @@ impl Store {
         subject_kind: &str,
         subject_id: &str,
     ) -> Result<Vec<DecisionRow>, StoreError> {
-        let sql = "SELECT decision_id, kind, policy_name, policy_version, policy_digest, input_sha256, output, outcome, \
-                   subject_kind, subject_id, decided_at FROM policy_decisions WHERE subject_kind = ? AND subject_id = ? \
+        let sql = "SELECT decision_id, kind, policy_name, policy_version, policy_digest, policy_signer, \
+                   policy_signer_fingerprint, input_sha256, output, outcome, subject_kind, subject_id, decided_at FROM policy_decisions WHERE subject_kind = ? AND subject_id = ? \
                    ORDER BY decided_at, decision_id";
         let values = vec![subject_kind.into(), subject_id.into()];
         Ok(

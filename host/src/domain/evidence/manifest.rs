@@ -99,6 +99,13 @@ pub struct PolicyDecisionRef {
     pub policy_version: String,
     /// sha256 of the plugin's wasm.
     pub policy_digest: String,
+    /// The trusted key that signed the plugin, and its fingerprint; absent
+    /// for builtin and unsigned plugins (so manifests of unsigned
+    /// decisions are byte for byte what they were before signing existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_signer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_signer_fingerprint: Option<String>,
     pub input_sha256: String,
     pub outcome: String,
     /// `plan` or `job`.

@@ -140,6 +140,8 @@ fn decision_ref(row: &DecisionRow) -> PolicyDecisionRef {
         policy_name: row.policy_name.clone(),
         policy_version: row.policy_version.clone(),
         policy_digest: row.policy_digest.clone(),
+        policy_signer: row.policy_signer.clone(),
+        policy_signer_fingerprint: row.policy_signer_fingerprint.clone(),
         input_sha256: row.input_sha256.clone(),
         outcome: row.outcome.clone(),
         subject_kind: row.subject_kind.clone(),

@@ -73,6 +73,8 @@ fn decision_row(record: &policy::DecisionRecord, job_id: &str) -> DecisionRow {
         policy_name: record.policy_name.clone(),
         policy_version: record.policy_version.clone(),
         policy_digest: record.policy_digest.clone(),
+        policy_signer: record.policy_signer.as_ref().map(|s| s.key_name.clone()),
+        policy_signer_fingerprint: record.policy_signer.as_ref().map(|s| s.fingerprint.clone()),
         input_sha256: record.input_sha256.clone(),
         output: record.output.clone(),
         outcome: record.outcome.as_str().to_owned(),

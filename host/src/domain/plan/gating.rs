@@ -119,6 +119,8 @@ fn result_of(
         policy_name: record.policy_name,
         policy_version: record.policy_version,
         policy_digest: record.policy_digest,
+        policy_signer: record.policy_signer.as_ref().map(|s| s.key_name.clone()),
+        policy_signer_fingerprint: record.policy_signer.map(|s| s.fingerprint),
         input_sha256: record.input_sha256,
         output: record.output,
         outcome: record.outcome.as_str().to_owned(),

@@ -3,9 +3,11 @@
 //! (`plugins/fixtures/`, built for the tests by `rrs-policy-fixtures`),
 //! reload, the policy file and the pinned digests.
 
+mod author;
 mod decisions;
 mod hostile;
 mod policy_file;
 mod reload;
+mod signatures;
 mod support;
 mod versions;

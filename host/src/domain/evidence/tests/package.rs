@@ -255,3 +255,34 @@ async fn offline_refuses_garbage_and_reports_a_missing_artifact() {
     assert_eq!(unsigned.key, KeyOrigin::None);
     assert_eq!(unsigned.verification.reason_code, Some(SIGNATURE_FAILED));
 }
+
+#[test]
+fn a_decision_names_its_signer_only_when_signed() {
+    let unsigned = crate::domain::evidence::manifest::PolicyDecisionRef {
+        decision_id: "d-1".into(),
+        kind: "gate".into(),
+        policy_name: "rrs-default-gate".into(),
+        policy_version: "1.0.0".into(),
+        policy_digest: "0".repeat(64),
+        policy_signer: None,
+        policy_signer_fingerprint: None,
+        input_sha256: "1".repeat(64),
+        outcome: "executable".into(),
+        subject_kind: "plan".into(),
+        subject_id: "p-1".into(),
+        decided_at: "2026-12-06T10:00:00Z".into(),
+    };
+    // Manifests of unsigned decisions keep the shape they were signed in.
+    let json = serde_json::to_value(&unsigned).unwrap();
+    assert!(json.get("policy_signer").is_none(), "{json}");
+    let signed = crate::domain::evidence::manifest::PolicyDecisionRef {
+        policy_signer: Some("release".into()),
+        policy_signer_fingerprint: Some("sha256:0123456789abcdef".into()),
+        ..unsigned
+    };
+    let json = serde_json::to_value(&signed).unwrap();
+    assert_eq!(json["policy_signer"], "release");
+    let back: crate::domain::evidence::manifest::PolicyDecisionRef =
+        serde_json::from_value(json).unwrap();
+    assert_eq!(back, signed);
+}
