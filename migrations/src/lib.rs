@@ -50,6 +50,8 @@ mod m20261126_000056_create_job_events_type_at_index;
 mod m20261206_000010_create_journal_intents;
 mod m20261206_000020_create_evidence_obligations;
 mod m20261206_000030_add_plans_target;
+mod m20261206_000050_create_drill_schedules;
+mod m20261206_000051_create_drill_runs;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -98,6 +100,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_create_journal_intents::Migration),
             Box::new(m20261206_000020_create_evidence_obligations::Migration),
             Box::new(m20261206_000030_add_plans_target::Migration),
+            Box::new(m20261206_000050_create_drill_schedules::Migration),
+            Box::new(m20261206_000051_create_drill_runs::Migration),
         ]
     }
 }
