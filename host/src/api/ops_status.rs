@@ -164,13 +164,16 @@ pub struct SloView {
 #[derive(Debug, Object)]
 pub struct GaCheckBody {
     /// `staging_mode_enabled`, `slo_within_budget`, `runbooks_signed_off`,
-    /// `failure_drills_passed` or `evidence_verification_failures_zero`.
+    /// `failure_drills_passed`, `evidence_verification_failures_zero` or
+    /// `restore_drills_passed`.
     pub name: String,
     /// Whether the condition holds.
     pub passed: bool,
     /// What was seen: a boolean for the switches, the SLO status, an object
-    /// of each drill's latest status by drill id, or the number of evidence
-    /// verification failures in the SLO window.
+    /// of each drill's latest status by drill id, the number of evidence
+    /// verification failures in the SLO window, or, by tenant, the latest
+    /// restore drill that passed or failed (`outcome`, `reason_code`,
+    /// `finished_at`, `run_id`, `passed`; `outcome: none` without one).
     pub observed: Value,
 }
 
