@@ -401,3 +401,54 @@ async fn schedules_refuse_bad_input_unknown_ids_missing_capabilities_and_other_t
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(ctx.get(&path).await.status, StatusCode::NOT_FOUND);
 }
+
+/// Another replica's live lease on the schedule, as it holds it while it
+/// runs a drill.
+async fn lease_held_elsewhere(ctx: &TestContext, schedule_id: &str, until: DateTime<Utc>) {
+    let db = ctx.database.connect().await;
+    let sql = format!(
+        "UPDATE drill_schedules SET claimed_by = 'rrs-other:1', claimed_until_us = {} \
+         WHERE schedule_id = '{schedule_id}'",
+        until.timestamp_micros()
+    );
+    let changed = db
+        .execute(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+}
+
+#[tokio::test]
+async fn a_schedule_another_replica_runs_is_neither_run_by_hand_nor_fired_again() {
+    let ctx = TestContext::start_with(NO_BACKGROUND_TICKS).await;
+    world(&ctx, 1).await;
+    let created = schedule(&ctx, "*/5 * * * *").await;
+    let id = created["schedule_id"].as_str().unwrap();
+    let slot = at(&created["next_run_at"]);
+    lease_held_elsewhere(&ctx, id, slot + Duration::minutes(10)).await;
+
+    let reply = ctx
+        .post(&format!("/v1/admin/drills/schedules/{id}/run"), &json!({}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{:?}", reply.body);
+    assert_eq!(reply.reason(), "drill_already_running");
+    let during = ctx
+        .service()
+        .drill_tick(slot + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(during.is_empty());
+    assert!(runs(&ctx).await.is_empty());
+
+    // The lease expired unreleased: the holder stopped. The next tick
+    // claims the schedule and runs the slot once.
+    let after = ctx
+        .service()
+        .drill_tick(slot + Duration::minutes(11))
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+    let listed = runs(&ctx).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(at(&listed[0]["slot_at"]), slot);
+}

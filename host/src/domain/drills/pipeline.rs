@@ -431,31 +431,115 @@ impl RestoreService {
                 Err(error) => tracing::warn!(%error, job_id, "the drill's evidence package failed"),
             }
         }
-        match cleanup::put_back(self, &schedule.sandbox, &job_id).await {
-            Ok(_) => finding.sandbox_cleaned = true,
-            Err(error) if finding.outcome == DrillOutcome::Running.as_str() => {
-                finding = ended(
-                    finding,
-                    DrillOutcome::Failed,
-                    ReasonCode::DrillCleanupFailed,
-                    format!("cleanup of the sandbox: {error}"),
-                );
-            }
-            Err(error) => tracing::warn!(%error, job_id, "cannot put the sandbox back"),
-        }
+        let put_back = cleanup::put_back(self, &schedule.sandbox, &job_id).await;
+        let finding = after_cleanup(finding, put_back, &job_id);
         if finding.outcome != DrillOutcome::Running.as_str() {
             return finding;
         }
-        if finding.rows_mismatched > 0 {
-            let n = finding.rows_mismatched;
-            return ended(
-                finding,
-                DrillOutcome::Failed,
-                ReasonCode::DrillVerificationMismatch,
-                format!("{n} restored rows differ from the backup at the PIT"),
-            );
+        decided(finding)
+    }
+}
+
+/// A failed cleanup fails a drill that had not failed before (a drill
+/// that failed already keeps its first reason; the cleanup is logged).
+pub fn after_cleanup(
+    mut finding: Finding,
+    put_back: Result<i64, DomainError>,
+    job_id: &str,
+) -> Finding {
+    match put_back {
+        Ok(_) => {
+            finding.sandbox_cleaned = true;
+            finding
         }
-        finding.outcome = DrillOutcome::Passed.as_str().to_owned();
-        finding
+        Err(error) if finding.outcome == DrillOutcome::Running.as_str() => ended(
+            finding,
+            DrillOutcome::Failed,
+            ReasonCode::DrillCleanupFailed,
+            format!("cleanup of the sandbox: {error}"),
+        ),
+        Err(error) => {
+            tracing::warn!(%error, job_id, "cannot put the sandbox back");
+            finding
+        }
+    }
+}
+
+/// The outcome of a drill that restored and was put back: passed unless
+/// a row mismatched.
+fn decided(mut finding: Finding) -> Finding {
+    if finding.rows_mismatched > 0 {
+        let n = finding.rows_mismatched;
+        return ended(
+            finding,
+            DrillOutcome::Failed,
+            ReasonCode::DrillVerificationMismatch,
+            format!("{n} restored rows differ from the backup at the PIT"),
+        );
+    }
+    finding.outcome = DrillOutcome::Passed.as_str().to_owned();
+    finding
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running() -> Finding {
+        Finding {
+            outcome: DrillOutcome::Running.as_str().to_owned(),
+            ..Finding::default()
+        }
+    }
+
+    #[test]
+    fn freshness_refusals_skip_and_other_errors_fail_the_restore() {
+        let stale = DomainError::Forbidden {
+            reason_code: ReasonCode::BlockedEntitlementDisabled,
+            message: "off".into(),
+            details: None,
+        };
+        assert_eq!(
+            failure_reason(&stale),
+            ReasonCode::BlockedEntitlementDisabled
+        );
+        let broken = DomainError::Internal("boom".into());
+        assert_eq!(failure_reason(&broken), ReasonCode::DrillRestoreFailed);
+        let conflict = DomainError::conflict(ReasonCode::ExecutionInProgress, "busy");
+        assert_eq!(failure_reason(&conflict), ReasonCode::DrillRestoreFailed);
+        assert!(skips(ReasonCode::BlockedFreshnessStale));
+        assert!(!skips(ReasonCode::DrillVerificationMismatch));
+    }
+
+    #[test]
+    fn a_failed_cleanup_fails_a_drill_that_had_not_failed() {
+        let failed = after_cleanup(running(), Err(DomainError::Internal("refused".into())), "j");
+        assert_eq!(failed.outcome, "failed");
+        assert_eq!(
+            failed.reason_code.as_deref(),
+            Some(ReasonCode::DrillCleanupFailed.as_str())
+        );
+        assert!(!failed.sandbox_cleaned);
+        let earlier = ended(
+            running(),
+            DrillOutcome::Failed,
+            ReasonCode::DrillRestoreFailed,
+            "job".into(),
+        );
+        let kept = after_cleanup(earlier, Err(DomainError::Internal("refused".into())), "j");
+        assert_eq!(kept.reason_code.as_deref(), Some("drill_restore_failed"));
+        assert!(after_cleanup(running(), Ok(3), "j").sandbox_cleaned);
+    }
+
+    #[test]
+    fn mismatches_fail_and_none_pass() {
+        let mut mismatched = running();
+        mismatched.rows_mismatched = 2;
+        let failed = decided(mismatched);
+        assert_eq!(
+            failed.reason_code.as_deref(),
+            Some(ReasonCode::DrillVerificationMismatch.as_str())
+        );
+        assert_eq!(decided(running()).outcome, "passed");
     }
 }
