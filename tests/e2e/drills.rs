@@ -195,6 +195,15 @@ async fn a_scheduled_drill_restores_verifies_cleans_up_and_records_a_pass() {
     let check = ga_drill_check(&ctx).await;
     assert_eq!(check["passed"], true, "{check:#}");
     assert_eq!(check["observed"]["acme"]["outcome"], "passed");
+    // The SLO view shows the measured recovery time against the objective.
+    let slo = ctx.get("/v1/admin/ops/slo").await;
+    let recovery = &slo.body["drill_recovery_time"];
+    assert_eq!(recovery["objective_seconds"], 3600.0, "{recovery:#}");
+    assert_eq!(recovery["within_objective"], true);
+    assert_eq!(recovery["tenants"][0]["tenant_id"], "acme");
+    assert_eq!(recovery["tenants"][0]["run_id"], run["run_id"]);
+    let seconds = recovery["tenants"][0]["restore_seconds"].as_f64().unwrap();
+    assert!((seconds * 1e3 - run["restore_ms"].as_f64().unwrap()).abs() < 1e-6);
 
     // The same slot never runs twice.
     let again = ctx

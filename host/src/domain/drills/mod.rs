@@ -14,6 +14,7 @@
 pub mod cleanup;
 pub mod pipeline;
 pub mod readiness;
+pub mod recovery;
 pub mod runs;
 pub mod scheduler;
 pub mod schedules;

@@ -26,7 +26,10 @@ impl RestoreService {
         now: DateTime<Utc>,
     ) -> Result<SloReport, DomainError> {
         principal.require(&[Capability::OpsAdmin])?;
-        slo_report(&self.store, &self.policies, &self.config.slo, now).await
+        let mut report = slo_report(&self.store, &self.policies, &self.config.slo, now).await?;
+        let objective = self.config.drills.recovery_time_objective_seconds;
+        report.drill_recovery = Some(drills::recovery::measure(&self.store, objective).await?);
+        Ok(report)
     }
 
     /// `GET /v1/admin/ops/ga-readiness`: the GA gate as of `now`.
