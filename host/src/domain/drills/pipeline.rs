@@ -302,6 +302,11 @@ impl RestoreService {
         run_id: &str,
         mut finding: Finding,
     ) -> Finding {
+        // The plan is on the run before its job exists, so a replica taking
+        // the run over finds a job created just before this one stopped.
+        if let Err(error) = self.store.update_drill_run(run_id, &finding).await {
+            tracing::warn!(%error, run_id, "cannot record the drill's plan");
+        }
         let started = Instant::now();
         let create = CreateJob {
             plan_id: plan.plan_id.clone(),

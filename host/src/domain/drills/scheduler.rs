@@ -27,6 +27,7 @@ use crate::domain::principal::{Capability, Principal};
 use crate::domain::{DomainError, ReasonCode, RestoreService};
 use crate::store::drill_runs::{DrillRunRow, DrillRunUpdate, NewDrillRun};
 use crate::store::drill_schedules::{DrillClaim, DrillScheduleRow};
+use crate::store::jobs::JobListFilter;
 use crate::store::StoreError;
 
 /// What a claim is for.
@@ -219,7 +220,12 @@ impl RestoreService {
             holder,
             "taking over a drill run left by a replica that stopped"
         );
-        if let Some(job_id) = &abandoned.job_id {
+        let job_id = match (&abandoned.job_id, &abandoned.plan_id) {
+            (Some(job_id), _) => Some(job_id.clone()),
+            (None, Some(plan_id)) => self.unended_job_of(schedule, plan_id).await?,
+            (None, None) => None,
+        };
+        if let Some(job_id) = &job_id {
             self.end_abandoned_job(schedule, job_id).await;
             cleanup::put_back(self, &schedule.sandbox, job_id).await?;
         }
@@ -234,10 +240,33 @@ impl RestoreService {
         let note = format!(
             "re-run after taking over from {} (its job {} was ended and the sandbox put back)",
             abandoned.holder,
-            abandoned.job_id.as_deref().unwrap_or("none")
+            job_id.as_deref().unwrap_or("none")
         );
         self.finish_run(schedule, &abandoned.run_id, seed, now, Some(note))
             .await
+    }
+
+    /// A queued or running job of the sandbox made from `plan_id` (one
+    /// created just before its replica stopped, not yet on the run).
+    async fn unended_job_of(
+        &self,
+        schedule: &Schedule,
+        plan_id: &str,
+    ) -> Result<Option<String>, DomainError> {
+        for status in [JobStatus::Running, JobStatus::Queued] {
+            let filter = JobListFilter {
+                status: Some(status.as_str().to_owned()),
+                tenant_id: Some(schedule.sandbox.tenant_id.clone()),
+                instance_id: Some(schedule.sandbox.instance_id.clone()),
+                limit: 1000,
+                ..JobListFilter::default()
+            };
+            let jobs = self.store.jobs(&filter).await?;
+            if let Some(job) = jobs.into_iter().find(|j| j.plan_id == plan_id) {
+                return Ok(Some(job.job_id));
+            }
+        }
+        Ok(None)
     }
 
     /// Cancels the abandoned job if it has not ended, so its locks on the
