@@ -348,6 +348,11 @@ async fn schedules_refuse_bad_input_unknown_ids_missing_capabilities_and_other_t
     assert_eq!(bad_cron.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_cron.reason(), "invalid_request");
     assert!(bad_cron.body["message"].as_str().unwrap().contains("cron"));
+    let mut blank_table = schedule_body("0 3 * * *");
+    blank_table["tables"] = json!([" "]);
+    let reply = ctx.post("/v1/admin/drills/schedules", &blank_table).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.reason(), "invalid_request");
     let mut into_itself = schedule_body("0 3 * * *");
     into_itself["sandbox"] = into_itself["source"].clone();
     let reply = ctx.post("/v1/admin/drills/schedules", &into_itself).await;

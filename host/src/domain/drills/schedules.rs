@@ -119,5 +119,14 @@ fn validate(input: &ScheduleInput) -> Result<CronSpec, DomainError> {
             "tables: name between 1 and {MAX_TABLES} tables"
         )));
     }
+    if let Some(bad) = input
+        .tables
+        .iter()
+        .find(|t| t.trim().is_empty() || t.len() > 256)
+    {
+        return Err(DomainError::invalid(format!(
+            "tables: {bad:?} is not a table name (1 to 256 characters, not blank)"
+        )));
+    }
     CronSpec::parse(&input.cron)
 }
