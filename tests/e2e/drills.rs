@@ -254,6 +254,43 @@ async fn a_scheduler_back_after_missed_slots_runs_one_drill_and_a_stale_source_s
         ga_drill_check(&ctx).await["observed"]["acme"]["outcome"],
         "none"
     );
+
+    // Past its 30 days of retention a run is gone; the new one stays.
+    let much_later = later + Duration::days(31);
+    assert_eq!(ctx.service().drill_tick(much_later).await.unwrap().len(), 1);
+    let kept = runs(&ctx).await;
+    assert_eq!(kept.len(), 1);
+    assert_ne!(kept[0]["run_id"], run["run_id"]);
+}
+
+#[tokio::test]
+async fn a_sampled_drill_restores_and_verifies_only_its_sample_and_records_the_seed() {
+    let ctx = TestContext::start_with(NO_BACKGROUND_TICKS).await;
+    world(&ctx, 1).await;
+    let mut body = schedule_body("0 3 * * *");
+    body["sample_per_table"] = json!(2);
+    let reply = ctx.post("/v1/admin/drills/schedules", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    assert_eq!(reply.body["sample_per_table"], 2);
+    let id = reply.body["schedule_id"].as_str().unwrap();
+    let run = ctx
+        .post(&format!("/v1/admin/drills/schedules/{id}/run"), &json!({}))
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{:?}", run.body);
+    assert_eq!(run.body["outcome"], "passed", "{:#}", run.body);
+    assert_eq!(run.body["rows_verified"], 2);
+    assert!(run.body["sample_seed"].is_i64());
+    let plan = ctx
+        .get(&format!(
+            "/v1/plans/{}",
+            run.body["plan_id"].as_str().unwrap()
+        ))
+        .await;
+    let sampled = plan.body["inputs"]["scope"][0]["sys_ids"]
+        .as_array()
+        .unwrap();
+    assert_eq!(sampled.len(), 2, "{:?}", plan.body["inputs"]);
+    assert_untouched(&ctx).await;
 }
 
 #[tokio::test]
