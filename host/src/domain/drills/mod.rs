@@ -7,17 +7,20 @@
 //! - [`schedules`]: creating, reading and deleting schedules (`ops_admin`);
 //! - [`scheduler`]: the tick that finds due slots and the lease that lets
 //!   one replica run each, and the runs started by hand;
-//! - [`pipeline`]: one drill, step by step;
+//! - [`pipeline`]: one drill, step by step, from [`scope`] (its PIT and
+//!   sample) to [`outcome`] (the rules of its outcome);
 //! - [`verify`] and [`cleanup`]: the check of the sandbox and its undoing;
 //! - [`runs`]: the recorded runs and their list.
 
 pub mod cleanup;
+pub mod outcome;
 pub mod pipeline;
 pub mod readiness;
 pub mod recovery;
 pub mod runs;
 pub mod scheduler;
 pub mod schedules;
+pub mod scope;
 pub mod verify;
 
 use std::str::FromStr;

@@ -14,27 +14,21 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 
+use super::outcome::{after_cleanup, decided, ended, failure_reason, skips, Finding};
 use super::{cleanup, verify, DrillOutcome, Schedule};
 use crate::domain::execute::view::ExecutionPhase;
 use crate::domain::execute::{ExecOutcome, Exercise};
 use crate::domain::job_lifecycle::{Completion, CreateJob};
 use crate::domain::job_states::JobStatus;
 use crate::domain::plan::document::PlanDocument;
-use crate::domain::plan::request::{DecisionInput, PlanRequest, ScopeTable};
+use crate::domain::plan::request::{DecisionInput, PlanRequest};
 use crate::domain::principal::{Capability, Principal, TenantScope};
 use crate::domain::{DomainError, ReasonCode, RestoreService};
 use crate::policy::{DeleteDecision, Executability};
-use crate::store::drill_runs::DrillRunUpdate;
-use crate::store::plan_scan::ScanScope;
 
 /// The operator id drills act as, in jobs, events and evidence.
 pub const DRILL_OPERATOR: &str = "rrs-drill-scheduler";
-
-/// How a drill went, before it is stored.
-pub type Finding = DrillRunUpdate;
 
 /// The principal a drill acts as: what a restore into the sandbox needs,
 /// on the schedule's tenants only.
@@ -57,41 +51,6 @@ pub fn drill_principal(schedule: &Schedule) -> Principal {
         .collect(),
         tenants: TenantScope::Only(tenants),
         expires_at: None,
-    }
-}
-
-/// An ended finding.
-fn ended(mut f: Finding, outcome: DrillOutcome, reason: ReasonCode, message: String) -> Finding {
-    f.outcome = outcome.as_str().to_owned();
-    f.reason_code = Some(reason.as_str().to_owned());
-    f.message = Some(message);
-    f
-}
-
-/// Whether a gate refusal means the source may not be restored now (the
-/// drill is skipped) rather than that the restore does not work.
-pub fn skips(reason: ReasonCode) -> bool {
-    matches!(
-        reason,
-        ReasonCode::BlockedFreshnessStale
-            | ReasonCode::BlockedFreshnessUnknown
-            | ReasonCode::BlockedEntitlementDisabled
-            | ReasonCode::WaitingTableLock
-    )
-}
-
-/// A failed step's reason code: the error's own when it has one that is
-/// a skip, else `drill_restore_failed`.
-pub fn failure_reason(error: &DomainError) -> ReasonCode {
-    match error {
-        DomainError::Forbidden { reason_code, .. }
-        | DomainError::Conflict { reason_code, .. }
-        | DomainError::NotFound { reason_code, .. }
-            if skips(*reason_code) =>
-        {
-            *reason_code
-        }
-        _ => ReasonCode::DrillRestoreFailed,
     }
 }
 
@@ -196,102 +155,6 @@ impl RestoreService {
         );
         Ok(None)
     }
-
-    /// Just behind the freshest point every partition of the scope has
-    /// reached (the lowest of their watermarks), never after `now`; `now`
-    /// when a partition has none (the gate then says why).
-    async fn drill_pit(
-        &self,
-        schedule: &Schedule,
-        now: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, DomainError> {
-        let (tenant, instance) = (&schedule.source.tenant_id, &schedule.source.instance_id);
-        let feeding = self
-            .store
-            .partitions_of_tables(tenant, instance, &schedule.tables)
-            .await?;
-        let watermarks = self.store.list_watermarks(tenant, instance).await?;
-        let mut lowest: Option<i64> = None;
-        for (topic, partition) in &feeding {
-            match watermarks
-                .iter()
-                .find(|w| &w.topic == topic && w.partition == *partition)
-            {
-                Some(w) => {
-                    lowest =
-                        Some(lowest.map_or(w.watermark_time_us, |l| l.min(w.watermark_time_us)))
-                }
-                None => return Ok(now),
-            }
-        }
-        let pit = lowest.map(crate::domain::index::from_micros).unwrap_or(now);
-        Ok(pit.min(now))
-    }
-
-    /// The scope: whole tables, or `sample_per_table` records of each
-    /// chosen with `seed` among those the backup has at the PIT.
-    async fn drill_scope(
-        &self,
-        schedule: &Schedule,
-        pit: DateTime<Utc>,
-        seed: i64,
-    ) -> Result<Vec<ScopeTable>, DomainError> {
-        let Some(n) = schedule.sample_per_table else {
-            return Ok(schedule
-                .tables
-                .iter()
-                .map(|table| ScopeTable {
-                    table: table.clone(),
-                    sys_ids: None,
-                })
-                .collect());
-        };
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed as u64);
-        let mut scope = Vec::new();
-        for table in &schedule.tables {
-            let mut ids = self.live_sys_ids(schedule, table, pit).await?;
-            ids.shuffle(&mut rng);
-            ids.truncate(n as usize);
-            ids.sort();
-            if !ids.is_empty() {
-                scope.push(ScopeTable {
-                    table: table.clone(),
-                    sys_ids: Some(ids),
-                });
-            }
-        }
-        Ok(scope)
-    }
-
-    /// The records of `table` the backup holds at the PIT, by `sys_id`.
-    async fn live_sys_ids(
-        &self,
-        schedule: &Schedule,
-        table: &str,
-        pit: DateTime<Utc>,
-    ) -> Result<Vec<String>, DomainError> {
-        use futures::StreamExt;
-        let scope = ScanScope {
-            tenant_id: &schedule.source.tenant_id,
-            instance_id: &schedule.source.instance_id,
-            table,
-            sys_ids: None,
-        };
-        let mut versions = Box::pin(
-            self.store
-                .scan_versions(scope, pit.timestamp_micros())
-                .await?,
-        );
-        let mut ids: Vec<String> = Vec::new();
-        while let Some(version) = versions.next().await {
-            let version = version?;
-            if version.op == "upsert" && ids.last() != Some(&version.sys_id) {
-                ids.push(version.sys_id);
-            }
-        }
-        Ok(ids)
-    }
-
     /// The job and its execution, timed; the finding carries the job id
     /// as soon as it exists.
     async fn drill_restore(
@@ -442,109 +305,5 @@ impl RestoreService {
             return finding;
         }
         decided(finding)
-    }
-}
-
-/// A failed cleanup fails a drill that had not failed before (a drill
-/// that failed already keeps its first reason; the cleanup is logged).
-pub fn after_cleanup(
-    mut finding: Finding,
-    put_back: Result<i64, DomainError>,
-    job_id: &str,
-) -> Finding {
-    match put_back {
-        Ok(_) => {
-            finding.sandbox_cleaned = true;
-            finding
-        }
-        Err(error) if finding.outcome == DrillOutcome::Running.as_str() => ended(
-            finding,
-            DrillOutcome::Failed,
-            ReasonCode::DrillCleanupFailed,
-            format!("cleanup of the sandbox: {error}"),
-        ),
-        Err(error) => {
-            tracing::warn!(%error, job_id, "cannot put the sandbox back");
-            finding
-        }
-    }
-}
-
-/// The outcome of a drill that restored and was put back: passed unless
-/// a row mismatched.
-fn decided(mut finding: Finding) -> Finding {
-    if finding.rows_mismatched > 0 {
-        let n = finding.rows_mismatched;
-        return ended(
-            finding,
-            DrillOutcome::Failed,
-            ReasonCode::DrillVerificationMismatch,
-            format!("{n} restored rows differ from the backup at the PIT"),
-        );
-    }
-    finding.outcome = DrillOutcome::Passed.as_str().to_owned();
-    finding
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn running() -> Finding {
-        Finding {
-            outcome: DrillOutcome::Running.as_str().to_owned(),
-            ..Finding::default()
-        }
-    }
-
-    #[test]
-    fn freshness_refusals_skip_and_other_errors_fail_the_restore() {
-        let stale = DomainError::Forbidden {
-            reason_code: ReasonCode::BlockedEntitlementDisabled,
-            message: "off".into(),
-            details: None,
-        };
-        assert_eq!(
-            failure_reason(&stale),
-            ReasonCode::BlockedEntitlementDisabled
-        );
-        let broken = DomainError::Internal("boom".into());
-        assert_eq!(failure_reason(&broken), ReasonCode::DrillRestoreFailed);
-        let conflict = DomainError::conflict(ReasonCode::ExecutionInProgress, "busy");
-        assert_eq!(failure_reason(&conflict), ReasonCode::DrillRestoreFailed);
-        assert!(skips(ReasonCode::BlockedFreshnessStale));
-        assert!(!skips(ReasonCode::DrillVerificationMismatch));
-    }
-
-    #[test]
-    fn a_failed_cleanup_fails_a_drill_that_had_not_failed() {
-        let failed = after_cleanup(running(), Err(DomainError::Internal("refused".into())), "j");
-        assert_eq!(failed.outcome, "failed");
-        assert_eq!(
-            failed.reason_code.as_deref(),
-            Some(ReasonCode::DrillCleanupFailed.as_str())
-        );
-        assert!(!failed.sandbox_cleaned);
-        let earlier = ended(
-            running(),
-            DrillOutcome::Failed,
-            ReasonCode::DrillRestoreFailed,
-            "job".into(),
-        );
-        let kept = after_cleanup(earlier, Err(DomainError::Internal("refused".into())), "j");
-        assert_eq!(kept.reason_code.as_deref(), Some("drill_restore_failed"));
-        assert!(after_cleanup(running(), Ok(3), "j").sandbox_cleaned);
-    }
-
-    #[test]
-    fn mismatches_fail_and_none_pass() {
-        let mut mismatched = running();
-        mismatched.rows_mismatched = 2;
-        let failed = decided(mismatched);
-        assert_eq!(
-            failed.reason_code.as_deref(),
-            Some(ReasonCode::DrillVerificationMismatch.as_str())
-        );
-        assert_eq!(decided(running()).outcome, "passed");
     }
 }
