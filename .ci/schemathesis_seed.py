@@ -82,8 +82,18 @@ def main(base, token):
     call(base, token, "POST", "/v1/index/media", {"media": [media]})
     done = restore(base, token, "seed", ["a001", "a002"], None, include_media=True)
     paused = restore(base, token, "seed-paused", [f"a{i:03}" for i in range(3, 21)], 1)
+    # A drill schedule of `incident` into a sandbox that has the table.
+    call(base, token, "PUT", f"/v1/targets/{TENANT}/sandbox/tables/incident", columns)
+    schedule = {
+        "source": {"tenant_id": TENANT, "instance_id": INSTANCE},
+        "sandbox": {"tenant_id": TENANT, "instance_id": "sandbox"},
+        "cron": "0 3 * * *",
+        "tables": ["incident"],
+    }
+    drill = call(base, token, "POST", "/v1/admin/drills/schedules", schedule)
     print(f"RRS_SEED_JOB_ID={done}")
     print(f"RRS_SEED_PAUSED_JOB_ID={paused}")
+    print(f"RRS_SEED_DRILL_SCHEDULE_ID={drill['schedule_id']}")
 
 
 def restore(base, token, plan_id, sys_ids, max_chunks, include_media=False):

@@ -30,6 +30,8 @@ pub struct Config {
     pub slo: SloConfig,
     pub execution: ExecutionConfig,
     pub media: MediaConfig,
+    #[serde(default)]
+    pub drills: DrillsConfig,
     /// The instances restores write into, when not the embedded target.
     #[serde(default)]
     pub targets: Vec<crate::target::settings::TargetSettings>,
@@ -191,6 +193,35 @@ pub struct SloConfig {
     /// Seconds between refreshes of the SLO and GA gauges on `/metrics`;
     /// 0 refreshes them only when the endpoints are read.
     pub metrics_refresh_seconds: u64,
+}
+
+/// Restore drills that run themselves (`/v1/admin/drills`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DrillsConfig {
+    /// Seconds between the scheduler's looks for due drill schedules; 0
+    /// turns the scheduler off on this replica (runs by hand still work).
+    pub tick_seconds: u64,
+    /// How long a replica's lease on a running drill lives without
+    /// renewal; another replica takes a drill over once it expired.
+    pub lease_seconds: u64,
+    /// GA readiness wants a passing drill within this many days for every
+    /// tenant with restores enabled.
+    pub readiness_window_days: u32,
+    /// The recovery time objective the SLO view compares the latest
+    /// drill's measured restore time with, in seconds.
+    pub recovery_time_objective_seconds: f64,
+}
+
+impl Default for DrillsConfig {
+    fn default() -> Self {
+        Self {
+            tick_seconds: 30,
+            lease_seconds: 600,
+            readiness_window_days: 7,
+            recovery_time_objective_seconds: 3600.0,
+        }
+    }
 }
 
 impl Default for SloConfig {
@@ -430,6 +461,7 @@ impl Default for Config {
             slo: SloConfig::default(),
             execution: ExecutionConfig::default(),
             media: MediaConfig::default(),
+            drills: DrillsConfig::default(),
             targets: Vec::new(),
         }
     }

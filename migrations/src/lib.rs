@@ -51,6 +51,8 @@ mod m20261206_000010_create_journal_intents;
 mod m20261206_000020_create_evidence_obligations;
 mod m20261206_000030_add_plans_target;
 mod m20261206_000040_add_media_outcomes_wrote;
+mod m20261206_000050_create_drill_schedules;
+mod m20261206_000051_create_drill_runs;
 mod m20261206_000060_add_policy_decisions_signer;
 
 /// Every migration, in the order it is applied.
@@ -101,6 +103,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_create_evidence_obligations::Migration),
             Box::new(m20261206_000030_add_plans_target::Migration),
             Box::new(m20261206_000040_add_media_outcomes_wrote::Migration),
+            Box::new(m20261206_000050_create_drill_schedules::Migration),
+            Box::new(m20261206_000051_create_drill_runs::Migration),
             Box::new(m20261206_000060_add_policy_decisions_signer::Migration),
         ]
     }

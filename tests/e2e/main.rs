@@ -6,6 +6,8 @@
 mod auth;
 mod client;
 mod crash;
+mod drill_replicas;
+mod drills;
 mod elsewhere;
 mod errors;
 mod evidence;

@@ -199,7 +199,8 @@ async fn ga_is_blocked_with_one_reason_per_unmet_condition() {
             "slo_within_budget",
             "runbooks_signed_off",
             "failure_drills_passed",
-            "evidence_verification_failures_zero"
+            "evidence_verification_failures_zero",
+            "restore_drills_passed"
         ]
     );
     assert_eq!(checks[1]["observed"], "within_budget");
@@ -267,7 +268,10 @@ async fn turning_any_condition_back_blocks_again() {
     assert_eq!(blocked["blocked_reasons"], json!(["slo_within_budget"]));
     assert_eq!(blocked["checks"][1]["observed"], "breached");
     watermark(&ctx, 0, &ago(1)).await;
-    assert_eq!(ga(&ctx).await["ready"], true);
+    // Fresh again; but the tenant now has a backup and no restore drill.
+    let blocked = ga(&ctx).await;
+    assert_eq!(blocked["blocked_reasons"], json!(["restore_drills_passed"]));
+    assert_eq!(blocked["checks"][5]["observed"]["acme"]["outcome"], "none");
 }
 
 #[tokio::test]

@@ -35,6 +35,9 @@ pub struct TestContext {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     extra_config: String,
+    /// The running server's domain, for the test hooks that drive what a
+    /// clock would (the drill scheduler's tick).
+    service: Option<rrs::domain::RestoreService>,
 }
 
 /// A response as tests look at it.
@@ -72,6 +75,7 @@ impl TestContext {
             shutdown: None,
             server: None,
             extra_config: extra_config.to_owned(),
+            service: None,
         };
         ctx.boot().await;
         ctx
@@ -112,11 +116,19 @@ impl TestContext {
             .await
             .expect("bind");
         self.addr = bound.addr;
+        self.service = Some(app.service.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.shutdown = Some(tx);
         self.server = Some(tokio::spawn(rrs::serve_on(app, bound, async move {
             let _ = rx.await;
         })));
+    }
+
+    /// The running server's domain: a test hook for what the service's
+    /// clock drives, e.g. `ctx.service().drill_tick(now)` runs the drill
+    /// scheduler once as of a time the test chooses (no sleeping).
+    pub fn service(&self) -> &rrs::domain::RestoreService {
+        self.service.as_ref().expect("the server is running")
     }
 
     /// Replaces the extra configuration the next (re)start uses (a key

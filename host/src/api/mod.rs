@@ -6,6 +6,8 @@ pub mod allow;
 pub mod auth;
 pub mod body;
 pub mod document;
+pub mod drill_types;
+pub mod drills;
 pub mod error;
 pub mod evidence;
 pub mod evidence_types;
@@ -55,6 +57,8 @@ pub enum ApiTags {
     Operations,
     /// Evidence packages: export, verification, the signer keyring.
     Evidence,
+    /// Restore drills that run themselves: schedules and their runs.
+    Drills,
 }
 
 /// Every API of the service, in document order.
@@ -70,6 +74,7 @@ pub type Apis = (
     ops::OpsApi,
     ops_status::OpsStatusApi,
     evidence::EvidenceApi,
+    drills::DrillsApi,
 );
 
 /// The OpenAPI service; `server_url` is where Swagger UI sends requests.
@@ -87,6 +92,7 @@ pub fn service(server_url: &str) -> OpenApiService<Apis, ()> {
             ops::OpsApi,
             ops_status::OpsStatusApi,
             evidence::EvidenceApi,
+            drills::DrillsApi,
         ),
         "Restore service API",
         env!("CARGO_PKG_VERSION"),

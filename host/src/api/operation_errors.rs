@@ -57,6 +57,7 @@ const EXECUTE_FORBIDDEN: &[ReasonCode] = &[
     BlockedPolicyError,
 ];
 const JOB: &[ReasonCode] = &[JobNotFound];
+const DRILL: &[ReasonCode] = &[DrillScheduleNotFound];
 /// A target instance that cannot serve (besides `database_unavailable`).
 const TARGET: &[ReasonCode] = &[
     TargetUnavailable,
@@ -277,6 +278,20 @@ pub const OPERATIONS: &[OperationErrors] = &[
     ),
     op("list_evidence_keys", Params, &[]),
     op("prune_journal", Body, &[]),
+    op("create_drill_schedule", Body, &[(403, SCOPE)]),
+    op("list_drill_schedules", Nothing, &[]),
+    op("get_drill_schedule", Params, &[(404, DRILL)]),
+    op(
+        "delete_drill_schedule",
+        Params,
+        &[(403, SCOPE), (404, DRILL)],
+    ),
+    op(
+        "run_drill_schedule",
+        Params,
+        &[(403, SCOPE), (404, DRILL), (409, &[DrillAlreadyRunning])],
+    ),
+    op("list_drill_runs", Params, &[]),
 ];
 
 /// Every status and reason code `operation_id` can answer with, sorted by

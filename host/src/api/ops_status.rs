@@ -13,6 +13,7 @@ use super::error::ApiResult;
 use super::security::BearerAuth;
 use super::types::Timestamp;
 use super::ApiTags;
+use crate::domain::drills::recovery::DrillRecovery;
 use crate::domain::ops::journal::{Backlog, JournalGrowth, PerJob};
 use crate::domain::ops::readiness::{Readiness, ReadinessCheck};
 use crate::domain::ops::slo::{
@@ -158,19 +159,78 @@ pub struct SloView {
     pub computed_at: Timestamp,
     /// The verdict and its checks.
     pub burn_rate: BurnRateBody,
+    /// The recovery time restore drills measured, against the configured
+    /// objective (`drills.recovery_time_objective_seconds`); informational,
+    /// it does not change `burn_rate.status`.
+    pub drill_recovery_time: Option<DrillRecoveryBody>,
+}
+
+/// What restore drills measured against the recovery time objective.
+#[derive(Debug, Object)]
+pub struct DrillRecoveryBody {
+    /// The configured objective, in seconds.
+    pub objective_seconds: f64,
+    /// Whether every tenant's latest measured restore met it.
+    pub within_objective: bool,
+    /// Each tenant's latest drill that restored (passed or failed).
+    pub tenants: Vec<TenantRecoveryBody>,
+}
+
+/// One tenant's latest measured drill restore.
+#[derive(Debug, Object)]
+pub struct TenantRecoveryBody {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The drill run.
+    pub run_id: String,
+    /// When it ended.
+    pub finished_at: Option<Timestamp>,
+    /// Measured recovery time: the restore's wall time, in seconds.
+    pub restore_seconds: f64,
+    /// Rows restored per second.
+    pub rows_per_second: Option<f64>,
+    /// Measured recovery point: the watermark lag of the PIT, in seconds.
+    pub recovery_point_seconds: Option<f64>,
+    /// Whether `restore_seconds` is within the objective.
+    pub within_objective: bool,
+}
+
+impl From<DrillRecovery> for DrillRecoveryBody {
+    fn from(r: DrillRecovery) -> Self {
+        Self {
+            objective_seconds: r.objective_seconds,
+            within_objective: r.within_objective,
+            tenants: r
+                .tenants
+                .into_iter()
+                .map(|t| TenantRecoveryBody {
+                    tenant_id: t.tenant_id,
+                    run_id: t.run_id,
+                    finished_at: t.finished_at.map(Into::into),
+                    restore_seconds: t.restore_seconds,
+                    rows_per_second: t.rows_per_second,
+                    recovery_point_seconds: t.recovery_point_seconds,
+                    within_objective: t.within_objective,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One condition of the GA gate.
 #[derive(Debug, Object)]
 pub struct GaCheckBody {
     /// `staging_mode_enabled`, `slo_within_budget`, `runbooks_signed_off`,
-    /// `failure_drills_passed` or `evidence_verification_failures_zero`.
+    /// `failure_drills_passed`, `evidence_verification_failures_zero` or
+    /// `restore_drills_passed`.
     pub name: String,
     /// Whether the condition holds.
     pub passed: bool,
     /// What was seen: a boolean for the switches, the SLO status, an object
-    /// of each drill's latest status by drill id, or the number of evidence
-    /// verification failures in the SLO window.
+    /// of each drill's latest status by drill id, the number of evidence
+    /// verification failures in the SLO window, or, by tenant, the latest
+    /// restore drill that passed or failed (`outcome`, `reason_code`,
+    /// `finished_at`, `run_id`, `passed`; `outcome: none` without one).
     pub observed: Value,
 }
 
@@ -335,6 +395,7 @@ impl From<SloReport> for SloView {
                 failed_checks: r.failed_checks.into_iter().map(str::to_owned).collect(),
                 error_budget: r.error_budget.into(),
             },
+            drill_recovery_time: r.drill_recovery.map(Into::into),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod canonical;
+pub mod drills;
 pub mod error;
 pub mod evidence;
 pub mod execute;

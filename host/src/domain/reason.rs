@@ -119,6 +119,18 @@ pub enum ReasonCode {
     /// A plugin file of a policy set was refused for its signature
     /// (`require_signatures`): missing, by an untrusted key, or invalid.
     PolicySignatureRejected,
+    // Restore drills.
+    DrillScheduleNotFound,
+    /// A drill of the schedule is running (on this or another replica).
+    DrillAlreadyRunning,
+    /// A drill's recorded outcome: a restored row in the sandbox differs
+    /// from the backup's version at the PIT.
+    DrillVerificationMismatch,
+    /// A drill's recorded outcome: the restore machinery failed (the
+    /// message says which step).
+    DrillRestoreFailed,
+    /// A drill's recorded outcome: the sandbox could not be put back.
+    DrillCleanupFailed,
 }
 
 impl ReasonCode {

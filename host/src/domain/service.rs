@@ -124,15 +124,17 @@ impl RestoreService {
 
     /// Starts the work that runs beside requests: the operations gauges,
     /// and the sweep that generates automatic evidence packages still owed
-    /// (at once, then every `evidence.generation_sweep_seconds`).
+    /// (at once, then every `evidence.generation_sweep_seconds`), and the
+    /// drill scheduler (every `drills.tick_seconds`).
     pub fn spawn_background(&self) -> Background {
         Background(vec![
             super::ops::view::spawn_refresher(
                 self.store.clone(),
                 self.policies.clone(),
-                self.config.slo.clone(),
+                (*self.config).clone(),
             ),
             self.paying().spawn_sweeper(),
+            self.spawn_drill_scheduler(),
         ])
     }
 }

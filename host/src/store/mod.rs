@@ -10,6 +10,8 @@ pub mod checkpoint;
 pub mod chunk_apply;
 pub mod connection;
 pub mod decisions;
+pub mod drill_runs;
+pub mod drill_schedules;
 pub mod entities;
 pub mod error;
 pub mod evidence;

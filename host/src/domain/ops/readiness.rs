@@ -1,13 +1,15 @@
 //! The GA readiness gate: ready only when staging mode is on, the SLO is
 //! within budget, the runbooks are signed off, every failure drill's
-//! latest outcome is `pass` and no evidence package failed verification in
-//! the SLO window. Each unmet condition is one blocked reason, so the
+//! latest outcome is `pass`, no evidence package failed verification in
+//! the SLO window, and every tenant with restores enabled has a passing
+//! restore drill within the configured window. Each unmet condition is one blocked reason, so the
 //! operator has a to-do list rather than a bare "no".
 
 use serde_json::{json, Map, Value};
 
 use super::controls::{DrillState, DrillStatus, SwitchState};
 use super::slo::{SloReport, SloStatus, EVIDENCE_VERIFICATION_FAILED};
+use crate::domain::drills::readiness::DrillStanding;
 
 /// Check names, as on the wire.
 pub const STAGING_MODE_ENABLED: &str = "staging_mode_enabled";
@@ -15,6 +17,7 @@ pub const SLO_WITHIN_BUDGET: &str = "slo_within_budget";
 pub const RUNBOOKS_SIGNED_OFF: &str = "runbooks_signed_off";
 pub const FAILURE_DRILLS_PASSED: &str = "failure_drills_passed";
 pub const EVIDENCE_VERIFICATION_FAILURES_ZERO: &str = "evidence_verification_failures_zero";
+pub const RESTORE_DRILLS_PASSED: &str = "restore_drills_passed";
 
 /// One condition of the gate.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +45,8 @@ pub struct ReadinessInputs<'a> {
     pub runbooks_signoff: &'a SwitchState,
     pub drills: &'a [DrillState],
     pub slo: &'a SloReport,
+    /// Each tenant's latest restore drill.
+    pub restore_drills: &'a DrillStanding,
 }
 
 /// Applies the gate to its inputs.
@@ -84,6 +89,11 @@ pub fn evaluate(inputs: &ReadinessInputs<'_>) -> Readiness {
             passed: evidence_failures == 0.0,
             observed: json!(evidence_failures as i64),
         },
+        ReadinessCheck {
+            name: RESTORE_DRILLS_PASSED,
+            passed: inputs.restore_drills.passed,
+            observed: inputs.restore_drills.observed.clone(),
+        },
     ];
     let blocked_reasons: Vec<&'static str> = checks
         .iter()
@@ -124,6 +134,13 @@ mod tests {
             .collect()
     }
 
+    fn drilled() -> DrillStanding {
+        DrillStanding {
+            passed: true,
+            observed: json!({}),
+        }
+    }
+
     #[test]
     fn ready_only_when_every_condition_holds() {
         let slo = slo::evaluate(
@@ -133,11 +150,13 @@ mod tests {
         );
         let (on, off) = (switch(true), switch(false));
         let passed = drills(DrillStatus::Pass);
+        let standing = drilled();
         let all = ReadinessInputs {
             staging_mode: &on,
             runbooks_signoff: &on,
             drills: &passed,
             slo: &slo,
+            restore_drills: &standing,
         };
         let verdict = evaluate(&all);
         assert!(verdict.ready, "{verdict:?}");
@@ -168,11 +187,13 @@ mod tests {
         let slo = slo::evaluate(&m, &SloConfig::default(), chrono::Utc::now());
         let on = switch(true);
         let passed = drills(DrillStatus::Pass);
+        let standing = drilled();
         let verdict = evaluate(&ReadinessInputs {
             staging_mode: &on,
             runbooks_signoff: &on,
             drills: &passed,
             slo: &slo,
+            restore_drills: &standing,
         });
         assert_eq!(
             verdict.blocked_reasons,

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 
 use super::figures::{Measurements, Outcomes};
 use crate::config::SloConfig;
+use crate::domain::drills::recovery::DrillRecovery;
 
 /// How bad a failed check is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +122,9 @@ pub struct SloReport {
     pub checks: Vec<SloCheck>,
     pub failed_checks: Vec<&'static str>,
     pub error_budget: ErrorBudget,
+    /// What restore drills measured against the recovery time objective
+    /// (read beside the checks; it does not change the SLO status).
+    pub drill_recovery: Option<DrillRecovery>,
 }
 
 impl SloReport {
@@ -153,6 +157,7 @@ pub fn evaluate(m: &Measurements, cfg: &SloConfig, now: DateTime<Utc>) -> SloRep
         checks,
         failed_checks,
         error_budget: error_budget(m, cfg),
+        drill_recovery: None,
     }
 }
 

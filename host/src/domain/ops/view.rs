@@ -11,7 +11,8 @@ use super::journal::{self, JournalGrowth};
 use super::readiness::{self, Readiness, ReadinessInputs};
 use super::slo::{self, SloReport};
 use super::{figures, gauges};
-use crate::config::SloConfig;
+use crate::config::{Config, SloConfig};
+use crate::domain::drills;
 use crate::domain::principal::{Capability, Principal};
 use crate::domain::{DomainError, RestoreService};
 use crate::policy::PolicyRegistry;
@@ -25,7 +26,10 @@ impl RestoreService {
         now: DateTime<Utc>,
     ) -> Result<SloReport, DomainError> {
         principal.require(&[Capability::OpsAdmin])?;
-        slo_report(&self.store, &self.policies, &self.config.slo, now).await
+        let mut report = slo_report(&self.store, &self.policies, &self.config.slo, now).await?;
+        let objective = self.config.drills.recovery_time_objective_seconds;
+        report.drill_recovery = Some(drills::recovery::measure(&self.store, objective).await?);
+        Ok(report)
     }
 
     /// `GET /v1/admin/ops/ga-readiness`: the GA gate as of `now`.
@@ -35,7 +39,7 @@ impl RestoreService {
         now: DateTime<Utc>,
     ) -> Result<Readiness, DomainError> {
         principal.require(&[Capability::OpsAdmin])?;
-        ga_readiness(&self.store, &self.policies, &self.config.slo, now).await
+        ga_readiness(&self.store, &self.policies, &self.config, now).await
     }
 
     /// `GET /v1/admin/ops/journal-growth`: journal growth and the
@@ -71,10 +75,12 @@ pub async fn slo_report(
 pub async fn ga_readiness(
     store: &Store,
     policies: &PolicyRegistry,
-    cfg: &SloConfig,
+    config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Readiness, DomainError> {
-    let slo = slo_report(store, policies, cfg, now).await?;
+    let slo = slo_report(store, policies, &config.slo, now).await?;
+    let window = config.drills.readiness_window_days;
+    let restore_drills = drills::readiness::standing(store, window, now).await?;
     let staging_mode = controls::switch_state(store, Switch::StagingMode).await?;
     let runbooks_signoff = controls::switch_state(store, Switch::RunbooksSignoff).await?;
     let drills = controls::drills(store).await?;
@@ -83,6 +89,7 @@ pub async fn ga_readiness(
         runbooks_signoff: &runbooks_signoff,
         drills: &drills,
         slo: &slo,
+        restore_drills: &restore_drills,
     });
     gauges::publish_readiness(&verdict);
     Ok(verdict)
@@ -94,8 +101,9 @@ pub async fn ga_readiness(
 pub fn spawn_refresher(
     store: Store,
     policies: PolicyRegistry,
-    cfg: SloConfig,
+    config: Config,
 ) -> tokio::task::JoinHandle<()> {
+    let cfg = config.slo.clone();
     gauges::describe();
     tokio::spawn(async move {
         if cfg.metrics_refresh_seconds == 0 {
@@ -105,7 +113,7 @@ pub fn spawn_refresher(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(error) = ga_readiness(&store, &policies, &cfg, Utc::now()).await {
+            if let Err(error) = ga_readiness(&store, &policies, &config, Utc::now()).await {
                 tracing::warn!(%error, "cannot refresh the operations gauges");
             }
         }
