@@ -50,6 +50,9 @@ mod m20261126_000056_create_job_events_type_at_index;
 mod m20261206_000010_create_journal_intents;
 mod m20261206_000020_create_evidence_obligations;
 mod m20261206_000030_add_plans_target;
+mod m20261206_000070_add_policy_decisions_input;
+mod m20261206_000071_create_policy_shadow_disagreements;
+mod m20261206_000072_create_policy_set_generations;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -98,6 +101,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_create_journal_intents::Migration),
             Box::new(m20261206_000020_create_evidence_obligations::Migration),
             Box::new(m20261206_000030_add_plans_target::Migration),
+            Box::new(m20261206_000070_add_policy_decisions_input::Migration),
+            Box::new(m20261206_000071_create_policy_shadow_disagreements::Migration),
+            Box::new(m20261206_000072_create_policy_set_generations::Migration),
         ]
     }
 }
