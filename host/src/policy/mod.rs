@@ -15,6 +15,7 @@
 mod bindings;
 mod builtin;
 mod cache;
+mod candidate;
 mod capability;
 pub mod commands;
 mod deadline;
@@ -28,12 +29,15 @@ mod policy_file;
 mod record;
 mod registry;
 mod sandbox;
+mod set_record;
+mod shadow;
 pub(crate) mod timestamp;
 
 #[cfg(test)]
 mod tests;
 
 pub use builtin::{builtin_plugin, BUILTIN_PLUGINS};
+pub use candidate::candidate_registry;
 pub use capability::{
     Capability, CapabilityDecision, CapabilityInput, Denial, DenialReason, ElevatedConfirmation,
     ScopeFacts,
@@ -48,7 +52,13 @@ pub use kind::PolicyKind;
 pub use loader::PolicyInfo;
 pub use media_caps::{MediaCaps, MediaCapsInput, MediaCapsOutput};
 pub use policy_file::{
-    PluginLocation, PolicyConfig, PolicyEntry, DEFAULT_POLICIES_TOML, EMBEDDED_DEFAULT_NAME,
+    InlinePlugins, PluginLocation, PolicyConfig, PolicyEntry, ShadowEntry, DEFAULT_POLICIES_TOML,
+    EMBEDDED_DEFAULT_NAME,
 };
-pub use record::{input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
+pub use record::{
+    canonical_input, input_sha256, reason_codes, Decision, DecisionOutcome, DecisionRecord,
+    PolicyRef,
+};
 pub use registry::PolicyRegistry;
+pub use set_record::{recorded_config, set_digest, RecordableSet, SetEntry, SetShadow};
+pub use shadow::{disagree, ShadowDisagreement, ShadowSide};

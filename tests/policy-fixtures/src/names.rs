@@ -1,6 +1,6 @@
 /// The fixtures, each a member `plugins/fixtures/<name>` (package
 /// `rrs-fixture-<name>`) of the plugins workspace.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "loop",
     "memory",
     "trap",
@@ -9,4 +9,5 @@ pub const NAMES: [&str; 8] = [
     "bad-output",
     "invalid-settings",
     "unknown-reason",
+    "strict-gate",
 ];

@@ -7,4 +7,5 @@ mod decisions;
 mod hostile;
 mod policy_file;
 mod reload;
+mod shadow;
 mod support;
