@@ -95,7 +95,7 @@ impl Default for DatabaseConfig {
 }
 
 /// Where the policy configuration lives.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoliciesConfig {
     /// The policy configuration file; relative wasm paths in it are
@@ -105,6 +105,20 @@ pub struct PoliciesConfig {
     /// Where compiled plugins are cached (keyed by wasm digest and engine);
     /// unset: `policy-cache` in the data directory.
     pub cache_dir: Option<PathBuf>,
+    /// How often a replica polls the database for the latest recorded
+    /// policy set and converges to it, in milliseconds (default 2000; 0
+    /// stops polling).
+    pub sync_interval_ms: u64,
+}
+
+impl Default for PoliciesConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            cache_dir: None,
+            sync_interval_ms: 2000,
+        }
+    }
 }
 
 /// Authentication settings.

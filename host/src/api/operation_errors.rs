@@ -215,6 +215,8 @@ pub const OPERATIONS: &[OperationErrors] = &[
     op("get_rollback_journal", Params, &[(404, JOB)]),
     op("list_policies", Nothing, &[]),
     op("reload_policies", Nothing, &[(409, &[PolicyReloadFailed])]),
+    op("list_policy_decisions", Params, &[]),
+    op("get_policy_shadow", Params, &[]),
     op("get_staging_mode", Nothing, &[]),
     op("set_staging_mode", Body, &[]),
     op("get_runbooks_signoff", Nothing, &[]),

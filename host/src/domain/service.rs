@@ -133,6 +133,10 @@ impl RestoreService {
                 self.config.slo.clone(),
             ),
             self.paying().spawn_sweeper(),
+            self.spawn_policy_sync(std::time::Duration::from_millis(
+                self.config.policies.sync_interval_ms,
+            )),
+            self.spawn_shadow_recorder(),
         ])
     }
 }

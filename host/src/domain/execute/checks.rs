@@ -66,7 +66,7 @@ pub fn exercised(
     }
 }
 
-fn decision_row(record: &policy::DecisionRecord, job_id: &str) -> DecisionRow {
+fn decision_row(record: &policy::DecisionRecord, job_id: &str, tenant_id: &str) -> DecisionRow {
     DecisionRow {
         decision_id: record.decision_id.to_string(),
         kind: record.kind.as_str().to_owned(),
@@ -74,6 +74,8 @@ fn decision_row(record: &policy::DecisionRecord, job_id: &str) -> DecisionRow {
         policy_version: record.policy_version.clone(),
         policy_digest: record.policy_digest.clone(),
         input_sha256: record.input_sha256.clone(),
+        input: Some(record.input.clone()),
+        tenant_id: Some(tenant_id.to_owned()),
         output: record.output.clone(),
         outcome: record.outcome.as_str().to_owned(),
         subject_kind: "job".to_owned(),
@@ -118,7 +120,7 @@ pub async fn capability(
     };
     let decision = policies.decide_capability(&input);
     store
-        .insert_decision(&decision_row(&decision.record, job_id))
+        .insert_decision(&decision_row(&decision.record, job_id, &input.tenant_id))
         .await?;
     match decision.result.map_err(policy_failed)? {
         CapabilityDecision::Allow => Ok(()),
@@ -154,7 +156,7 @@ pub async fn media_caps(
     };
     let decision = policies.decide_media_caps(&input);
     store
-        .insert_decision(&decision_row(&decision.record, job_id))
+        .insert_decision(&decision_row(&decision.record, job_id, &input.tenant_id))
         .await?;
     let output = decision.result.map_err(policy_failed)?;
     match output.decision {

@@ -118,6 +118,8 @@ fn result_of(
         policy_version: record.policy_version,
         policy_digest: record.policy_digest,
         input_sha256: record.input_sha256,
+        input: Some(record.input),
+        tenant_id: Some(facts.tenant_id.to_owned()),
         output: record.output,
         outcome: record.outcome.as_str().to_owned(),
         subject_kind: "plan".to_owned(),
