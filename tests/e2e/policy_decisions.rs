@@ -123,3 +123,79 @@ async fn decisions_are_listed_with_their_inputs_and_filtered() {
         "another tenant's decisions stay hidden"
     );
 }
+
+/// Decisions logged before inputs were kept survive the decision log's
+/// rebuild in their order, without an input, and new ones follow them.
+#[tokio::test]
+async fn decisions_logged_before_the_rebuild_keep_their_order() {
+    use rrs_migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let database = rrs_tests::TestDatabase::create().await;
+    let db = database.connect().await;
+    let backend = db.get_database_backend();
+    let before_mine = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261206_000070_add_policy_decisions_input")
+        .unwrap();
+    Migrator::up(&db, Some(before_mine as u32)).await.unwrap();
+    for (id, at) in [
+        ("d-late", "2026-11-20T10:05:00Z"),
+        ("d-early", "2026-11-20T10:00:00Z"),
+    ] {
+        let sql = format!(
+            "INSERT INTO policy_decisions (decision_id, kind, policy_name, policy_version, policy_digest, \
+             input_sha256, output, outcome, subject_kind, subject_id, decided_at) VALUES ('{id}', 'gate', \
+             'rrs-default-gate', '1.0.0', 'abc', 'def', '{{\"reasons\": []}}', 'executable', 'plan', 'p-{id}', '{at}')"
+        );
+        db.execute(Statement::from_string(backend, sql))
+            .await
+            .unwrap();
+    }
+    Migrator::up(&db, None).await.unwrap();
+    let rows = db
+        .query_all(Statement::from_string(
+            backend,
+            "SELECT seq, decision_id, input, tenant_id FROM policy_decisions ORDER BY seq"
+                .to_owned(),
+        ))
+        .await
+        .unwrap();
+    let read: Vec<(i64, String, Option<String>, Option<String>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "seq").unwrap(),
+                r.try_get("", "decision_id").unwrap(),
+                r.try_get("", "input").unwrap(),
+                r.try_get("", "tenant_id").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            (1, "d-early".to_owned(), None, None),
+            (2, "d-late".to_owned(), None, None)
+        ]
+    );
+    // The next decision takes the next key.
+    db.execute(Statement::from_string(
+        backend,
+        "INSERT INTO policy_decisions (decision_id, kind, policy_name, policy_version, policy_digest, \
+         input_sha256, output, outcome, subject_kind, subject_id, decided_at) VALUES ('d-new', 'gate', \
+         'g', '1', 'abc', 'def', '{}', 'executable', 'plan', 'p', '2026-11-21T00:00:00Z')"
+            .to_owned(),
+    ))
+    .await
+    .unwrap();
+    let next = db
+        .query_one(Statement::from_string(
+            backend,
+            "SELECT seq FROM policy_decisions WHERE decision_id = 'd-new'".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.try_get::<i64>("", "seq").unwrap(), 3);
+}
