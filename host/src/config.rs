@@ -652,6 +652,14 @@ mod tests {
     }
 
     #[test]
+    fn replicas_poll_the_recorded_policy_set_every_two_seconds_by_default() {
+        let defaults = Config::from_toml_str("").unwrap();
+        assert_eq!(defaults.policies.sync_interval_ms, 2000);
+        let set = Config::from_toml_str("[policies]\nsync_interval_ms = 500\n").unwrap();
+        assert_eq!(set.policies.sync_interval_ms, 500);
+    }
+
+    #[test]
     fn the_example_file_is_the_defaults() {
         let example = include_str!("../../rrs.example.toml");
         let config = Config::from_toml_str(example).unwrap();
