@@ -1,7 +1,8 @@
 //! One policy set across replicas: a reload accepted on one replica is
 //! recorded as the next generation and every other replica converges to it
 //! (its plugins' wasm travels through the database, so a replica without
-//! the file loads the same bytes); a refused reload is recorded nowhere.
+//! the file loads the same bytes); a refused reload is recorded nowhere;
+//! SIGHUP records like the endpoint.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -160,4 +161,20 @@ async fn a_reload_on_one_replica_reaches_every_replica() {
         assert_eq!(listed["generation"], 2, "{listed}");
         assert_eq!(listed["items"][0]["digest"], digest);
     }
+
+    // SIGHUP on B reloads B's own file and records it; A converges back to
+    // the builtin gate with B's settings.
+    std::fs::write(&file_b, policy_file(None, 300)).unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &b.pid().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let on_a = until_listed(&a, "generation 3", |body| body["generation"] == 3).await;
+    assert_eq!(on_a["items"][0]["name"], "rrs-default-gate");
+    assert_eq!(on_a["items"][0]["settings"]["max_lag_seconds"], 300);
+    assert_eq!(
+        on_a["set_digest"],
+        b.get("/v1/policies").await.body["set_digest"]
+    );
 }
