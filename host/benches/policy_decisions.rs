@@ -8,10 +8,20 @@
 //!   i.e. what a decision would cost the service without the sandbox;
 //! - C: the native rule function alone;
 //! - D: a fresh store and instance of the plugin, dropped without a call:
-//!   the floor of "a fresh instance per decision".
+//!   the floor of "a fresh instance per decision";
+//! - E: A with a shadow candidate that loops (`plugins/fixtures/loop`)
+//!   beside the live gate: the live decision must not wait for it;
+//! - F: A with a well-behaved shadow candidate (`strict-gate`), which the
+//!   shadow worker runs beside the live decisions.
 //!
-//! Prints p50/p99 and the ratios A/B, A/C and D/C. Goal: A's p99 < 50 µs
-//! and < 20x native.
+//! Prints p50/p99 and the ratios A/B, A/C, D/C, E/A and F/A. Goal: A's p99
+//! < 50 µs and < 20x native; E/A near 1: the live path only queues the
+//! candidate's decision, and a looping candidate fills the queue, after
+//! which further decisions are skipped at the cost of a `try_send`. F is
+//! the worst case for a well-behaved candidate: decisions back to back,
+//! so the shadow worker decides as fast as the live path and takes the
+//! second core (and instance slots) beside it; on 2 cores that shows in
+//! F's column, not in a service whose decisions are milliseconds apart.
 //!
 //! Run: `cargo bench -p rrs --bench policy_decisions` (release), or with
 //! the dev profile's optimisation for a quick look:
@@ -23,8 +33,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rrs::policy::{
-    input_sha256, DeleteCandidate, DeleteDecision, Executability, Freshness, GateInput, GateOutput,
-    GateReason, PartitionFact, PolicyHostOptions, PolicyKind, PolicyRegistry, ReferenceConflict,
+    canonical_input, input_sha256, DeleteCandidate, DeleteDecision, Executability, Freshness,
+    GateInput, GateOutput, GateReason, PartitionFact, PolicyHostOptions, PolicyKind,
+    PolicyRegistry, ReferenceConflict,
 };
 
 const WARMUP: usize = 2_000;
@@ -34,6 +45,8 @@ const BATCH: usize = 100;
 fn main() -> anyhow::Result<()> {
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/default.toml");
     let registry = PolicyRegistry::load(&policies, PolicyHostOptions::default())?;
+    let looping = with_gate_shadow("loop")?;
+    let strict = with_gate_shadow("strict-gate")?;
     for (name, input) in [("small plan", input(1, 0)), ("typical plan", input(4, 20))] {
         println!();
         println!(
@@ -42,12 +55,40 @@ fn main() -> anyhow::Result<()> {
             input.partitions.len(),
             input.delete_candidates.len()
         );
-        bench(&registry, &input)?;
+        bench(&registry, &looping, &strict, &input)?;
     }
     Ok(())
 }
 
-fn bench(registry: &PolicyRegistry, input: &GateInput) -> anyhow::Result<()> {
+/// The default set with the fixture `name` as the gate's shadow candidate.
+fn with_gate_shadow(name: &str) -> anyhow::Result<PolicyRegistry> {
+    use sha2::Digest;
+    let wasm = rrs_policy_fixtures::path(name);
+    let digest = hex::encode(sha2::Sha256::digest(std::fs::read(&wasm)?));
+    let default = rrs::policy::DEFAULT_POLICIES_TOML;
+    let at = default
+        .find("[gate.settings]")
+        .ok_or_else(|| anyhow::anyhow!("no [gate.settings] in the default policies"))?;
+    let toml = format!(
+        "{}shadow = {{ plugin = {:?}, sha256 = {digest:?} }}\n\n{}",
+        &default[..at],
+        wasm.display().to_string(),
+        &default[at..]
+    );
+    let config =
+        rrs::policy::PolicyConfig::from_toml(&toml, Path::new("<bench policies>"), Path::new("."))?;
+    Ok(PolicyRegistry::from_config(
+        config,
+        PolicyHostOptions::default(),
+    )?)
+}
+
+fn bench(
+    registry: &PolicyRegistry,
+    looping: &PolicyRegistry,
+    strict: &PolicyRegistry,
+    input: &GateInput,
+) -> anyhow::Result<()> {
     let max_lag = registry
         .policy(PolicyKind::Gate)
         .and_then(|p| p.settings.get("max_lag_seconds").and_then(|v| v.as_i64()))
@@ -63,7 +104,12 @@ fn bench(registry: &PolicyRegistry, input: &GateInput) -> anyhow::Result<()> {
     );
     registry.instantiate_only(PolicyKind::Gate)?;
 
-    let [wasm, in_path, bare, floor, hashing] = measure([
+    anyhow::ensure!(
+        looping.decide_gate(input).result? == native && strict.decide_gate(input).result? == native,
+        "a shadow candidate changed the live decision"
+    );
+
+    let [wasm, in_path, bare, floor, hashing, logging, shadow_loop, shadow_strict] = measure([
         &mut || {
             black_box(registry.decide_gate(black_box(input)));
         },
@@ -81,6 +127,15 @@ fn bench(registry: &PolicyRegistry, input: &GateInput) -> anyhow::Result<()> {
         &mut || {
             black_box(input_sha256(black_box(input)));
         },
+        &mut || {
+            black_box(canonical_input(black_box(input)));
+        },
+        &mut || {
+            black_box(looping.decide_gate(black_box(input)));
+        },
+        &mut || {
+            black_box(strict.decide_gate(black_box(input)));
+        },
     ]);
     println!("{:<52} {:>10} {:>10}", "", "p50", "p99");
     report("A wasm: registry.decide_gate (fresh instance)", &wasm);
@@ -88,6 +143,9 @@ fn bench(registry: &PolicyRegistry, input: &GateInput) -> anyhow::Result<()> {
     report("C native rule function alone", &bare);
     report("D fresh instance alone (store, instantiate, drop)", &floor);
     report("  in A and B: input_sha256 (JSON into sha256)", &hashing);
+    report("  in A and B: canonical_input (the logged input)", &logging);
+    report("E A with a looping shadow candidate", &shadow_loop);
+    report("F A with a well-behaved shadow candidate", &shadow_strict);
     let r = |a: &[Duration], b: &[Duration]| (ratio(a, b, 50), ratio(a, b, 99));
     let ((ab50, ab99), (ac50, ac99), (dc50, dc99)) =
         (r(&wasm, &in_path), r(&wasm, &bare), r(&floor, &bare));
@@ -96,6 +154,9 @@ fn bench(registry: &PolicyRegistry, input: &GateInput) -> anyhow::Result<()> {
     println!(
         "ratio D/C p50 {dc50:.0}x p99 {dc99:.0}x   (the floor of a fresh instance per decision)"
     );
+    let ((ea50, ea99), (fa50, fa99)) = (r(&shadow_loop, &wasm), r(&shadow_strict, &wasm));
+    println!("ratio E/A p50 {ea50:.2}x p99 {ea99:.2}x   (a looping shadow against no shadow)");
+    println!("ratio F/A p50 {fa50:.2}x p99 {fa99:.2}x   (a deciding shadow against no shadow)");
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
     let p99 = percentile(&wasm, 99);
     println!(

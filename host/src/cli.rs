@@ -1,7 +1,8 @@
 //! The `rrs` command line: `serve`, `migrate`, `openapi`, the policy
 //! author's `policy` commands (`new`, `build`, `check`, `eval`, `test`,
-//! `bench`, `keygen`, `sign`) and `evidence verify`. It lives in the library so the
-//! test suite's server binary runs exactly the same code as the shipped one.
+//! `bench`, `keygen`, `sign`, `replay`) and `evidence verify`. It lives in
+//! the library so the test suite's server binary runs exactly the same code
+//! as the shipped one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -143,6 +144,32 @@ enum PolicyCommand {
         /// The plugin component.
         plugin: PathBuf,
     },
+    /// Decide the inputs of the decision log again with a candidate plugin
+    /// and list every decision it makes differently. Reads the configured
+    /// database; writes nothing. Exits 0 when the candidate decides every
+    /// replayed input alike, 1 when any differs (or on an error).
+    Replay {
+        /// Which decisions.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// The candidate component (`.wasm`).
+        #[arg(long)]
+        plugin: PathBuf,
+        /// Decisions made at or after this time (RFC 3339).
+        #[arg(long)]
+        since: chrono::DateTime<chrono::FixedOffset>,
+        /// Decisions made before this time (RFC 3339; default: now).
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// JSON settings for the candidate instead of the kind's configured
+        /// ones.
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Policy file the other kinds and the default settings come from
+        /// (default: the configured one, `RRS_POLICIES`).
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -225,6 +252,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::migrate(&config).await?;
             eprintln!("migrations applied");
             Ok(())
+        }
+        Command::Policy(PolicyCommand::Replay {
+            kind,
+            plugin,
+            since,
+            until,
+            settings,
+            policies,
+        }) => {
+            let path = policy_file(&config, policies)?;
+            let replay = Replay {
+                kind: kind.into(),
+                plugin,
+                since: since.with_timezone(&chrono::Utc),
+                until: until.map(|u| u.with_timezone(&chrono::Utc)),
+                settings,
+                policies: path,
+            };
+            run_replay(&config, replay).await
         }
         Command::Policy(command) => run_policy(&config, command),
         Command::Evidence(EvidenceCommand::Verify { file, public_key }) => {
@@ -326,8 +372,60 @@ fn run_author(command: PolicyCommand) -> anyhow::Result<()> {
             println!("signed by {fingerprint}");
         }
         PolicyCommand::Check { .. } | PolicyCommand::Eval { .. } | PolicyCommand::Test { .. } => {}
+        PolicyCommand::Replay { .. } => {
+            anyhow::bail!("policy replay runs in the async runtime")
+        }
     }
     Ok(())
+}
+
+struct Replay {
+    kind: PolicyKind,
+    plugin: PathBuf,
+    since: chrono::DateTime<chrono::Utc>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    settings: Option<PathBuf>,
+    policies: PathBuf,
+}
+
+/// `rrs policy replay`: prints each difference and a summary; an error
+/// (exit 1) when any decision differs.
+async fn run_replay(config: &Config, replay: Replay) -> anyhow::Result<()> {
+    let base = policy::PolicyConfig::from_file(&replay.policies)?;
+    let (candidate, _) = policy::candidate_registry(base, replay.kind, &replay.plugin)?;
+    let settings = match &replay.settings {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{}: invalid JSON", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let store = crate::store::Store::connect(&config.database_url(), &config.database)
+        .await
+        .context("cannot connect to the database")?;
+    let report = crate::domain::policy_replay::replay(
+        &store,
+        &candidate,
+        replay.kind,
+        replay.since,
+        replay.until,
+        settings.as_ref(),
+    )
+    .await?;
+    print!("{}", report.text());
+    if report.differences.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "the candidate decides {} of {} replayed decisions differently",
+            report.differences.len(),
+            report.replayed
+        )
+    }
 }
 
 /// The policy file to use: explicit, configured, or the embedded default

@@ -97,7 +97,7 @@ impl Default for DatabaseConfig {
 }
 
 /// Where the policy configuration lives.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoliciesConfig {
     /// The policy configuration file; relative wasm paths in it are
@@ -107,6 +107,20 @@ pub struct PoliciesConfig {
     /// Where compiled plugins are cached (keyed by wasm digest and engine);
     /// unset: `policy-cache` in the data directory.
     pub cache_dir: Option<PathBuf>,
+    /// How often a replica polls the database for the latest recorded
+    /// policy set and converges to it, in milliseconds (default 2000; 0
+    /// stops polling).
+    pub sync_interval_ms: u64,
+}
+
+impl Default for PoliciesConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            cache_dir: None,
+            sync_interval_ms: 2000,
+        }
+    }
 }
 
 /// Authentication settings.
@@ -667,6 +681,14 @@ mod tests {
     fn wrong_type_names_the_key() {
         let error = Config::from_toml_str("[server]\nlisten_addr = \"nowhere\"\n").unwrap_err();
         assert!(error.to_string().contains("listen_addr"), "{error}");
+    }
+
+    #[test]
+    fn replicas_poll_the_recorded_policy_set_every_two_seconds_by_default() {
+        let defaults = Config::from_toml_str("").unwrap();
+        assert_eq!(defaults.policies.sync_interval_ms, 2000);
+        let set = Config::from_toml_str("[policies]\nsync_interval_ms = 500\n").unwrap();
+        assert_eq!(set.policies.sync_interval_ms, 500);
     }
 
     #[test]

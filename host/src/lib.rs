@@ -77,6 +77,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<App> {
         telemetry::metrics::handle(),
     )
     .map_err(|e| anyhow::anyhow!("cannot set up the targets: {e}"))?;
+    if let Err(error) = service.publish_policy_set_at_start().await {
+        // Not fatal: the poll records or converges once the database answers.
+        tracing::error!(%error, "cannot record the policy set at start");
+    }
     Ok(App {
         service,
         new_bootstrap_token,
@@ -180,7 +184,7 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
     if let Some(token) = &app.new_bootstrap_token {
         println!("bootstrap admin token (shown once, stored only as a hash): {token}");
     }
-    let reloader = reload_on_sighup(app.service.policies().clone());
+    let reloader = reload_on_sighup(app.service.clone());
     let served = serve_on(app, bound, shutdown_signal()).await;
     reloader.abort();
     served
@@ -188,7 +192,7 @@ pub async fn serve(app: App) -> anyhow::Result<()> {
 
 /// SIGHUP reloads the policy set (all or nothing; the old set stays on
 /// failure, which is logged).
-fn reload_on_sighup(policies: policy::PolicyRegistry) -> tokio::task::JoinHandle<()> {
+fn reload_on_sighup(service: RestoreService) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -198,8 +202,8 @@ fn reload_on_sighup(policies: policy::PolicyRegistry) -> tokio::task::JoinHandle
                 return;
             };
             while hup.recv().await.is_some() {
-                match policies.reload() {
-                    Ok(set) => tracing::info!(policies = set.len(), "policies reloaded on SIGHUP"),
+                match service.reload_and_record("SIGHUP").await {
+                    Ok(generation) => tracing::info!(generation, "policies reloaded on SIGHUP"),
                     Err(error) => {
                         tracing::error!(%error, "policy reload refused; the old set keeps serving")
                     }
@@ -207,7 +211,7 @@ fn reload_on_sighup(policies: policy::PolicyRegistry) -> tokio::task::JoinHandle
             }
         }
         #[cfg(not(unix))]
-        drop(policies);
+        drop(service);
     })
 }
 

@@ -54,6 +54,9 @@ mod m20261206_000040_add_media_outcomes_wrote;
 mod m20261206_000050_create_drill_schedules;
 mod m20261206_000051_create_drill_runs;
 mod m20261206_000060_add_policy_decisions_signer;
+mod m20261206_000070_add_policy_decisions_input;
+mod m20261206_000071_create_policy_shadow_disagreements;
+mod m20261206_000072_create_policy_set_generations;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -106,6 +109,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000050_create_drill_schedules::Migration),
             Box::new(m20261206_000051_create_drill_runs::Migration),
             Box::new(m20261206_000060_add_policy_decisions_signer::Migration),
+            Box::new(m20261206_000070_add_policy_decisions_input::Migration),
+            Box::new(m20261206_000071_create_policy_shadow_disagreements::Migration),
+            Box::new(m20261206_000072_create_policy_set_generations::Migration),
         ]
     }
 }

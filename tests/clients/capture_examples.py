@@ -219,6 +219,9 @@ def walkthrough(c):
 
     # Policies and operations.
     c.call("list_policies", "GET", "/v1/policies")
+    c.call("list_policy_decisions", "GET", "/v1/policies/decisions?kind=gate&limit=2")
+    c.call("list_policy_decisions", "GET", "/v1/policies/decisions?kind=nope", expect=400)
+    c.call("get_policy_shadow", "GET", "/v1/policies/shadow")
     c.call("reload_policies", "POST", "/v1/admin/policies/reload")
     c.call("get_tenant_entitlement", "GET", f"/v1/admin/tenants/{TENANT}/entitlement")
     entitlement = {"restore_enabled": True, "actor": "alice"}

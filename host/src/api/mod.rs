@@ -25,6 +25,7 @@ pub mod paging;
 pub mod plan_types;
 pub mod plans;
 pub mod policies;
+pub mod policy_log_types;
 pub mod request_context;
 pub mod security;
 pub mod targets;

@@ -240,6 +240,8 @@ pub const OPERATIONS: &[OperationErrors] = &[
         Nothing,
         &[(409, &[PolicyReloadFailed, PolicySignatureRejected])],
     ),
+    op("list_policy_decisions", Params, &[]),
+    op("get_policy_shadow", Params, &[]),
     op("get_staging_mode", Nothing, &[]),
     op("set_staging_mode", Body, &[]),
     op("get_runbooks_signoff", Nothing, &[]),

@@ -135,6 +135,10 @@ impl RestoreService {
             ),
             self.paying().spawn_sweeper(),
             self.spawn_drill_scheduler(),
+            self.spawn_policy_sync(std::time::Duration::from_millis(
+                self.config.policies.sync_interval_ms,
+            )),
+            self.spawn_shadow_recorder(),
         ])
     }
 }

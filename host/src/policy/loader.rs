@@ -7,6 +7,7 @@
 //! file, the kind, the plugin and the reason.
 
 use std::fs;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -55,6 +56,11 @@ pub(crate) struct LoadedPolicy {
     pub(crate) info: PolicyInfo,
     pub(crate) settings_json: String,
     pub(crate) pre: Pre,
+    /// The wasm when it came from a file (or a recorded set), so the set can
+    /// be recorded for other replicas; `None` for a builtin.
+    pub(crate) wasm: Option<Arc<[u8]>>,
+    /// The kind's shadow candidate, when the policy file names one.
+    pub(crate) shadow: Option<Box<LoadedPolicy>>,
 }
 
 struct Metadata {
@@ -62,6 +68,7 @@ struct Metadata {
     version: String,
 }
 
+/// Loads a kind's plugin and, when configured, its shadow candidate.
 pub(crate) fn load_policy(
     engine: &PolicyEngine,
     cache: &ComponentCache,
@@ -69,23 +76,63 @@ pub(crate) fn load_policy(
     kind: PolicyKind,
 ) -> Result<LoadedPolicy, PolicyLoadError> {
     let entry = config.entry(kind);
+    let mut live = load_plugin(
+        engine,
+        cache,
+        config,
+        kind,
+        &entry.plugin,
+        &entry.sha256,
+        &entry.settings,
+    )?;
+    if let Some(shadow) = &entry.shadow {
+        let settings = shadow.settings.as_ref().unwrap_or(&entry.settings);
+        let candidate = load_plugin(
+            engine,
+            cache,
+            config,
+            kind,
+            &shadow.plugin,
+            &shadow.sha256,
+            settings,
+        )
+        .map_err(|mut e| {
+            e.reason = format!("shadow candidate: {}", e.reason);
+            e
+        })?;
+        live.shadow = Some(Box::new(candidate));
+    }
+    Ok(live)
+}
+
+fn load_plugin(
+    engine: &PolicyEngine,
+    cache: &ComponentCache,
+    config: &PolicyConfig,
+    kind: PolicyKind,
+    plugin: &str,
+    sha256: &str,
+    settings: &serde_json::Value,
+) -> Result<LoadedPolicy, PolicyLoadError> {
     let fail = |reason: String| PolicyLoadError {
         file: config.file.clone(),
         kind: Some(kind),
-        plugin: Some(entry.plugin.clone()),
+        plugin: Some(plugin.to_owned()),
         reason,
         refusal: None,
     };
-    let wasm = read_plugin(config, kind).map_err(fail)?;
+    let (wasm, kept) = read_plugin(config, plugin, sha256).map_err(fail)?;
     let digest = hex::encode(Sha256::digest(&wasm));
-    if digest != entry.sha256 {
+    if digest != sha256 {
         return Err(fail(format!(
-            "digest mismatch: the policy file pins sha256 {} but the plugin's is {digest}",
-            entry.sha256
+            "digest mismatch: the policy file pins sha256 {sha256} but the plugin's is {digest}"
         )));
     }
-    let signer = match config.location(kind) {
+    let signer = match config.location_of(plugin) {
         PluginLocation::Builtin(_) => None,
+        // Bytes of a set another replica recorded: their signature was
+        // checked there, when the set was accepted.
+        PluginLocation::File(_) if config.inline.0.contains_key(sha256) => None,
         PluginLocation::File(path) => signature::verify(&config.signatures, &path, &digest)
             .map_err(|(refusal, message)| PolicyLoadError {
                 refusal: Some(refusal),
@@ -98,7 +145,7 @@ pub(crate) fn load_policy(
     let component = cache.get(engine, &digest, &wasm).map_err(fail)?;
     refuse_imports(engine, &component).map_err(fail)?;
     let pre = pre_instantiate(engine, &component, kind).map_err(fail)?;
-    let settings_json = entry.settings.to_string();
+    let settings_json = settings.to_string();
     let metadata = metadata(engine, &pre).map_err(|e| fail(format!("metadata() failed: {e}")))?;
     validate_settings(engine, &pre, &settings_json).map_err(fail)?;
     Ok(LoadedPolicy {
@@ -107,27 +154,39 @@ pub(crate) fn load_policy(
             kind,
             version: metadata.version,
             digest,
-            settings: entry.settings.clone(),
-            plugin: entry.plugin.clone(),
+            settings: settings.clone(),
+            plugin: plugin.to_owned(),
             signer,
         },
         settings_json,
         pre,
+        wasm: kept,
+        shadow: None,
     })
 }
 
-fn read_plugin(config: &PolicyConfig, kind: PolicyKind) -> Result<Vec<u8>, String> {
-    match config.location(kind) {
-        PluginLocation::Builtin(name) => {
-            builtin_plugin(&name).map(<[u8]>::to_vec).ok_or_else(|| {
+/// A plugin's bytes, and the same bytes again when they are to be kept
+/// with the set (not a builtin).
+type PluginBytes = (Vec<u8>, Option<Arc<[u8]>>);
+
+fn read_plugin(config: &PolicyConfig, plugin: &str, sha256: &str) -> Result<PluginBytes, String> {
+    if let Some(bytes) = config.inline.0.get(sha256) {
+        return Ok((bytes.to_vec(), Some(Arc::clone(bytes))));
+    }
+    match config.location_of(plugin) {
+        PluginLocation::Builtin(name) => builtin_plugin(&name)
+            .map(|b| (b.to_vec(), None))
+            .ok_or_else(|| {
                 format!(
                     "no builtin plugin `{name}` (builtins: {})",
                     BUILTIN_PLUGINS.join(", ")
                 )
-            })
-        }
+            }),
         PluginLocation::File(path) => {
-            fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            let bytes =
+                fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let kept: Arc<[u8]> = Arc::from(bytes.as_slice());
+            Ok((bytes, Some(kept)))
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod author;
 mod bindings;
 mod builtin;
 mod cache;
+mod candidate;
 mod capability;
 pub mod commands;
 mod deadline;
@@ -30,6 +31,8 @@ mod policy_file;
 mod record;
 mod registry;
 mod sandbox;
+mod set_record;
+mod shadow;
 pub mod signature;
 pub(crate) mod timestamp;
 
@@ -37,6 +40,7 @@ pub(crate) mod timestamp;
 mod tests;
 
 pub use builtin::{builtin_plugin, BUILTIN_PLUGINS};
+pub use candidate::candidate_registry;
 pub use capability::{
     Capability, CapabilityDecision, CapabilityInput, Denial, DenialReason, ElevatedConfirmation,
     ScopeFacts,
@@ -51,8 +55,14 @@ pub use kind::PolicyKind;
 pub use loader::PolicyInfo;
 pub use media_caps::{MediaCaps, MediaCapsInput, MediaCapsOutput};
 pub use policy_file::{
-    PluginLocation, PolicyConfig, PolicyEntry, DEFAULT_POLICIES_TOML, EMBEDDED_DEFAULT_NAME,
+    InlinePlugins, PluginLocation, PolicyConfig, PolicyEntry, ShadowEntry, DEFAULT_POLICIES_TOML,
+    EMBEDDED_DEFAULT_NAME,
 };
-pub use record::{input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
+pub use record::{
+    canonical_input, input_sha256, reason_codes, Decision, DecisionOutcome, DecisionRecord,
+    PolicyRef,
+};
 pub use registry::PolicyRegistry;
+pub use set_record::{recorded_config, set_digest, RecordableSet, SetEntry, SetShadow};
+pub use shadow::{disagree, ShadowDisagreement, ShadowSide};
 pub use signature::{PolicySigner, SignaturePolicy, SignatureRefusal, TrustedKey};

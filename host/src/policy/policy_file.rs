@@ -2,11 +2,15 @@
 //! `policies/default.toml`): one table per kind naming the plugin (a path
 //! relative to the file, or `builtin:<name>` for a default plugin embedded
 //! in the binary), its pinned sha256 and its settings, and optionally a
-//! `[signatures]` table (trusted keys; see `signature`). Parsing is strict
-//! (unknown keys are errors) so a typo cannot silently drop a setting.
+//! shadow candidate (`shadow = { plugin, sha256, settings }`) that decides
+//! beside it without being enforced, and optionally a `[signatures]` table
+//! (trusted keys; see `signature`). Parsing is strict (unknown keys are
+//! errors) so a typo cannot silently drop a setting.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -42,6 +46,35 @@ pub struct PolicyEntry {
     /// Passed to the plugin as JSON (`validate-settings`, then every call).
     #[serde(default = "empty_settings")]
     pub settings: serde_json::Value,
+    /// A candidate that decides the same inputs after this plugin, never
+    /// enforced; its disagreements are recorded.
+    #[serde(default)]
+    pub shadow: Option<ShadowEntry>,
+}
+
+/// A kind's shadow candidate.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowEntry {
+    /// `builtin:<name>` or a path to a component (relative to the file).
+    pub plugin: String,
+    /// The lowercase hex sha256 the candidate's bytes must have.
+    pub sha256: String,
+    /// The candidate's settings; absent: the live plugin's.
+    #[serde(default)]
+    pub settings: Option<serde_json::Value>,
+}
+
+/// Plugin bytes supplied with a configuration (a set recorded in the
+/// database), by sha256; a plugin whose pinned digest is here is read from
+/// here instead of its path.
+#[derive(Clone, Default)]
+pub struct InlinePlugins(pub BTreeMap<String, Arc<[u8]>>);
+
+impl std::fmt::Debug for InlinePlugins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 fn empty_settings() -> serde_json::Value {
@@ -68,6 +101,9 @@ pub struct PolicyConfig {
     pub media_caps: PolicyEntry,
     /// Which keys sign plugins, and whether plugin files must be signed.
     pub signatures: SignaturePolicy,
+    /// Plugin bytes by digest that take precedence over paths (a set
+    /// recorded by another replica, its signatures checked there).
+    pub inline: InlinePlugins,
 }
 
 impl PolicyConfig {
@@ -111,27 +147,44 @@ impl PolicyConfig {
             capability: parsed.capability,
             media_caps: parsed.media_caps,
             signatures: parsed.signatures,
+            inline: InlinePlugins::default(),
         };
         config
             .signatures
             .check()
             .map_err(|e| error(None, format!("[signatures]: {e}")))?;
-        for kind in PolicyKind::ALL {
-            let entry = config.entry(kind);
-            if !entry.settings.is_object() {
-                return Err(error(Some(kind), "`settings` must be a table".into()));
+        config
+            .check()
+            .map_err(|(kind, reason)| error(Some(kind), reason))?;
+        Ok(config)
+    }
+
+    /// Settings are tables and digests are well-formed, shadows included.
+    pub fn check(&self) -> Result<(), (PolicyKind, String)> {
+        let sha = |kind, field: &str, sha256: &str| {
+            if is_sha256_hex(sha256) {
+                Ok(())
+            } else {
+                Err((
+                    kind,
+                    format!("`{field}` must be 64 lowercase hex digits, not `{sha256}`"),
+                ))
             }
-            if !is_sha256_hex(&entry.sha256) {
-                return Err(error(
-                    Some(kind),
-                    format!(
-                        "`sha256` must be 64 lowercase hex digits, not `{}`",
-                        entry.sha256
-                    ),
-                ));
+        };
+        for kind in PolicyKind::ALL {
+            let entry = self.entry(kind);
+            if !entry.settings.is_object() {
+                return Err((kind, "`settings` must be a table".into()));
+            }
+            sha(kind, "sha256", &entry.sha256)?;
+            if let Some(shadow) = &entry.shadow {
+                sha(kind, "shadow.sha256", &shadow.sha256)?;
+                if shadow.settings.as_ref().is_some_and(|s| !s.is_object()) {
+                    return Err((kind, "`shadow.settings` must be a table".into()));
+                }
             }
         }
-        Ok(config)
+        Ok(())
     }
 
     pub fn entry(&self, kind: PolicyKind) -> &PolicyEntry {
@@ -152,7 +205,11 @@ impl PolicyConfig {
 
     /// Where a kind's plugin comes from.
     pub fn location(&self, kind: PolicyKind) -> PluginLocation {
-        let plugin = &self.entry(kind).plugin;
+        self.location_of(&self.entry(kind).plugin)
+    }
+
+    /// Where a plugin named as in the file comes from.
+    pub fn location_of(&self, plugin: &str) -> PluginLocation {
         match plugin.strip_prefix("builtin:") {
             Some(name) => PluginLocation::Builtin(name.to_string()),
             None => PluginLocation::File(self.base_dir.join(plugin)),

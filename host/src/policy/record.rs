@@ -43,6 +43,24 @@ impl DecisionOutcome {
     }
 }
 
+impl std::str::FromStr for DecisionOutcome {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Self::Executable,
+            Self::PreviewOnly,
+            Self::Blocked,
+            Self::Allow,
+            Self::Deny,
+            Self::PolicyError,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+        .ok_or_else(|| format!("unknown decision outcome `{s}`"))
+    }
+}
+
 impl fmt::Display for DecisionOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -65,6 +83,9 @@ pub struct DecisionRecord {
     /// sha256 of the input's JSON (as these types serialise it: fields in
     /// declaration order, no maps, so the same input always hashes alike).
     pub input_sha256: String,
+    /// The input as canonical JSON ([`canonical_input`]), so the decision
+    /// log can show it and `rrs policy replay` can decide it again.
+    pub input: String,
     /// The output as JSON, or `{"policy_error": kind, "message"}`.
     pub output: serde_json::Value,
     pub outcome: DecisionOutcome,
@@ -87,6 +108,41 @@ pub struct Decision<T> {
     pub result: Result<T, super::PolicyFailure>,
     pub policy: PolicyRef,
     pub record: DecisionRecord,
+}
+
+/// An input as canonical JSON (RFC 8785 for these types: object keys
+/// sorted, no whitespace, integers only), as the decision log keeps it.
+/// Parsed back into its input type, it hashes to the record's
+/// `input_sha256` again.
+pub fn canonical_input<I: Serialize>(input: &I) -> String {
+    match serde_json::to_value(input) {
+        // serde_json's maps are sorted by key (no `preserve_order`).
+        Ok(value) => value.to_string(),
+        // The input types always serialise; see `input_sha256`.
+        Err(e) => serde_json::Value::String(format!("unserialisable input: {e}")).to_string(),
+    }
+}
+
+/// The reason codes a logged output carries, in order: a gate's `reasons`,
+/// a denial's `reason_code`, `blocked_policy_error` for a failed plugin,
+/// none for an allowed or executable decision. Replay and shadow
+/// evaluation call two decisions different when their outcomes or these
+/// differ.
+pub fn reason_codes(outcome: DecisionOutcome, output: &serde_json::Value) -> Vec<String> {
+    if outcome == DecisionOutcome::PolicyError {
+        return vec![super::POLICY_ERROR_REASON_CODE.to_owned()];
+    }
+    if let Some(reasons) = output.get("reasons").and_then(serde_json::Value::as_array) {
+        return reasons
+            .iter()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect();
+    }
+    output
+        .get("reason_code")
+        .and_then(serde_json::Value::as_str)
+        .map(|code| vec![code.to_owned()])
+        .unwrap_or_default()
 }
 
 /// Lowercase hex sha256 of `input`'s JSON. The input types are structs

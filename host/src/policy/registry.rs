@@ -15,7 +15,9 @@
 //! (tens of thousands of delete candidates: milliseconds) should wrap the
 //! call in `spawn_blocking` (the registry is `Clone + Send + Sync`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -34,8 +36,12 @@ use super::kind::PolicyKind;
 use super::loader::{self, load_policy, LoadedPolicy, PolicyInfo, Pre};
 use super::media_caps::{self, MediaCapsInput, MediaCapsOutput};
 use super::policy_file::PolicyConfig;
-use super::record::{input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
+use super::record::{
+    canonical_input, input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef,
+};
 use super::sandbox;
+use super::set_record::{set_digest, RecordableSet, SetEntry, SetShadow};
+use super::shadow::{ShadowDisagreement, ShadowJob, ShadowRunner, ShadowSide};
 
 /// Where the registry (re)loads its configuration from.
 #[derive(Debug, Clone)]
@@ -46,6 +52,9 @@ enum Source {
 
 pub(crate) struct PolicySet {
     policies: Vec<LoadedPolicy>,
+    /// What the database records of this set ([`RecordableSet`]).
+    entries: Vec<SetEntry>,
+    digest: String,
 }
 
 impl PolicySet {
@@ -59,6 +68,18 @@ struct Inner {
     cache: ComponentCache,
     source: Mutex<Source>,
     current: ArcSwap<PolicySet>,
+    /// The recorded generation of the current set; 0 until it is known.
+    generation: AtomicI64,
+    /// Held while a set is reloaded and recorded, or converged to, so a
+    /// replica never records one set while adopting another.
+    sync: tokio::sync::Mutex<()>,
+    shadow: ShadowRunner,
+}
+
+impl super::shadow::EngineRef for Inner {
+    fn engine(&self) -> &PolicyEngine {
+        &self.engine
+    }
 }
 
 /// The loaded policies; cheap to clone, shared by every request.
@@ -106,6 +127,9 @@ impl PolicyRegistry {
             cache,
             source: Mutex::new(source),
             current: ArcSwap::from_pointee(set),
+            generation: AtomicI64::new(0),
+            sync: tokio::sync::Mutex::new(()),
+            shadow: ShadowRunner::new(),
         };
         let registry = Self {
             inner: Arc::new(inner),
@@ -157,6 +181,82 @@ impl PolicyRegistry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Swaps in a set recorded by another replica (`config` from
+    /// [`super::recorded_config`]) as `generation`. The configuration later
+    /// reloads read stays this replica's own; on error the old set stays.
+    pub fn adopt(&self, config: &PolicyConfig, generation: i64) -> Result<(), PolicyLoadError> {
+        match load_set(&self.inner.engine, &self.inner.cache, config) {
+            Ok(set) => {
+                self.inner.current.store(Arc::new(set));
+                self.set_generation(generation);
+                metrics::counter!("rrs_policy_set_adoptions_total", "outcome" => "ok").increment(1);
+                tracing::info!(generation, "converged to the recorded policy set");
+                Ok(())
+            }
+            Err(e) => {
+                metrics::counter!("rrs_policy_set_adoptions_total", "outcome" => "error")
+                    .increment(1);
+                tracing::error!(generation, error = %e,
+                    "the recorded policy set does not load here; the old set stays");
+                Err(e)
+            }
+        }
+    }
+
+    /// The current set as the database records it.
+    pub fn recordable(&self) -> RecordableSet {
+        let set = self.inner.current.load();
+        let mut blobs = BTreeMap::new();
+        for policy in &set.policies {
+            for loaded in std::iter::once(policy).chain(policy.shadow.as_deref()) {
+                if let Some(wasm) = &loaded.wasm {
+                    blobs.insert(loaded.info.digest.clone(), Arc::clone(wasm));
+                }
+            }
+        }
+        RecordableSet {
+            digest: set.digest.clone(),
+            entries: set.entries.clone(),
+            blobs,
+        }
+    }
+
+    /// The current set's digest (see [`super::set_digest`]).
+    pub fn set_digest(&self) -> String {
+        self.inner.current.load().digest.clone()
+    }
+
+    /// The recorded generation of the current set, once known.
+    pub fn generation(&self) -> Option<i64> {
+        Some(self.inner.generation.load(Ordering::SeqCst)).filter(|g| *g > 0)
+    }
+
+    /// Marks the current set as recorded `generation`.
+    pub fn set_generation(&self, generation: i64) {
+        self.inner.generation.store(generation, Ordering::SeqCst);
+    }
+
+    /// Serialises reloading-and-recording with converging (see `Inner::sync`).
+    pub async fn sync_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.sync.lock().await
+    }
+
+    /// The shadow candidates' disagreements, for the one task that records
+    /// them; `None` once taken.
+    pub fn take_shadow_disagreements(
+        &self,
+    ) -> Option<tokio::sync::mpsc::Receiver<ShadowDisagreement>> {
+        self.inner.shadow.take_reports()
+    }
+
+    /// The shadow candidate of `kind`, when the set names one.
+    pub fn shadow_policy(&self, kind: PolicyKind) -> Option<PolicyInfo> {
+        let set = self.inner.current.load();
+        set.get(kind)
+            .and_then(|p| p.shadow.as_ref())
+            .map(|s| s.info.clone())
+    }
+
     /// The loaded policies (`GET /v1/policies`), in kind order.
     pub fn list(&self) -> Vec<PolicyInfo> {
         self.inner
@@ -198,35 +298,8 @@ impl PolicyRegistry {
             input,
             settings,
             gate_outcome,
-            |engine, pre, settings| {
-                let wit_input = gate::to_wit(input);
-                let out = match pre {
-                    Pre::Gate(pre) => sandbox::run(
-                        engine,
-                        gate_items(input),
-                        |s| pre.instantiate(s),
-                        |i, s| {
-                            i.rrs_policy_gate_policy()
-                                .call_decide(s, settings, &wit_input)
-                        },
-                    )?,
-                    Pre::GateV1_0(pre) => {
-                        let old_input = gate_v1_0::input(&wit_input);
-                        let out = sandbox::run(
-                            engine,
-                            gate_items(input),
-                            |s| pre.instantiate(s),
-                            |i, s| {
-                                i.rrs_policy_gate_policy()
-                                    .call_decide(s, settings, &old_input)
-                            },
-                        )?;
-                        gate_v1_0::output(out)
-                    }
-                    _ => return Err(wrong_pre()),
-                };
-                gate::from_wit(input, out)
-            },
+            |engine, pre, settings| call_gate(engine, pre, settings, input),
+            Some(call_gate),
         )
     }
 
@@ -240,22 +313,8 @@ impl PolicyRegistry {
             input,
             settings,
             allow_outcome,
-            |engine, pre, settings| {
-                let Pre::Capability(pre) = pre else {
-                    return Err(wrong_pre());
-                };
-                let wit_input = capability::to_wit(input);
-                let out = sandbox::run(
-                    engine,
-                    input.scope.tables.len(),
-                    |s| pre.instantiate(s),
-                    |i, s| {
-                        i.rrs_policy_capability_policy()
-                            .call_decide(s, settings, &wit_input)
-                    },
-                )?;
-                capability::for_capability::decision_from_wit(&input.exercised_capabilities, out)
-            },
+            |engine, pre, settings| call_capability(engine, pre, settings, input),
+            Some(call_capability),
         )
     }
 
@@ -264,28 +323,13 @@ impl PolicyRegistry {
         input: &MediaCapsInput,
         settings: Option<&str>,
     ) -> Decision<MediaCapsOutput> {
-        let outcome = |o: &MediaCapsOutput| allow_outcome(&o.decision);
         self.decide(
             PolicyKind::MediaCaps,
             input,
             settings,
-            outcome,
-            |engine, pre, settings| {
-                let Pre::MediaCaps(pre) = pre else {
-                    return Err(wrong_pre());
-                };
-                let wit_input = media_caps::to_wit(input);
-                let out = sandbox::run(
-                    engine,
-                    0,
-                    |s| pre.instantiate(s),
-                    |i, s| {
-                        i.rrs_policy_media_caps_policy()
-                            .call_decide(s, settings, &wit_input)
-                    },
-                )?;
-                media_caps::from_wit(input, out)
-            },
+            |o: &MediaCapsOutput| allow_outcome(&o.decision),
+            |engine, pre, settings| call_media_caps(engine, pre, settings, input),
+            Some(call_media_caps),
         )
     }
 
@@ -305,6 +349,7 @@ impl PolicyRegistry {
             None,
             gate_outcome,
             |_, _, settings| Ok(rule(input, settings)),
+            None,
         )
     }
 
@@ -337,22 +382,29 @@ impl PolicyRegistry {
         loader::validate_settings(&self.inner.engine, &policy.pre, settings_json)
     }
 
-    /// One decision: span, metrics and record around `call`.
-    fn decide<I: Serialize, T: Serialize>(
+    /// One decision: span, metrics and record around `call`; then, when
+    /// the set names a shadow candidate for `kind` (and the configured
+    /// settings are used), `shadow_call` queued for the shadow worker.
+    fn decide<I, T>(
         &self,
         kind: PolicyKind,
         input: &I,
         settings: Option<&str>,
-        outcome_of: impl Fn(&T) -> DecisionOutcome,
+        outcome_of: fn(&T) -> DecisionOutcome,
         call: impl FnOnce(&PolicyEngine, &Pre, &str) -> Result<T, PolicyFailure>,
-    ) -> Decision<T> {
+        shadow_call: Option<PolicyCall<I, T>>,
+    ) -> Decision<T>
+    where
+        I: Serialize + Clone + Send + 'static,
+        T: Serialize + 'static,
+    {
         let set = self.inner.current.load_full();
         let decision_id = Uuid::new_v4();
         let started = Instant::now();
         let (info, result) = match set.get(kind) {
             Some(policy) => {
                 let settings = settings.unwrap_or(&policy.settings_json);
-                let result = traced(decision_id, &policy.info, &outcome_of, || {
+                let result = traced(decision_id, &policy.info, outcome_of, || {
                     call(&self.inner.engine, &policy.pre, settings)
                 });
                 (policy.info.clone(), result)
@@ -361,7 +413,7 @@ impl PolicyRegistry {
         };
         let outcome = result
             .as_ref()
-            .map_or(DecisionOutcome::PolicyError, &outcome_of);
+            .map_or(DecisionOutcome::PolicyError, outcome_of);
         observe(&info, outcome, started);
         let output = match &result {
             Ok(out) => serde_json::to_value(out).unwrap_or(serde_json::Value::Null),
@@ -375,6 +427,7 @@ impl PolicyRegistry {
             policy_digest: info.digest.clone(),
             policy_signer: info.signer.clone(),
             input_sha256: input_sha256(input),
+            input: canonical_input(input),
             output,
             outcome,
             decided_at: Utc::now(),
@@ -384,12 +437,167 @@ impl PolicyRegistry {
             version: info.version,
             digest: info.digest,
         };
+        if let (Some(shadow_call), None) = (shadow_call, settings) {
+            self.queue_shadow(&set, &record, &policy, input, outcome_of, shadow_call);
+        }
         Decision {
             result,
             policy,
             record,
         }
     }
+
+    /// Queues the candidate's decision of `input` when `set` has a shadow
+    /// for the record's kind; never waits.
+    fn queue_shadow<I, T>(
+        &self,
+        set: &Arc<PolicySet>,
+        record: &DecisionRecord,
+        policy: &PolicyRef,
+        input: &I,
+        outcome_of: fn(&T) -> DecisionOutcome,
+        shadow_call: PolicyCall<I, T>,
+    ) where
+        I: Serialize + Clone + Send + 'static,
+        T: Serialize + 'static,
+    {
+        let kind = record.kind;
+        if set.get(kind).and_then(|p| p.shadow.as_ref()).is_none() {
+            return;
+        }
+        let owned_set = Arc::clone(set);
+        let owned_input = input.clone();
+        let run = move |engine: &PolicyEngine| {
+            let Some(candidate) = owned_set.get(kind).and_then(|p| p.shadow.as_deref()) else {
+                return ShadowSide {
+                    policy: PolicyRef {
+                        name: String::new(),
+                        version: String::new(),
+                        digest: String::new(),
+                    },
+                    outcome: DecisionOutcome::PolicyError,
+                    output: wrong_pre().details(),
+                };
+            };
+            let result = shadow_call(
+                engine,
+                &candidate.pre,
+                &candidate.settings_json,
+                &owned_input,
+            );
+            let (outcome, output) = match &result {
+                Ok(out) => (
+                    outcome_of(out),
+                    serde_json::to_value(out).unwrap_or(serde_json::Value::Null),
+                ),
+                Err(failure) => (DecisionOutcome::PolicyError, failure.details()),
+            };
+            ShadowSide {
+                policy: PolicyRef {
+                    name: candidate.info.name.clone(),
+                    version: candidate.info.version.clone(),
+                    digest: candidate.info.digest.clone(),
+                },
+                outcome,
+                output,
+            }
+        };
+        let job = ShadowJob {
+            kind,
+            decision_id: record.decision_id,
+            input: record.input.clone(),
+            live: ShadowSide {
+                policy: policy.clone(),
+                outcome: record.outcome,
+                output: record.output.clone(),
+            },
+            run: Box::new(run),
+        };
+        let engine: Arc<dyn super::shadow::EngineRef> = self.inner.clone();
+        self.inner.shadow.submit(job, engine);
+    }
+}
+
+/// A kind's sandboxed call over its input (live or shadow).
+type PolicyCall<I, T> = fn(&PolicyEngine, &Pre, &str, &I) -> Result<T, PolicyFailure>;
+
+fn call_gate(
+    engine: &PolicyEngine,
+    pre: &Pre,
+    settings: &str,
+    input: &GateInput,
+) -> Result<GateOutput, PolicyFailure> {
+    let wit_input = gate::to_wit(input);
+    let out = match pre {
+        Pre::Gate(pre) => sandbox::run(
+            engine,
+            gate_items(input),
+            |s| pre.instantiate(s),
+            |i, s| {
+                i.rrs_policy_gate_policy()
+                    .call_decide(s, settings, &wit_input)
+            },
+        )?,
+        Pre::GateV1_0(pre) => {
+            let old_input = gate_v1_0::input(&wit_input);
+            let out = sandbox::run(
+                engine,
+                gate_items(input),
+                |s| pre.instantiate(s),
+                |i, s| {
+                    i.rrs_policy_gate_policy()
+                        .call_decide(s, settings, &old_input)
+                },
+            )?;
+            gate_v1_0::output(out)
+        }
+        _ => return Err(wrong_pre()),
+    };
+    gate::from_wit(input, out)
+}
+
+fn call_capability(
+    engine: &PolicyEngine,
+    pre: &Pre,
+    settings: &str,
+    input: &CapabilityInput,
+) -> Result<CapabilityDecision, PolicyFailure> {
+    let Pre::Capability(pre) = pre else {
+        return Err(wrong_pre());
+    };
+    let wit_input = capability::to_wit(input);
+    let out = sandbox::run(
+        engine,
+        input.scope.tables.len(),
+        |s| pre.instantiate(s),
+        |i, s| {
+            i.rrs_policy_capability_policy()
+                .call_decide(s, settings, &wit_input)
+        },
+    )?;
+    capability::for_capability::decision_from_wit(&input.exercised_capabilities, out)
+}
+
+fn call_media_caps(
+    engine: &PolicyEngine,
+    pre: &Pre,
+    settings: &str,
+    input: &MediaCapsInput,
+) -> Result<MediaCapsOutput, PolicyFailure> {
+    let Pre::MediaCaps(pre) = pre else {
+        return Err(wrong_pre());
+    };
+    let wit_input = media_caps::to_wit(input);
+    let out = sandbox::run(
+        engine,
+        0,
+        |s| pre.instantiate(s),
+        |i, s| {
+            i.rrs_policy_media_caps_policy()
+                .call_decide(s, settings, &wit_input)
+        },
+    )?;
+    media_caps::from_wit(input, out)
 }
 
 /// Runs `call` in a `policy_decision` span; a failure is logged with the
@@ -397,7 +605,7 @@ impl PolicyRegistry {
 fn traced<T>(
     decision_id: Uuid,
     info: &PolicyInfo,
-    outcome_of: impl Fn(&T) -> DecisionOutcome,
+    outcome_of: fn(&T) -> DecisionOutcome,
     call: impl FnOnce() -> Result<T, PolicyFailure>,
 ) -> Result<T, PolicyFailure> {
     let span = tracing::info_span!("policy_decision", %decision_id, kind = %info.kind,
@@ -493,5 +701,24 @@ fn load_set(
         .into_iter()
         .map(|kind| load_policy(engine, cache, config, kind))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(PolicySet { policies })
+    let entries: Vec<SetEntry> = policies
+        .iter()
+        .map(|p| SetEntry {
+            kind: p.info.kind,
+            plugin: p.info.plugin.clone(),
+            sha256: p.info.digest.clone(),
+            settings: p.info.settings.clone(),
+            shadow: p.shadow.as_ref().map(|s| SetShadow {
+                plugin: s.info.plugin.clone(),
+                sha256: s.info.digest.clone(),
+                settings: s.info.settings.clone(),
+            }),
+        })
+        .collect();
+    let digest = set_digest(&entries);
+    Ok(PolicySet {
+        policies,
+        entries,
+        digest,
+    })
 }

@@ -1,4 +1,6 @@
-//! The policy decision log (`policy_decisions`).
+//! The policy decision log (`policy_decisions`): every decision with its
+//! input, output and policy digest, listed by filter and page, plus the
+//! shadow candidates' disagreements (`policy_shadow_disagreements`).
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Value};
@@ -20,6 +22,11 @@ pub struct DecisionRow {
     pub policy_signer: Option<String>,
     pub policy_signer_fingerprint: Option<String>,
     pub input_sha256: String,
+    /// The input's JSON text (what `input_sha256` hashes); `None` in rows
+    /// logged before inputs were kept.
+    pub input: Option<String>,
+    /// The input's tenant; `None` in rows logged before.
+    pub tenant_id: Option<String>,
     pub output: serde_json::Value,
     pub outcome: String,
     /// `plan` or `job`.
@@ -28,15 +35,55 @@ pub struct DecisionRow {
     pub decided_at: DateTime<Utc>,
 }
 
+/// A logged decision with its position in the log (the paging key).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct LoggedDecisionRow {
+    pub seq: i64,
+    pub decision_id: String,
+    pub kind: String,
+    pub policy_name: String,
+    pub policy_version: String,
+    pub policy_digest: String,
+    pub policy_signer: Option<String>,
+    pub policy_signer_fingerprint: Option<String>,
+    pub input_sha256: String,
+    pub input: Option<String>,
+    pub tenant_id: Option<String>,
+    pub output: serde_json::Value,
+    pub outcome: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// Which logged decisions to list; every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFilter {
+    pub kind: Option<String>,
+    pub outcome: Option<String>,
+    /// Decided at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Decided before.
+    pub until: Option<DateTime<Utc>>,
+    /// `(subject_kind, subject_id)`.
+    pub subject: Option<(String, String)>,
+    /// `None`: every tenant (and rows without one); else only these.
+    pub tenants: Option<Vec<String>>,
+}
+
+const COLUMNS: &str = "decision_id, kind, policy_name, policy_version, policy_digest, \
+                       policy_signer, policy_signer_fingerprint, input_sha256, input, tenant_id, \
+                       output, outcome, subject_kind, subject_id, decided_at";
+
 /// Inserts a decision on any connection or transaction.
 pub async fn insert_decision(
     conn: &impl ConnectionTrait,
     backend: DatabaseBackend,
     d: &DecisionRow,
 ) -> Result<(), StoreError> {
-    let sql = "INSERT INTO policy_decisions (decision_id, kind, policy_name, policy_version, policy_digest, policy_signer, \
-               policy_signer_fingerprint, input_sha256, output, outcome, subject_kind, subject_id, decided_at) \
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    let sql = format!(
+        "INSERT INTO policy_decisions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    );
     let values: Vec<Value> = vec![
         d.decision_id.clone().into(),
         d.kind.clone().into(),
@@ -46,13 +93,15 @@ pub async fn insert_decision(
         d.policy_signer.clone().into(),
         d.policy_signer_fingerprint.clone().into(),
         d.input_sha256.clone().into(),
+        d.input.clone().into(),
+        d.tenant_id.clone().into(),
         d.output.clone().into(),
         d.outcome.clone().into(),
         d.subject_kind.clone().into(),
         d.subject_id.clone().into(),
         d.decided_at.into(),
     ];
-    conn.execute(statement(backend, sql, values)).await?;
+    conn.execute(statement(backend, &sql, values)).await?;
     Ok(())
 }
 
@@ -68,12 +117,65 @@ impl Store {
         subject_kind: &str,
         subject_id: &str,
     ) -> Result<Vec<DecisionRow>, StoreError> {
-        let sql = "SELECT decision_id, kind, policy_name, policy_version, policy_digest, policy_signer, \
-                   policy_signer_fingerprint, input_sha256, output, outcome, subject_kind, subject_id, decided_at FROM policy_decisions WHERE subject_kind = ? AND subject_id = ? \
-                   ORDER BY decided_at, decision_id";
+        let sql = format!(
+            "SELECT {COLUMNS} FROM policy_decisions WHERE subject_kind = ? AND subject_id = ? \
+             ORDER BY decided_at, decision_id"
+        );
         let values = vec![subject_kind.into(), subject_id.into()];
         Ok(
-            DecisionRow::find_by_statement(statement(self.backend(), sql, values))
+            DecisionRow::find_by_statement(statement(self.backend(), &sql, values))
+                .all(self.db())
+                .await?,
+        )
+    }
+
+    /// The logged decisions matching `filter` with `seq > after`, in log
+    /// order, at most `limit`.
+    pub async fn decisions_page(
+        &self,
+        filter: &DecisionFilter,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<LoggedDecisionRow>, StoreError> {
+        let mut clauses = vec!["seq > ?".to_owned()];
+        let mut values: Vec<Value> = vec![after.into()];
+        if let Some(kind) = &filter.kind {
+            clauses.push("kind = ?".into());
+            values.push(kind.clone().into());
+        }
+        if let Some(outcome) = &filter.outcome {
+            clauses.push("outcome = ?".into());
+            values.push(outcome.clone().into());
+        }
+        if let Some(since) = filter.since {
+            clauses.push("decided_at >= ?".into());
+            values.push(since.into());
+        }
+        if let Some(until) = filter.until {
+            clauses.push("decided_at < ?".into());
+            values.push(until.into());
+        }
+        if let Some((kind, id)) = &filter.subject {
+            clauses.push("subject_kind = ? AND subject_id = ?".into());
+            values.push(kind.clone().into());
+            values.push(id.clone().into());
+        }
+        if let Some(tenants) = &filter.tenants {
+            if tenants.is_empty() {
+                return Ok(Vec::new());
+            }
+            clauses.push(format!(
+                "tenant_id IN ({})",
+                super::sql::list_placeholders(tenants.len())
+            ));
+            values.extend(tenants.iter().map(|t| Value::from(t.clone())));
+        }
+        let sql = format!(
+            "SELECT seq, {COLUMNS} FROM policy_decisions WHERE {} ORDER BY seq LIMIT {limit}",
+            clauses.join(" AND ")
+        );
+        Ok(
+            LoggedDecisionRow::find_by_statement(statement(self.backend(), &sql, values))
                 .all(self.db())
                 .await?,
         )

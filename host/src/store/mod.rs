@@ -28,6 +28,7 @@ pub mod plan_refs;
 pub mod plan_scan;
 pub mod plan_writer;
 pub mod plans;
+pub mod policy_sets;
 pub mod remote_chunk;
 pub mod sql;
 pub mod statistics;

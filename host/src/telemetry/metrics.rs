@@ -31,6 +31,34 @@ pub fn handle() -> MetricsHandle {
 }
 
 fn install() -> PrometheusHandle {
+    let handle = install_recorder();
+    describe_policy_shadow();
+    handle
+}
+
+/// The shadow candidates' metrics (`policy::shadow` records them), with
+/// their help text; a zero is exported for each kind from the start, so an
+/// alert on `rrs_policy_shadow_disagreements_total` has a series to watch
+/// before the first disagreement.
+fn describe_policy_shadow() {
+    metrics::describe_counter!(
+        "rrs_policy_shadow_disagreements_total",
+        "Shadow candidate decisions that differ from the live decision (outcome or reason codes)"
+    );
+    metrics::describe_counter!(
+        "rrs_policy_shadow_decisions_total",
+        "Decisions a shadow candidate made beside the live plugin, by result"
+    );
+    metrics::describe_counter!(
+        "rrs_policy_shadow_skipped_total",
+        "Shadow decisions skipped because the shadow worker's queue was full"
+    );
+    for kind in ["gate", "capability", "media_caps"] {
+        metrics::counter!("rrs_policy_shadow_disagreements_total", "kind" => kind).increment(0);
+    }
+}
+
+fn install_recorder() -> PrometheusHandle {
     let builder = || {
         PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)

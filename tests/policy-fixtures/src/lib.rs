@@ -1,7 +1,8 @@
 //! The hostile policy plugins of `plugins/fixtures/` (a gate that loops,
 //! one that exhausts its memory, traps, recurses past its stack, exports the
 //! wrong world, breaks the output's invariants, refuses its settings or
-//! returns an unknown reason code), built as components by this crate's
+//! returns an unknown reason code), and `strict-gate`, the default gate
+//! with one changed rule (the candidate of replay and shadow tests), built as components by this crate's
 //! build script for the tests that load them. The service itself never
 //! builds them.
 

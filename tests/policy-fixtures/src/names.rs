@@ -1,6 +1,6 @@
 /// The fixtures, each a member `plugins/fixtures/<name>` (package
 /// `rrs-fixture-<name>`) of the plugins workspace.
-pub const NAMES: [&str; 9] = [
+pub const NAMES: [&str; 10] = [
     "loop",
     "memory",
     "trap",
@@ -10,4 +10,5 @@ pub const NAMES: [&str; 9] = [
     "invalid-settings",
     "unknown-reason",
     "gate-v1-0",
+    "strict-gate",
 ];

@@ -66,7 +66,7 @@ pub fn exercised(
     }
 }
 
-fn decision_row(record: &policy::DecisionRecord, job_id: &str) -> DecisionRow {
+fn decision_row(record: &policy::DecisionRecord, job_id: &str, tenant_id: &str) -> DecisionRow {
     DecisionRow {
         decision_id: record.decision_id.to_string(),
         kind: record.kind.as_str().to_owned(),
@@ -76,6 +76,8 @@ fn decision_row(record: &policy::DecisionRecord, job_id: &str) -> DecisionRow {
         policy_signer: record.policy_signer.as_ref().map(|s| s.key_name.clone()),
         policy_signer_fingerprint: record.policy_signer.as_ref().map(|s| s.fingerprint.clone()),
         input_sha256: record.input_sha256.clone(),
+        input: Some(record.input.clone()),
+        tenant_id: Some(tenant_id.to_owned()),
         output: record.output.clone(),
         outcome: record.outcome.as_str().to_owned(),
         subject_kind: "job".to_owned(),
@@ -120,7 +122,7 @@ pub async fn capability(
     };
     let decision = policies.decide_capability(&input);
     store
-        .insert_decision(&decision_row(&decision.record, job_id))
+        .insert_decision(&decision_row(&decision.record, job_id, &input.tenant_id))
         .await?;
     match decision.result.map_err(policy_failed)? {
         CapabilityDecision::Allow => Ok(()),
@@ -156,7 +158,7 @@ pub async fn media_caps(
     };
     let decision = policies.decide_media_caps(&input);
     store
-        .insert_decision(&decision_row(&decision.record, job_id))
+        .insert_decision(&decision_row(&decision.record, job_id, &input.tenant_id))
         .await?;
     let output = decision.result.map_err(policy_failed)?;
     match output.decision {

@@ -122,6 +122,8 @@ fn result_of(
         policy_signer: record.policy_signer.as_ref().map(|s| s.key_name.clone()),
         policy_signer_fingerprint: record.policy_signer.map(|s| s.fingerprint),
         input_sha256: record.input_sha256,
+        input: Some(record.input),
+        tenant_id: Some(facts.tenant_id.to_owned()),
         output: record.output,
         outcome: record.outcome.as_str().to_owned(),
         subject_kind: "plan".to_owned(),

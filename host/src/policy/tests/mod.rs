@@ -8,6 +8,7 @@ mod decisions;
 mod hostile;
 mod policy_file;
 mod reload;
+mod shadow;
 mod signatures;
 mod support;
 mod versions;
