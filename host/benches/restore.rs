@@ -55,7 +55,7 @@ use rrs::domain::plan::undo::UndoRequest;
 use rrs::domain::principal::{Capability, Principal, TenantScope};
 use rrs::domain::target::{Column, ColumnType};
 use rrs::domain::RestoreService;
-use rrs::policy::{DeleteDecision, Executability};
+use rrs::policy::{DeleteDecision, ElevatedConfirmation, Executability};
 use rrs::store::connection::connect_options;
 use rrs::store::index::{IndexRecordRow, WatermarkRow};
 use rrs::store::sql::{rows_placeholders, statement};
@@ -408,9 +408,19 @@ async fn undo(
         plan_hash: plan.plan_hash,
     };
     let job = service.create_job(principal, create, Utc::now()).await?;
+    // Deleting every restored row is high-risk for the capability policy:
+    // the operator confirms it, as the API would have them.
+    let confirmed = Exercise {
+        elevated_confirmation: Some(ElevatedConfirmation {
+            confirmed: true,
+            confirmation: format!("{TENANT}/{INSTANCE}"),
+            reason: "bench: undo the restore".into(),
+        }),
+        ..Exercise::default()
+    };
     let started = Instant::now();
     let outcome = service
-        .execute_job(principal, &job.job_id, Exercise::default(), None)
+        .execute_job(principal, &job.job_id, confirmed, None)
         .await?;
     let executed = started.elapsed();
     let ExecOutcome::Terminal(view) = outcome else {

@@ -403,8 +403,9 @@ async fn write_applied_outcomes(
 }
 
 /// The target rows from the plan's after-payloads: updates of the rows the
-/// chunk locked, creates only where the record is still absent, deletes
-/// one by one (rare, and each must name its row). Returns false, having
+/// chunk locked, creates only where the record is still absent, and the
+/// deletes, all set-wise (an undo deletes as many rows as its restore
+/// created). Returns false, having
 /// written only part, when a record the chunk creates was created in the
 /// target after the chunk's read (no lock covers an absent row): the
 /// caller rolls back and tries again, and that try sees it as a conflict.
@@ -458,15 +459,17 @@ async fn write_target(
         );
         txn.execute(statement(backend, &sql, values())).await?;
     }
-    for r in applying.iter().filter(|r| r.action == "delete") {
-        let sql = "DELETE FROM target_records WHERE tenant_id = ? AND instance_id = ? AND table_name = ? AND sys_id = ?";
-        let values: Vec<Value> = vec![
-            c.tenant_id.into(),
-            c.instance_id.into(),
-            r.table.clone().into(),
-            r.sys_id.clone().into(),
-        ];
-        txn.execute(statement(backend, sql, values)).await?;
+    if applying.iter().any(|r| r.action == "delete") {
+        // Row values against the target's primary key: each deleted row is
+        // found by index, whatever the number of rows in the instance.
+        let sql = format!(
+            "DELETE FROM target_records WHERE tenant_id = ? AND instance_id = ? AND (table_name, sys_id) IN \
+             (SELECT p.table_name, p.sys_id FROM plan_rows p WHERE {} AND p.action = 'delete')",
+            filter.sql
+        );
+        let mut values: Vec<Value> = vec![c.tenant_id.into(), c.instance_id.into()];
+        values.extend(filter.values.iter().cloned());
+        txn.execute(statement(backend, &sql, values)).await?;
     }
     Ok(true)
 }
