@@ -142,8 +142,18 @@ async fn a_drill_of_a_killed_replica_is_re_run_by_the_other_and_each_slot_runs_o
     assert_eq!(taken_over["rows_verified"], ROWS as i64);
     assert_eq!(taken_over["sandbox_cleaned"], true);
     assert_ne!(taken_over["job_id"], json!(job_id));
+    // The killed replica's job is ended: cancelled by the take-over, or
+    // completed when its last chunk committed before the kill landed (the
+    // drill's verification and clean-up were still left to do). Either
+    // way it is not left running, and the drill was re-run under a job of
+    // its own.
     let dead_job = ctx.get(&format!("/v1/jobs/{job_id}")).await;
-    assert_eq!(dead_job.body["status"], "cancelled", "{:?}", dead_job.body);
+    let status = dead_job.body["status"].as_str().unwrap_or_default();
+    assert!(
+        ["cancelled", "completed"].contains(&status),
+        "{:?}",
+        dead_job.body
+    );
 
     // Let B run a drill or two more, then stop the schedule and wait for
     // every run to end.
