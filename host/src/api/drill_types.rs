@@ -23,8 +23,9 @@ pub struct DrillScheduleRequest {
     /// day-of-month month day-of-week) or six (seconds first), in UTC.
     #[oai(validator(min_length = 1, max_length = 200))]
     pub cron: String,
-    /// The tables restored (each a name of 1 to 256 characters).
-    #[oai(validator(min_items = 1, max_items = 100))]
+    /// The tables restored (each a name of 1 to 256 characters, not only
+    /// blanks).
+    #[oai(validator(min_items = 1, max_items = 100, max_length = 256, pattern = r"\S"))]
     pub tables: Vec<String>,
     /// Restore only this many records of each table, chosen at random
     /// (the seed is recorded on each run); all records when absent.

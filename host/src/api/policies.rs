@@ -162,8 +162,9 @@ impl PoliciesApi {
     /// with the input it decided on, its outcome and reason codes, and the
     /// digest of the plugin that decided. Oldest first, paged with `limit`
     /// and `cursor`, filtered by `kind`, `outcome`, `since` (inclusive),
-    /// `until` (exclusive), and `plan_id` or `job_id` (not both:
-    /// `400 invalid_request`, as is `since` not before `until`). A token
+    /// `until` (exclusive; a range ending before it starts matches
+    /// nothing), and `plan_id` and/or `job_id` (both: the decisions about
+    /// either, such as a job's and its plan's gate). A token
     /// scoped to tenants sees only its tenants' decisions. Needs
     /// `restore_read`.
     #[oai(

@@ -48,43 +48,28 @@ pub struct LoggedDecision {
 }
 
 impl DecisionQuery {
-    /// Refuses contradictory filters with `400 invalid_request`.
+    /// The store's filter. `plan_id` and `job_id` together list the
+    /// decisions about either (a job's and its plan's); a time range that
+    /// ends before it starts matches nothing.
     fn to_filter(&self, tenants: &TenantScope) -> Result<DecisionFilter, DomainError> {
-        if let (Some(since), Some(until)) = (self.since, self.until) {
-            if since >= until {
-                return Err(invalid(format!(
-                    "since ({since}) must be before until ({until})"
-                )));
-            }
+        let mut subjects = Vec::new();
+        if let Some(plan) = &self.plan_id {
+            subjects.push(("plan".to_owned(), plan.clone()));
         }
-        let subject = match (&self.plan_id, &self.job_id) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "give plan_id or job_id, not both: a decision is about one subject".into(),
-                ))
-            }
-            (Some(plan), None) => Some(("plan".to_owned(), plan.clone())),
-            (None, Some(job)) => Some(("job".to_owned(), job.clone())),
-            (None, None) => None,
-        };
+        if let Some(job) = &self.job_id {
+            subjects.push(("job".to_owned(), job.clone()));
+        }
         Ok(DecisionFilter {
             kind: self.kind.map(|k| k.as_str().to_owned()),
             outcome: self.outcome.map(|o| o.as_str().to_owned()),
             since: self.since,
             until: self.until,
-            subject,
+            subjects,
             tenants: match tenants {
                 TenantScope::All => None,
                 TenantScope::Only(set) => Some(set.iter().cloned().collect()),
             },
         })
-    }
-}
-
-fn invalid(message: String) -> DomainError {
-    DomainError::Invalid {
-        message,
-        details: None,
     }
 }
 

@@ -65,8 +65,9 @@ pub struct DecisionFilter {
     pub since: Option<DateTime<Utc>>,
     /// Decided before.
     pub until: Option<DateTime<Utc>>,
-    /// `(subject_kind, subject_id)`.
-    pub subject: Option<(String, String)>,
+    /// `(subject_kind, subject_id)`: decisions about any of them (none:
+    /// every subject).
+    pub subjects: Vec<(String, String)>,
     /// `None`: every tenant (and rows without one); else only these.
     pub tenants: Option<Vec<String>>,
 }
@@ -155,10 +156,13 @@ impl Store {
             clauses.push("decided_at < ?".into());
             values.push(until.into());
         }
-        if let Some((kind, id)) = &filter.subject {
-            clauses.push("subject_kind = ? AND subject_id = ?".into());
-            values.push(kind.clone().into());
-            values.push(id.clone().into());
+        if !filter.subjects.is_empty() {
+            let any = vec!["(subject_kind = ? AND subject_id = ?)"; filter.subjects.len()];
+            clauses.push(format!("({})", any.join(" OR ")));
+            for (kind, id) in &filter.subjects {
+                values.push(kind.clone().into());
+                values.push(id.clone().into());
+            }
         }
         if let Some(tenants) = &filter.tenants {
             if tenants.is_empty() {
