@@ -24,15 +24,24 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The RFC 8785 canonical form of a value.
+/// The RFC 8785 canonical form of a value, through [`write_value`].
 pub fn canonical_json<T: Serialize>(value: &T) -> Result<String, DomainError> {
-    serde_json_canonicalizer::to_string(value)
-        .map_err(|e| DomainError::Internal(format!("canonical JSON: {e}")))
+    let mut out = Vec::new();
+    write_value(&mut out, &to_value(value)?)?;
+    String::from_utf8(out).map_err(|e| DomainError::Internal(format!("canonical JSON: {e}")))
 }
 
-/// sha256 of the canonical form.
+/// sha256 of the canonical form, streamed into the hash: plan hashes and
+/// checksums cover inputs of 100,000 decisions and candidates, which are
+/// never held as one string.
 pub fn canonical_sha256<T: Serialize>(value: &T) -> Result<String, DomainError> {
-    Ok(sha256_hex(canonical_json(value)?.as_bytes()))
+    let mut out = HashingWriter::new(io::sink());
+    write_value(&mut out, &to_value(value)?)?;
+    Ok(out.finish().0)
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<Value, DomainError> {
+    serde_json::to_value(value).map_err(|e| DomainError::Internal(format!("canonical JSON: {e}")))
 }
 
 /// Writes one value in canonical form.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
-use super::super::canonical::{canonical_json, sha256_hex};
+use super::super::canonical::{sha256_hex, write_value};
 use super::super::DomainError;
 use super::document::{DeleteCandidateDoc, SummaryDoc};
 use crate::policy::DeleteDecision;
@@ -315,7 +315,7 @@ impl<'a> DiffState<'a> {
     }
 
     fn hash_row(&mut self, row: &PlanRowInsert) -> Result<(), DomainError> {
-        let line = canonical_json(&serde_json::json!([
+        let line = serde_json::json!([
             row.plan_row_id,
             row.chunk_index,
             row.table,
@@ -323,8 +323,8 @@ impl<'a> DiffState<'a> {
             row.action,
             row.before_sha256,
             row.after_sha256
-        ]))?;
-        self.rows_hasher.update(line.as_bytes());
+        ]);
+        write_value(&mut self.rows_hasher, &line)?;
         self.rows_hasher.update(b"\n");
         Ok(())
     }
