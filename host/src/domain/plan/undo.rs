@@ -301,9 +301,8 @@ async fn build(
         media_removals: reverted.removals,
     };
     document.plan_checksum = super::plan_checksum(&document, &diff.rows_sha256())?;
-    writer
-        .finish(&super::header_of(&document, pit, now)?)
-        .await?;
+    let (header, stored) = super::header_of(&document, pit, now)?;
+    writer.finish(&header, &stored).await?;
     Ok(document)
 }
 
