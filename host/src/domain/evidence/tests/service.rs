@@ -12,6 +12,7 @@ use super::super::{Evidence, REPORT_HASH_MISMATCH, SIGNATURE_FAILED};
 use super::fixtures::*;
 use crate::config::{DatabaseConfig, EvidenceConfig};
 use crate::domain::{DomainError, ReasonCode};
+use crate::store::evidence::EvidencePackageRow;
 use crate::store::Store;
 
 fn url(dir: &std::path::Path) -> String {
@@ -52,6 +53,26 @@ async fn loaded(store: &Store, dir: &std::path::Path, key_id: &str) -> Evidence 
     load(store, &configured(key_id, &private), dir, Utc::now())
         .await
         .unwrap()
+}
+
+/// A package of the sources' job, made now by `by`.
+async fn made(
+    store: &Store,
+    sources: &MemorySources,
+    evidence: &Evidence,
+    origin: Origin,
+    by: &str,
+) -> Result<EvidencePackageRow, DomainError> {
+    create(
+        store,
+        sources,
+        evidence,
+        &sources.job,
+        origin,
+        by,
+        Utc::now(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -113,29 +134,13 @@ async fn packages_are_versioned_and_verify_across_a_rotation() {
     let (store, dir) = store().await;
     let sources = sources(50);
     let old = loaded(&store, dir.path(), "k-old").await;
-    let first = create(
-        &store,
-        &sources,
-        &old,
-        &sources.job,
-        Origin::Automatic,
-        "system",
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let first = made(&store, &sources, &old, Origin::Automatic, "system")
+        .await
+        .unwrap();
     let new = loaded(&store, dir.path(), "k-new").await;
-    let second = create(
-        &store,
-        &sources,
-        &new,
-        &sources.job,
-        Origin::Export,
-        "ops-7",
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let second = made(&store, &sources, &new, Origin::Export, "ops-7")
+        .await
+        .unwrap();
     assert_eq!((first.package_version, second.package_version), (1, 2));
     assert_eq!(second.signer_key_id, "k-new");
     assert_eq!(
@@ -176,17 +181,9 @@ async fn the_database_refuses_changes_and_tampering_is_caught_and_counted() {
     let (store, dir) = store().await;
     let sources = sources(5);
     let evidence = loaded(&store, dir.path(), "k1").await;
-    let row = create(
-        &store,
-        &sources,
-        &evidence,
-        &sources.job,
-        Origin::Export,
-        "ops-7",
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let row = made(&store, &sources, &evidence, Origin::Export, "ops-7")
+        .await
+        .unwrap();
     for sql in [
         "UPDATE evidence_packages SET report_hash = 'x'",
         "DELETE FROM evidence_packages",
@@ -260,17 +257,9 @@ async fn a_job_that_is_not_terminal_has_no_evidence() {
     let mut sources = sources(1);
     sources.job.status = "running".into();
     let evidence = loaded(&store, dir.path(), "k1").await;
-    let error = create(
-        &store,
-        &sources,
-        &evidence,
-        &sources.job,
-        Origin::Export,
-        "ops-7",
-        Utc::now(),
-    )
-    .await
-    .unwrap_err();
+    let error = made(&store, &sources, &evidence, Origin::Export, "ops-7")
+        .await
+        .unwrap_err();
     match error {
         DomainError::Conflict { reason_code, .. } => {
             assert_eq!(reason_code, ReasonCode::EvidenceJobNotTerminal)
