@@ -336,7 +336,7 @@ async fn write_journal(
         c.instance_id.into(),
     ];
     values.extend(filter.values.iter().cloned());
-    Ok(execute(txn, &sql, values).await?)
+    execute(txn, &sql, values).await
 }
 
 /// The chunk's journal rows, found by the job's `(job_id, plan_row_id)`

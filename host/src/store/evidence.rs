@@ -223,8 +223,7 @@ impl Store {
     ) -> Result<Option<SignerKeyRow>, StoreError> {
         Ok(SignerKeys::find_by_id(signer_key_id.to_owned())
             .one(self.db())
-            .await?
-            .map(SignerKeyRow::from))
+            .await?)
     }
 
     /// Every keyring entry, oldest first.
@@ -233,10 +232,7 @@ impl Store {
             .order_by_asc(evidence_signer_key::Column::RegisteredAt)
             .order_by_asc(evidence_signer_key::Column::SignerKeyId)
             .all(self.db())
-            .await?
-            .into_iter()
-            .map(SignerKeyRow::from)
-            .collect())
+            .await?)
     }
 
     /// Logs a failed verification.

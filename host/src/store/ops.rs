@@ -365,10 +365,7 @@ impl Store {
             .order_by_asc(ops_audit_log::Column::Seq)
             .limit(limit)
             .all(self.db())
-            .await?
-            .into_iter()
-            .map(AuditRow::from)
-            .collect())
+            .await?)
     }
 }
 
