@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use super::super::keys::{generate_key_pair, public_key_pem};
 use super::super::manifest::Origin;
 use super::super::service::{create, create_owed, load, verify_row, view};
+use super::super::verify::Verification;
 use super::super::{Evidence, REPORT_HASH_MISMATCH, SIGNATURE_FAILED};
 use super::fixtures::*;
 use crate::config::{DatabaseConfig, EvidenceConfig};
@@ -73,6 +74,20 @@ async fn made(
         Utc::now(),
     )
     .await
+}
+
+/// Changes the stored package with `sql` and verifies it afresh.
+async fn verified_after(
+    store: &Store,
+    sources: &MemorySources,
+    dir: &std::path::Path,
+    sql: &str,
+) -> Verification {
+    exec(dir, sql).await.unwrap();
+    let stored = store.evidence_package("job-1", None).await.unwrap();
+    verify_row(store, sources, &stored.unwrap(), Utc::now())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -201,38 +216,14 @@ async fn the_database_refuses_changes_and_tampering_is_caught_and_counted() {
         .report_json
         .replace("\"applied\":2500", "\"applied\":2499");
     assert_ne!(tampered, row.report_json);
-    exec(
-        dir.path(),
-        &format!("UPDATE evidence_packages SET report_json = '{tampered}'"),
-    )
-    .await
-    .unwrap();
-    let stored = store
-        .evidence_package("job-1", None)
-        .await
-        .unwrap()
-        .unwrap();
-    let verification = verify_row(&store, &sources, &stored, Utc::now())
-        .await
-        .unwrap();
+    let sql = format!("UPDATE evidence_packages SET report_json = '{tampered}'");
+    let verification = verified_after(&store, &sources, dir.path(), &sql).await;
     assert_eq!(verification.reason_code, Some(REPORT_HASH_MISMATCH));
-    exec(
-        dir.path(),
-        &format!(
-            "UPDATE evidence_packages SET signer_key_id = 'k-unknown', report_json = '{}'",
-            row.report_json
-        ),
-    )
-    .await
-    .unwrap();
-    let stored = store
-        .evidence_package("job-1", None)
-        .await
-        .unwrap()
-        .unwrap();
-    let verification = verify_row(&store, &sources, &stored, Utc::now())
-        .await
-        .unwrap();
+    let sql = format!(
+        "UPDATE evidence_packages SET signer_key_id = 'k-unknown', report_json = '{}'",
+        row.report_json
+    );
+    let verification = verified_after(&store, &sources, dir.path(), &sql).await;
     assert_eq!(verification.reason_code, Some(SIGNATURE_FAILED));
     assert_eq!(
         store
