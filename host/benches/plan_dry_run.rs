@@ -390,15 +390,7 @@ async fn write_target(
             payload,
             updated_at: Utc::now(),
         };
-        put_record(
-            &txn,
-            db.get_database_backend(),
-            TENANT,
-            INSTANCE,
-            table,
-            &row,
-        )
-        .await?;
+        put_record(&txn, TENANT, INSTANCE, table, &row).await?;
     }
     txn.commit().await?;
     Ok(())

@@ -51,6 +51,7 @@ impl From<DrillScheduleRequest> for ScheduleInput {
 
 /// A stored drill schedule.
 #[derive(Debug, Object)]
+#[oai(remote = "Schedule")]
 pub struct DrillScheduleBody {
     /// The schedule's id.
     pub schedule_id: String,
@@ -72,23 +73,6 @@ pub struct DrillScheduleBody {
     pub created_at: Timestamp,
     /// The slot it fires at next.
     pub next_run_at: Timestamp,
-}
-
-impl From<Schedule> for DrillScheduleBody {
-    fn from(s: Schedule) -> Self {
-        Self {
-            schedule_id: s.schedule_id,
-            source: s.source.into(),
-            sandbox: s.sandbox.into(),
-            cron: s.cron,
-            tables: s.tables,
-            sample_per_table: s.sample_per_table,
-            retention_days: s.retention_days,
-            created_by: s.created_by,
-            created_at: s.created_at.into(),
-            next_run_at: s.next_run_at.into(),
-        }
-    }
 }
 
 /// Every drill schedule the caller may see, by id.

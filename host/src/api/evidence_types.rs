@@ -36,6 +36,7 @@ pub enum SignatureVerification {
 
 /// One resume of the job.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "ResumeEntry")]
 pub struct ResumeEntryBody {
     /// When it resumed (RFC 3339, as signed).
     pub at: String,
@@ -68,6 +69,7 @@ pub struct ImmutableStorageBody {
 /// A policy decision that gated (dry-run) or authorised (execute,
 /// resume) the job.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "PolicyDecisionRef")]
 pub struct PolicyDecisionBody {
     /// The decision log's id.
     pub decision_id: String,
@@ -150,6 +152,7 @@ pub struct UndoOfBody {
 
 /// sha256 of each artifact's canonical (RFC 8785) form.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "ArtifactHashes")]
 pub struct ArtifactHashesBody {
     /// The plan document and its rows.
     pub plan: String,
@@ -175,6 +178,7 @@ pub struct ManifestSignatureBody {
 
 /// One verification check.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "Check")]
 pub struct VerificationCheckBody {
     /// `artifact_hash:<artifact>`, `before_images`, `report_hash`,
     /// `manifest_sha256` or `signature`.
@@ -194,6 +198,7 @@ pub struct VerificationCheckBody {
 /// A journal row whose before-image, as stored now, does not hash to the
 /// `before_image_sha256` the signed journal artifact covers.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "BeforeImageMismatch")]
 pub struct BeforeImageMismatchBody {
     /// The journal row.
     pub journal_id: String,
@@ -272,70 +277,6 @@ pub struct SignerKeyPage {
     pub next_cursor: Option<String>,
 }
 
-impl From<&ResumeEntry> for ResumeEntryBody {
-    fn from(entry: &ResumeEntry) -> Self {
-        Self {
-            at: entry.at.clone(),
-            operator_id: entry.operator_id.clone(),
-            from_chunk_index: entry.from_chunk_index,
-        }
-    }
-}
-
-impl From<&PolicyDecisionRef> for PolicyDecisionBody {
-    fn from(d: &PolicyDecisionRef) -> Self {
-        Self {
-            decision_id: d.decision_id.clone(),
-            kind: d.kind.clone(),
-            policy_name: d.policy_name.clone(),
-            policy_version: d.policy_version.clone(),
-            policy_digest: d.policy_digest.clone(),
-            policy_signer: d.policy_signer.clone(),
-            policy_signer_fingerprint: d.policy_signer_fingerprint.clone(),
-            input_sha256: d.input_sha256.clone(),
-            outcome: d.outcome.clone(),
-            subject_kind: d.subject_kind.clone(),
-            subject_id: d.subject_id.clone(),
-            decided_at: d.decided_at.clone(),
-        }
-    }
-}
-
-impl From<ArtifactHashes> for ArtifactHashesBody {
-    fn from(h: ArtifactHashes) -> Self {
-        Self {
-            plan: h.plan,
-            execution: h.execution,
-            rollback_journal: h.rollback_journal,
-            job_events: h.job_events,
-        }
-    }
-}
-
-impl From<&Check> for VerificationCheckBody {
-    fn from(c: &Check) -> Self {
-        Self {
-            name: c.name.clone(),
-            passed: c.passed,
-            reason_code: c.reason_code,
-            expected: c.expected.clone(),
-            observed: c.observed.clone(),
-            message: c.message.clone(),
-        }
-    }
-}
-
-impl From<&BeforeImageMismatch> for BeforeImageMismatchBody {
-    fn from(m: &BeforeImageMismatch) -> Self {
-        Self {
-            journal_id: m.journal_id.clone(),
-            plan_row_id: m.plan_row_id,
-            before_image_sha256: m.before_image_sha256.clone(),
-            observed_sha256: m.observed_sha256.clone(),
-        }
-    }
-}
-
 impl From<&Verification> for VerificationBody {
     fn from(v: &Verification) -> Self {
         Self {
@@ -346,10 +287,16 @@ impl From<&Verification> for VerificationBody {
             },
             reason_code: v.reason_code,
             verified_at: v.verified_at.into(),
-            checks: v.checks.iter().map(VerificationCheckBody::from).collect(),
+            checks: v
+                .checks
+                .iter()
+                .cloned()
+                .map(VerificationCheckBody::from)
+                .collect(),
             before_image_mismatches: v
                 .before_image_mismatches
                 .iter()
+                .cloned()
                 .map(BeforeImageMismatchBody::from)
                 .collect(),
         }
@@ -377,7 +324,7 @@ impl From<PackageView> for EvidencePackageBody {
                 resumes: p
                     .resume_metadata
                     .resumes
-                    .iter()
+                    .into_iter()
                     .map(ResumeEntryBody::from)
                     .collect(),
             },
@@ -396,7 +343,7 @@ impl From<PackageView> for EvidencePackageBody {
             },
             policy_decisions: p
                 .policy_decisions
-                .iter()
+                .into_iter()
                 .map(PolicyDecisionBody::from)
                 .collect(),
         };

@@ -213,6 +213,7 @@ pub struct CompletedJob {
 
 /// One transition or step of a job.
 #[derive(Debug, Object)]
+#[oai(remote = "JobEvent")]
 pub struct JobEventBody {
     /// 1-based, dense, in the order the events happened.
     pub seq: i64,
@@ -227,19 +228,6 @@ pub struct JobEventBody {
     pub reason_code: Option<ReasonCode>,
     /// Structured context (wait tables, released tables, promoted jobs, ...).
     pub details: Value,
-}
-
-impl From<JobEvent> for JobEventBody {
-    fn from(event: JobEvent) -> Self {
-        Self {
-            seq: event.seq,
-            event_type: event.event_type.into(),
-            at: event.at.into(),
-            actor: event.actor,
-            reason_code: event.reason_code,
-            details: event.details,
-        }
-    }
 }
 
 /// A page of a job's events, oldest first.

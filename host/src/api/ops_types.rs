@@ -108,9 +108,12 @@ pub enum DrillStatusName {
 
 /// What an audit entry changed: `staging_mode`, `runbooks_signoff`,
 /// `failure_drill` or `tenant_entitlement`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize, strum::IntoStaticStr, strum::EnumString,
+)]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OpsAuditKind {
     StagingMode,
     RunbooksSignoff,
@@ -121,23 +124,7 @@ pub enum OpsAuditKind {
 impl OpsAuditKind {
     /// The stored name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            OpsAuditKind::StagingMode => "staging_mode",
-            OpsAuditKind::RunbooksSignoff => "runbooks_signoff",
-            OpsAuditKind::FailureDrill => "failure_drill",
-            OpsAuditKind::TenantEntitlement => "tenant_entitlement",
-        }
-    }
-
-    fn parse(stored: &str) -> Option<Self> {
-        [
-            OpsAuditKind::StagingMode,
-            OpsAuditKind::RunbooksSignoff,
-            OpsAuditKind::FailureDrill,
-            OpsAuditKind::TenantEntitlement,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == stored)
+        self.into()
     }
 }
 
@@ -307,7 +294,7 @@ impl From<AuditEntry> for OpsAuditEntry {
             seq: r.seq,
             at: r.at.into(),
             // Only this service writes the trail, with these four kinds.
-            kind: OpsAuditKind::parse(&r.kind).unwrap_or(OpsAuditKind::TenantEntitlement),
+            kind: r.kind.parse().unwrap_or(OpsAuditKind::TenantEntitlement),
             subject: r.subject,
             actor: r.actor,
             operator_id: r.operator_id,

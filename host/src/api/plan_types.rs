@@ -423,6 +423,7 @@ pub struct PlanBody {
 
 /// One row of a plan.
 #[derive(Debug, Clone, Object)]
+#[oai(remote = "PlanRow")]
 pub struct PlanRowBody {
     /// The row's id within the plan (1-based, in plan order).
     pub plan_row_id: i64,
@@ -562,20 +563,6 @@ impl From<PlanDocument> for PlanBody {
             inputs: d.inputs.into(),
             undo: d.undo.map(Into::into),
             media_removals: all(d.media_removals),
-        }
-    }
-}
-
-impl From<PlanRow> for PlanRowBody {
-    fn from(r: PlanRow) -> Self {
-        Self {
-            plan_row_id: r.plan_row_id,
-            chunk_index: r.chunk_index,
-            table: r.table,
-            sys_id: r.sys_id,
-            action: r.action.into(),
-            before_sha256: r.before_sha256,
-            after_sha256: r.after_sha256,
         }
     }
 }

@@ -248,13 +248,14 @@ impl TargetsApi {
     ) -> ApiResult<TableResponse> {
         let principal = bearer.principal(&svc).await?;
         let columns = body.0.columns.into_iter().map(Into::into).collect();
-        let key = (
-            tenant_id.0.as_str(),
-            instance_id.0.as_str(),
-            table.0.as_str(),
-        );
         let row = svc
-            .put_target_table(&principal, key, columns, body.0.write_allowed, Utc::now())
+            .put_target_table(
+                &principal,
+                (&tenant_id, &instance_id, &table),
+                columns,
+                body.0.write_allowed,
+                Utc::now(),
+            )
             .await?;
         Ok(TableResponse::Ok(Json(row.into())))
     }
@@ -311,16 +312,10 @@ impl TargetsApi {
         body: JsonBody<PutRecordRequest>,
     ) -> ApiResult<RecordResponse> {
         let principal = bearer.principal(&svc).await?;
-        let key = (
-            tenant_id.0.as_str(),
-            instance_id.0.as_str(),
-            table.0.as_str(),
-            sys_id.0.as_str(),
-        );
         let row = svc
             .put_target_record(
                 &principal,
-                key,
+                (&tenant_id, &instance_id, &table, &sys_id),
                 Value::Object(body.0.payload.into_iter().collect()),
                 Utc::now(),
             )
@@ -351,13 +346,8 @@ impl TargetsApi {
         sys_id: Path<String>,
     ) -> ApiResult<DeletedResponse> {
         let principal = bearer.principal(&svc).await?;
-        let key = (
-            tenant_id.0.as_str(),
-            instance_id.0.as_str(),
-            table.0.as_str(),
-            sys_id.0.as_str(),
-        );
-        svc.delete_target_record(&principal, key).await?;
+        svc.delete_target_record(&principal, (&tenant_id, &instance_id, &table, &sys_id))
+            .await?;
         Ok(DeletedResponse::Deleted)
     }
 
@@ -384,13 +374,9 @@ impl TargetsApi {
         sys_id: Path<String>,
     ) -> ApiResult<RecordResponse> {
         let principal = bearer.principal(&svc).await?;
-        let key = (
-            tenant_id.0.as_str(),
-            instance_id.0.as_str(),
-            table.0.as_str(),
-            sys_id.0.as_str(),
-        );
-        let row = svc.get_target_record(&principal, key).await?;
+        let row = svc
+            .get_target_record(&principal, (&tenant_id, &instance_id, &table, &sys_id))
+            .await?;
         Ok(RecordResponse::Ok(Json(row.into())))
     }
 
@@ -417,13 +403,9 @@ impl TargetsApi {
         media_id: Path<String>,
     ) -> ApiResult<MediaResponse> {
         let principal = bearer.principal(&svc).await?;
-        let key = (
-            tenant_id.0.as_str(),
-            instance_id.0.as_str(),
-            table.0.as_str(),
-            media_id.0.as_str(),
-        );
-        let media = svc.get_target_media(&principal, key).await?;
+        let media = svc
+            .get_target_media(&principal, (&tenant_id, &instance_id, &table, &media_id))
+            .await?;
         Ok(MediaResponse::Ok(Json(media.into())))
     }
 }

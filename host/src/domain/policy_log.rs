@@ -102,7 +102,8 @@ impl RestoreService {
 }
 
 /// A stored row as the domain reads it; unknown stored names are corrupt.
-pub fn logged_decision(row: LoggedDecisionRow) -> Result<LoggedDecision, DomainError> {
+pub fn logged_decision(logged: LoggedDecisionRow) -> Result<LoggedDecision, DomainError> {
+    let row = logged.row;
     let outcome: DecisionOutcome = parse_stored("decision outcome", &row.outcome)?;
     let reason_codes = reason_codes(outcome, &row.output)
         .iter()
@@ -115,7 +116,7 @@ pub fn logged_decision(row: LoggedDecisionRow) -> Result<LoggedDecision, DomainE
         .transpose()
         .map_err(|e| DomainError::Internal(format!("stored decision input is not JSON: {e}")))?;
     Ok(LoggedDecision {
-        seq: row.seq,
+        seq: logged.seq,
         decision_id: row.decision_id,
         kind: parse_stored("policy kind", &row.kind)?,
         policy: PolicyRef {

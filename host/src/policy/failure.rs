@@ -19,6 +19,8 @@ pub const POLICY_ERROR_REASON_CODE: &str = "blocked_policy_error";
 /// What went wrong in a decision (`details.policy_error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum PolicyFailureKind {
     /// The plugin ran past its deadline (epoch interruption).
     PolicyTimeout,
@@ -33,11 +35,7 @@ pub enum PolicyFailureKind {
 impl PolicyFailureKind {
     /// `policy_timeout`, `policy_trap` or `policy_bad_output`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PolicyTimeout => "policy_timeout",
-            Self::PolicyTrap => "policy_trap",
-            Self::PolicyBadOutput => "policy_bad_output",
-        }
+        self.into()
     }
 }
 

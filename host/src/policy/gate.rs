@@ -83,6 +83,8 @@ pub struct ReferenceConflict {
 /// `gate.executability` of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Executability {
     Executable,
     PreviewOnly,
@@ -92,17 +94,15 @@ pub enum Executability {
 impl Executability {
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Executable => "executable",
-            Self::PreviewOnly => "preview_only",
-            Self::Blocked => "blocked",
-        }
+        self.into()
     }
 }
 
 /// A gate reason code, declared (and ordered) as CONTRACT.md lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum GateReason {
     /// The host's alone: the gate plugin failed.
     BlockedPolicyError,
@@ -115,13 +115,7 @@ pub enum GateReason {
 impl GateReason {
     /// The contract's reason code.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::BlockedPolicyError => "blocked_policy_error",
-            Self::BlockedFreshnessUnknown => "blocked_freshness_unknown",
-            Self::BlockedUnresolvedDeleteCandidates => "blocked_unresolved_delete_candidates",
-            Self::BlockedReferenceConflict => "blocked_reference_conflict",
-            Self::BlockedFreshnessStale => "blocked_freshness_stale",
-        }
+        self.into()
     }
 }
 

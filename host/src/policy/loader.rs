@@ -43,6 +43,53 @@ pub struct PolicyInfo {
     pub signer: Option<PolicySigner>,
 }
 
+/// Runs `$call` in a fresh sandbox (no fuel for items) with `$policy` the
+/// policy interface of whichever world `$pre` holds: each world's bindings
+/// are their own types, so the one expression is written out per world.
+macro_rules! on_policy {
+    ($engine:expr, $pre:expr, |$policy:ident, $store:ident| $call:expr) => {
+        match $pre {
+            Pre::Gate(p) => sandbox::run(
+                $engine,
+                0,
+                |s| p.instantiate(s),
+                |i, $store| {
+                    let $policy = i.rrs_policy_gate_policy();
+                    $call
+                },
+            ),
+            Pre::GateV1_0(p) => sandbox::run(
+                $engine,
+                0,
+                |s| p.instantiate(s),
+                |i, $store| {
+                    let $policy = i.rrs_policy_gate_policy();
+                    $call
+                },
+            ),
+            Pre::Capability(p) => sandbox::run(
+                $engine,
+                0,
+                |s| p.instantiate(s),
+                |i, $store| {
+                    let $policy = i.rrs_policy_capability_policy();
+                    $call
+                },
+            ),
+            Pre::MediaCaps(p) => sandbox::run(
+                $engine,
+                0,
+                |s| p.instantiate(s),
+                |i, $store| {
+                    let $policy = i.rrs_policy_media_caps_policy();
+                    $call
+                },
+            ),
+        }
+    };
+}
+pub(crate) use on_policy;
+
 /// The pre-instantiated component, typed by world.
 pub(crate) enum Pre {
     Gate(GatePre<HostState>),
@@ -260,61 +307,12 @@ fn instantiates(engine: &PolicyEngine, pre: &Pre) -> bool {
 }
 
 fn metadata(engine: &PolicyEngine, pre: &Pre) -> Result<Metadata, PolicyFailure> {
-    let meta = match pre {
-        Pre::Gate(p) => sandbox::run(
-            engine,
-            0,
-            |s| p.instantiate(s),
-            |i, s| {
-                i.rrs_policy_gate_policy()
-                    .call_metadata(s)
-                    .map(|m| Metadata {
-                        name: m.name,
-                        version: m.version,
-                    })
-            },
-        ),
-        Pre::GateV1_0(p) => sandbox::run(
-            engine,
-            0,
-            |s| p.instantiate(s),
-            |i, s| {
-                i.rrs_policy_gate_policy()
-                    .call_metadata(s)
-                    .map(|m| Metadata {
-                        name: m.name,
-                        version: m.version,
-                    })
-            },
-        ),
-        Pre::Capability(p) => sandbox::run(
-            engine,
-            0,
-            |s| p.instantiate(s),
-            |i, s| {
-                i.rrs_policy_capability_policy()
-                    .call_metadata(s)
-                    .map(|m| Metadata {
-                        name: m.name,
-                        version: m.version,
-                    })
-            },
-        ),
-        Pre::MediaCaps(p) => sandbox::run(
-            engine,
-            0,
-            |s| p.instantiate(s),
-            |i, s| {
-                i.rrs_policy_media_caps_policy()
-                    .call_metadata(s)
-                    .map(|m| Metadata {
-                        name: m.name,
-                        version: m.version,
-                    })
-            },
-        ),
-    }?;
-    let meta: Metadata = meta;
+    let meta = on_policy!(engine, pre, |policy, s| policy.call_metadata(s).map(|m| {
+        Metadata {
+            name: m.name,
+            version: m.version,
+        }
+    }))?;
     let sane = |s: &str| !s.trim().is_empty() && s.len() <= 128 && !s.chars().any(char::is_control);
     if !sane(&meta.name) || !sane(&meta.version) {
         return Err(PolicyFailure::bad_output(format!(
@@ -323,10 +321,7 @@ fn metadata(engine: &PolicyEngine, pre: &Pre) -> Result<Metadata, PolicyFailure>
             meta.name, meta.version
         )));
     }
-    Ok(Metadata {
-        name: meta.name,
-        version: meta.version,
-    })
+    Ok(meta)
 }
 
 /// The plugin's own verdict on `settings_json`.
@@ -335,44 +330,8 @@ pub(crate) fn validate_settings(
     pre: &Pre,
     settings_json: &str,
 ) -> Result<(), String> {
-    let verdict = match pre {
-        Pre::Gate(p) => sandbox::run(
-            engine,
-            0,
-            |s| p.instantiate(s),
-            |i, s| {
-                i.rrs_policy_gate_policy()
-                    .call_validate_settings(s, settings_json)
-            },
-        ),
-        Pre::GateV1_0(p) => sandbox::run(
-            engine,
-            0,
-            |s| p.instantiate(s),
-            |i, s| {
-                i.rrs_policy_gate_policy()
-                    .call_validate_settings(s, settings_json)
-            },
-        ),
-        Pre::Capability(p) => sandbox::run(
-            engine,
-            0,
-            |s| p.instantiate(s),
-            |i, s| {
-                i.rrs_policy_capability_policy()
-                    .call_validate_settings(s, settings_json)
-            },
-        ),
-        Pre::MediaCaps(p) => sandbox::run(
-            engine,
-            0,
-            |s| p.instantiate(s),
-            |i, s| {
-                i.rrs_policy_media_caps_policy()
-                    .call_validate_settings(s, settings_json)
-            },
-        ),
-    };
+    let verdict = on_policy!(engine, pre, |policy, s| policy
+        .call_validate_settings(s, settings_json));
     match verdict {
         Ok(Ok(())) => Ok(()),
         Ok(Err(message)) => Err(format!(

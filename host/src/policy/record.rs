@@ -13,8 +13,20 @@ use super::kind::PolicyKind;
 use super::signature::PolicySigner;
 
 /// How a decision came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DecisionOutcome {
     /// Gate: executable.
     Executable,
@@ -32,32 +44,7 @@ pub enum DecisionOutcome {
 
 impl DecisionOutcome {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Executable => "executable",
-            Self::PreviewOnly => "preview_only",
-            Self::Blocked => "blocked",
-            Self::Allow => "allow",
-            Self::Deny => "deny",
-            Self::PolicyError => "policy_error",
-        }
-    }
-}
-
-impl std::str::FromStr for DecisionOutcome {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Self::Executable,
-            Self::PreviewOnly,
-            Self::Blocked,
-            Self::Allow,
-            Self::Deny,
-            Self::PolicyError,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
-        .ok_or_else(|| format!("unknown decision outcome `{s}`"))
+        self.into()
     }
 }
 

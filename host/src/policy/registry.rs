@@ -33,7 +33,7 @@ use super::failure::{PolicyFailure, PolicyLoadError};
 use super::gate::{self, GateInput, GateOutput};
 use super::gate_v1_0;
 use super::kind::PolicyKind;
-use super::loader::{self, load_policy, LoadedPolicy, PolicyInfo, Pre};
+use super::loader::{self, load_policy, on_policy, LoadedPolicy, PolicyInfo, Pre};
 use super::media_caps::{self, MediaCapsInput, MediaCapsOutput};
 use super::policy_file::PolicyConfig;
 use super::record::{
@@ -361,12 +361,7 @@ impl PolicyRegistry {
         let set = self.inner.current.load();
         let policy = set.get(kind).ok_or_else(wrong_pre)?;
         let engine = &self.inner.engine;
-        match &policy.pre {
-            Pre::Gate(p) => sandbox::run(engine, 0, |s| p.instantiate(s), |_, _| Ok(())),
-            Pre::GateV1_0(p) => sandbox::run(engine, 0, |s| p.instantiate(s), |_, _| Ok(())),
-            Pre::Capability(p) => sandbox::run(engine, 0, |s| p.instantiate(s), |_, _| Ok(())),
-            Pre::MediaCaps(p) => sandbox::run(engine, 0, |s| p.instantiate(s), |_, _| Ok(())),
-        }
+        on_policy!(engine, &policy.pre, |_policy, _store| Ok(()))
     }
 
     /// Asks the current `kind` plugin to validate `settings_json`.

@@ -84,6 +84,8 @@ pub struct PolicySigner {
 /// Why a plugin's signature was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum SignatureRefusal {
     /// No `<plugin>.sig` beside the plugin.
     SignatureMissing,
@@ -96,11 +98,7 @@ pub enum SignatureRefusal {
 
 impl SignatureRefusal {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SignatureMissing => "signature_missing",
-            Self::SignatureUntrusted => "signature_untrusted",
-            Self::SignatureInvalid => "signature_invalid",
-        }
+        self.into()
     }
 }
 

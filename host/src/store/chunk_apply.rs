@@ -34,7 +34,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryRe
 
 use super::job_events::{self, NewEventRow};
 use super::plans::PlanRowKey;
-use super::sql::{list_placeholders, rows_placeholders, statement};
+use super::sql::{execute, list_placeholders, rows_placeholders, statement};
 use super::target::{chunk_target_hashes, target_row_join, RowLock};
 use super::{Store, StoreError};
 
@@ -158,7 +158,7 @@ impl Store {
     ) -> Result<ChunkStart<'c, 'a>, StoreError> {
         let backend = self.backend();
         let txn = self.begin_write().await?;
-        if !advance_checkpoint(&txn, backend, c).await? {
+        if !advance_checkpoint(&txn, c).await? {
             txn.rollback().await?;
             return Ok(ChunkStart::Stopped(ChunkOutcome::LeaseLost));
         }
@@ -213,21 +213,21 @@ impl ChunkTxn<'_, '_> {
         }
         if let (Some(first), Some(last)) = (applying.first(), applying.last()) {
             let range = (first.plan_row_id, last.plan_row_id);
-            write_mirror(&txn, backend, c, range).await?;
-            write_applied_outcomes(&txn, backend, c, range, fallback).await?;
+            write_mirror(&txn, c, range).await?;
+            write_applied_outcomes(&txn, c, range, fallback).await?;
         }
-        if !write_target(&txn, backend, c, &filter, &applying).await? {
+        if !write_target(&txn, c, &filter, &applying).await? {
             txn.rollback().await?;
             return Ok(None);
         }
-        write_skipped_outcomes(&txn, backend, c, &conflicts).await?;
+        write_skipped_outcomes(&txn, c, &conflicts).await?;
         let status = if fallback { "row_fallback" } else { "applied" };
         let result = ChunkResult {
             status,
             conflicts,
             applied: applying.len(),
         };
-        record_chunk(&txn, backend, c, &result).await?;
+        record_chunk(&txn, c, &result).await?;
         txn.commit().await?;
         Ok(Some(result))
     }
@@ -236,7 +236,6 @@ impl ChunkTxn<'_, '_> {
 /// The chunk's status and its event, in the chunk's transaction.
 pub(super) async fn record_chunk(
     txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     result: &ChunkResult,
 ) -> Result<(), StoreError> {
@@ -249,7 +248,7 @@ pub(super) async fn record_chunk(
         c.job_id.into(),
         c.chunk_index.into(),
     ];
-    txn.execute(statement(backend, sql, values)).await?;
+    execute(txn, sql, values).await?;
     if job_events::append_event(txn, c.job_seq, &(c.event)(result))
         .await?
         .is_none()
@@ -266,7 +265,6 @@ pub(super) async fn record_chunk(
 /// caller holds the lease and the checkpoint is at this chunk.
 pub(super) async fn advance_checkpoint(
     txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
     c: &ChunkApply<'_>,
 ) -> Result<bool, StoreError> {
     let sql = "UPDATE job_executions SET next_chunk_index = ?, precondition_checksum = ?, lease_expires_us = ?, \
@@ -280,11 +278,7 @@ pub(super) async fn advance_checkpoint(
         c.holder.into(),
         c.chunk_index.into(),
     ];
-    Ok(txn
-        .execute(statement(backend, sql, values))
-        .await?
-        .rows_affected()
-        > 0)
+    Ok(execute(txn, sql, values).await? > 0)
 }
 
 /// Whether the job still has `c.job_status`, its row locked until the
@@ -342,10 +336,7 @@ async fn write_journal(
         c.instance_id.into(),
     ];
     values.extend(filter.values.iter().cloned());
-    Ok(txn
-        .execute(statement(backend, &sql, values))
-        .await?
-        .rows_affected())
+    execute(txn, &sql, values).await
 }
 
 /// The chunk's journal rows, found by the job's `(job_id, plan_row_id)`
@@ -367,7 +358,6 @@ fn journal_rows_values(c: &ChunkApply<'_>, range: (i64, i64)) -> [Value; 4] {
 /// hashes, never a before-image.
 async fn write_mirror(
     txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     range: (i64, i64),
 ) -> Result<(), StoreError> {
@@ -378,14 +368,13 @@ async fn write_mirror(
          {CHUNK_JOURNAL_ROWS}"
     );
     let values = journal_rows_values(c, range).to_vec();
-    txn.execute(statement(backend, &sql, values)).await?;
+    execute(txn, &sql, values).await?;
     Ok(())
 }
 
 /// An `applied` outcome for each of the chunk's journal rows.
 async fn write_applied_outcomes(
     txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     range: (i64, i64),
     fallback: bool,
@@ -398,7 +387,7 @@ async fn write_applied_outcomes(
     );
     let mut values: Vec<Value> = vec![c.chunk_index.into(), fallback.into()];
     values.extend(journal_rows_values(c, range));
-    txn.execute(statement(backend, &sql, values)).await?;
+    execute(txn, &sql, values).await?;
     Ok(())
 }
 
@@ -411,7 +400,6 @@ async fn write_applied_outcomes(
 /// caller rolls back and tries again, and that try sees it as a conflict.
 async fn write_target(
     txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     filter: &ChunkFilter,
     applying: &[&PlanRowKey],
@@ -442,10 +430,7 @@ async fn write_target(
              ON CONFLICT (tenant_id, instance_id, table_name, sys_id) DO NOTHING",
             filter.sql
         );
-        let created = txn
-            .execute(statement(backend, &sql, values()))
-            .await?
-            .rows_affected();
+        let created = execute(txn, &sql, values()).await?;
         if created != creates as u64 {
             return Ok(false);
         }
@@ -457,7 +442,7 @@ async fn write_target(
              payload = excluded.payload, payload_sha256 = excluded.payload_sha256, updated_at = excluded.updated_at",
             filter.sql
         );
-        txn.execute(statement(backend, &sql, values())).await?;
+        execute(txn, &sql, values()).await?;
     }
     let deletes: Vec<&PlanRowKey> = applying
         .iter()
@@ -465,8 +450,8 @@ async fn write_target(
         .filter(|r| r.action == "delete")
         .collect();
     if !deletes.is_empty() {
-        let (sql, values) = delete_statement(backend, c, filter, &deletes);
-        txn.execute(statement(backend, &sql, values)).await?;
+        let (sql, values) = delete_statement(txn.get_database_backend(), c, filter, &deletes);
+        execute(txn, &sql, values).await?;
     }
     Ok(true)
 }
@@ -518,7 +503,6 @@ fn delete_statement(
 /// A `skipped_target_changed` outcome for each conflicting row.
 async fn write_skipped_outcomes(
     txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     conflicts: &[i64],
 ) -> Result<(), StoreError> {
@@ -553,7 +537,7 @@ async fn write_skipped_outcomes(
          reason_code, used_row_fallback, row_attempt, journal_id, created_at) VALUES {}",
         rows_placeholders(skipped.len(), 13)
     );
-    txn.execute(statement(backend, &sql, values)).await?;
+    execute(txn, &sql, values).await?;
     Ok(())
 }
 

@@ -3,9 +3,9 @@
 //! shadow candidates' disagreements (`policy_shadow_disagreements`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
-use super::sql::statement;
+use super::sql::execute;
 use super::{Store, StoreError};
 
 /// One logged decision.
@@ -39,21 +39,8 @@ pub struct DecisionRow {
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct LoggedDecisionRow {
     pub seq: i64,
-    pub decision_id: String,
-    pub kind: String,
-    pub policy_name: String,
-    pub policy_version: String,
-    pub policy_digest: String,
-    pub policy_signer: Option<String>,
-    pub policy_signer_fingerprint: Option<String>,
-    pub input_sha256: String,
-    pub input: Option<String>,
-    pub tenant_id: Option<String>,
-    pub output: serde_json::Value,
-    pub outcome: String,
-    pub subject_kind: String,
-    pub subject_id: String,
-    pub decided_at: DateTime<Utc>,
+    #[sea_orm(nested)]
+    pub row: DecisionRow,
 }
 
 /// Which logged decisions to list; every field narrows.
@@ -79,7 +66,6 @@ const COLUMNS: &str = "decision_id, kind, policy_name, policy_version, policy_di
 /// Inserts a decision on any connection or transaction.
 pub async fn insert_decision(
     conn: &impl ConnectionTrait,
-    backend: DatabaseBackend,
     d: &DecisionRow,
 ) -> Result<(), StoreError> {
     let sql = format!(
@@ -102,14 +88,14 @@ pub async fn insert_decision(
         d.subject_id.clone().into(),
         d.decided_at.into(),
     ];
-    conn.execute(statement(backend, &sql, values)).await?;
+    execute(conn, &sql, values).await?;
     Ok(())
 }
 
 impl Store {
     /// Logs a decision.
     pub async fn insert_decision(&self, decision: &DecisionRow) -> Result<(), StoreError> {
-        insert_decision(self.write_db(), self.backend(), decision).await
+        insert_decision(self.write_db(), decision).await
     }
 
     /// Every decision about a subject, oldest first.
@@ -123,11 +109,7 @@ impl Store {
              ORDER BY decided_at, decision_id"
         );
         let values = vec![subject_kind.into(), subject_id.into()];
-        Ok(
-            DecisionRow::find_by_statement(statement(self.backend(), &sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(&sql, values).await
     }
 
     /// The logged decisions matching `filter` with `seq > after`, in log
@@ -178,10 +160,6 @@ impl Store {
             "SELECT seq, {COLUMNS} FROM policy_decisions WHERE {} ORDER BY seq LIMIT {limit}",
             clauses.join(" AND ")
         );
-        Ok(
-            LoggedDecisionRow::find_by_statement(statement(self.backend(), &sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(&sql, values).await
     }
 }

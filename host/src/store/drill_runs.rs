@@ -3,9 +3,8 @@
 //! slot as `Duplicate`) and updated once with its outcome; lists are paged
 //! by `run_seq`.
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::{FromQueryResult, Value};
 
-use super::sql::statement;
 use super::{Store, StoreError};
 
 /// A stored run.
@@ -114,9 +113,7 @@ impl Store {
             run.keep_until_us.into(),
             run.sample_seed.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 
@@ -148,20 +145,14 @@ impl Store {
             update.sandbox_cleaned.into(),
             run_id.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 
     /// A run by id.
     pub async fn drill_run(&self, run_id: &str) -> Result<Option<DrillRunRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM drill_runs WHERE run_id = ?");
-        Ok(
-            DrillRunRow::find_by_statement(statement(self.backend(), &sql, vec![run_id.into()]))
-                .one(self.db())
-                .await?,
-        )
+        self.fetch_one(&sql, vec![run_id.into()]).await
     }
 
     /// Runs of a schedule still `running` (left by a replica that stopped).
@@ -172,13 +163,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM drill_runs WHERE schedule_id = ? AND outcome = 'running' ORDER BY run_seq"
         );
-        Ok(DrillRunRow::find_by_statement(statement(
-            self.backend(),
-            &sql,
-            vec![schedule_id.into()],
-        ))
-        .all(self.db())
-        .await?)
+        self.fetch_all(&sql, vec![schedule_id.into()]).await
     }
 
     /// Up to `limit` runs after `after` (by `run_seq`), oldest first.
@@ -200,11 +185,7 @@ impl Store {
         }
         sql.push_str(" ORDER BY run_seq LIMIT ?");
         values.push((limit as i64).into());
-        Ok(
-            DrillRunRow::find_by_statement(statement(self.backend(), &sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(&sql, values).await
     }
 
     /// The latest run of each tenant that passed or failed (skipped and
@@ -214,36 +195,21 @@ impl Store {
             "SELECT {COLUMNS} FROM drill_runs r WHERE run_seq = (SELECT MAX(l.run_seq) FROM drill_runs l \
              WHERE l.tenant_id = r.tenant_id AND l.outcome IN ('passed', 'failed')) ORDER BY tenant_id"
         );
-        Ok(
-            DrillRunRow::find_by_statement(statement(self.backend(), &sql, vec![]))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(&sql, vec![]).await
     }
 
     /// Tenants a drill is owed for: those with a backup (a watermark) or a
     /// drill schedule, less those whose restores are disabled.
     pub async fn drill_tenants(&self) -> Result<Vec<String>, StoreError> {
-        #[derive(FromQueryResult)]
-        struct Tenant {
-            tenant_id: String,
-        }
         let sql = "SELECT tenant_id FROM (SELECT tenant_id FROM index_watermarks UNION \
                    SELECT tenant_id FROM drill_schedules) t WHERE tenant_id NOT IN \
                    (SELECT tenant_id FROM tenant_entitlements WHERE restore_enabled = ?) ORDER BY tenant_id";
-        let rows = Tenant::find_by_statement(statement(self.backend(), sql, vec![false.into()]))
-            .all(self.db())
-            .await?;
-        Ok(rows.into_iter().map(|t| t.tenant_id).collect())
+        self.fetch_texts(sql, vec![false.into()]).await
     }
 
     /// Deletes runs kept past `now_us`; returns how many.
     pub async fn prune_drill_runs(&self, now_us: i64) -> Result<u64, StoreError> {
         let sql = "DELETE FROM drill_runs WHERE keep_until_us < ? AND outcome <> 'running'";
-        Ok(self
-            .write_db()
-            .execute(statement(self.backend(), sql, vec![now_us.into()]))
-            .await?
-            .rows_affected())
+        self.write_sql(sql, vec![now_us.into()]).await
     }
 }

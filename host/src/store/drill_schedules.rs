@@ -8,9 +8,8 @@
 //! slot runs once, two drills of a schedule never overlap, and a replica
 //! that dies leaves a lease that simply expires.
 
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::{FromQueryResult, Value};
 
-use super::sql::statement;
 use super::{Store, StoreError};
 
 /// A stored schedule.
@@ -62,9 +61,7 @@ impl Store {
             row.created_at_us.into(),
             row.next_due_us.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), &sql, values))
-            .await?;
+        self.write_sql(&sql, values).await?;
         Ok(())
     }
 
@@ -74,55 +71,30 @@ impl Store {
         schedule_id: &str,
     ) -> Result<Option<DrillScheduleRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM drill_schedules WHERE schedule_id = ?");
-        Ok(DrillScheduleRow::find_by_statement(statement(
-            self.backend(),
-            &sql,
-            vec![schedule_id.into()],
-        ))
-        .one(self.db())
-        .await?)
+        self.fetch_one(&sql, vec![schedule_id.into()]).await
     }
 
     /// Every schedule, by id.
     pub async fn drill_schedules(&self) -> Result<Vec<DrillScheduleRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM drill_schedules ORDER BY schedule_id");
-        Ok(
-            DrillScheduleRow::find_by_statement(statement(self.backend(), &sql, vec![]))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(&sql, vec![]).await
     }
 
     /// Deletes a schedule; false when there was none.
     pub async fn delete_drill_schedule(&self, schedule_id: &str) -> Result<bool, StoreError> {
         let sql = "DELETE FROM drill_schedules WHERE schedule_id = ?";
-        Ok(self
-            .write_db()
-            .execute(statement(self.backend(), sql, vec![schedule_id.into()]))
-            .await?
-            .rows_affected()
-            > 0)
+        Ok(self.write_sql(sql, vec![schedule_id.into()]).await? > 0)
     }
 
     /// Ids of the schedules whose slot is due at `now_us`, or whose lease
     /// expired unreleased, and that no live lease holds.
     pub async fn due_drill_schedules(&self, now_us: i64) -> Result<Vec<String>, StoreError> {
-        #[derive(FromQueryResult)]
-        struct Due {
-            schedule_id: String,
-        }
         // A lease still set but expired was never released: its replica
         // stopped mid-drill, and the schedule is due for a take-over.
         let sql = "SELECT schedule_id FROM drill_schedules WHERE (next_due_us <= ? OR claimed_by IS NOT NULL) \
                    AND (claimed_until_us IS NULL OR claimed_until_us < ?) ORDER BY next_due_us, schedule_id";
-        let rows = Due::find_by_statement(statement(
-            self.backend(),
-            sql,
-            vec![now_us.into(), now_us.into()],
-        ))
-        .all(self.db())
-        .await?;
-        Ok(rows.into_iter().map(|r| r.schedule_id).collect())
+        self.fetch_texts(sql, vec![now_us.into(), now_us.into()])
+            .await
     }
 
     /// Takes the lease on a schedule until `until_us` and sets its next
@@ -147,12 +119,7 @@ impl Store {
             claim.expected_due_us.into(),
             claim.now_us.into(),
         ];
-        Ok(self
-            .write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?
-            .rows_affected()
-            > 0)
+        Ok(self.write_sql(sql, values).await? > 0)
     }
 
     /// Extends a held lease to `until_us`; false when `holder` lost it.
@@ -171,12 +138,7 @@ impl Store {
             holder.into(),
             until_us.into(),
         ];
-        Ok(self
-            .write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?
-            .rows_affected()
-            > 0)
+        Ok(self.write_sql(sql, values).await? > 0)
     }
 
     /// Gives a lease back.
@@ -188,9 +150,7 @@ impl Store {
         let sql = "UPDATE drill_schedules SET claimed_by = NULL, claimed_until_us = NULL \
                    WHERE schedule_id = ? AND claimed_by = ?";
         let values: Vec<Value> = vec![schedule_id.into(), holder.into()];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 }

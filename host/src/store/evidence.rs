@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
@@ -13,6 +13,7 @@ use super::entities::evidence_package::{self, Entity as Packages};
 use super::entities::evidence_signer_key::{self, Entity as SignerKeys};
 use super::entities::evidence_verification_failure::{self, Entity as Failures};
 use super::job_events::NewEventRow;
+use super::sql::execute;
 use super::{Store, StoreError};
 
 /// A stored package.
@@ -74,30 +75,9 @@ impl From<evidence_package::Model> for EvidencePackageRow {
     }
 }
 
-/// A public key of the keyring.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignerKeyRow {
-    pub signer_key_id: String,
-    pub algorithm: String,
-    pub public_key_pem: String,
-    pub public_key_sha256: String,
-    /// `configured` or `development`.
-    pub source: String,
-    pub registered_at: DateTime<Utc>,
-}
-
-impl From<evidence_signer_key::Model> for SignerKeyRow {
-    fn from(m: evidence_signer_key::Model) -> Self {
-        Self {
-            signer_key_id: m.signer_key_id,
-            algorithm: m.algorithm,
-            public_key_pem: m.public_key_pem,
-            public_key_sha256: m.public_key_sha256,
-            source: m.source,
-            registered_at: m.registered_at,
-        }
-    }
-}
+/// A public key of the keyring, as stored (`source`: `configured` or
+/// `development`).
+pub type SignerKeyRow = evidence_signer_key::Model;
 
 /// A failed verification to log.
 #[derive(Debug, Clone, PartialEq)]
@@ -219,16 +199,11 @@ impl Store {
         &self,
         row: &SignerKeyRow,
     ) -> Result<SignerKeyRow, StoreError> {
-        let insert = evidence_signer_key::ActiveModel {
-            signer_key_id: Set(row.signer_key_id.clone()),
-            algorithm: Set(row.algorithm.clone()),
-            public_key_pem: Set(row.public_key_pem.clone()),
-            public_key_sha256: Set(row.public_key_sha256.clone()),
-            source: Set(row.source.clone()),
-            registered_at: Set(row.registered_at),
-        }
-        .insert(self.write_db())
-        .await;
+        let insert = row
+            .clone()
+            .into_active_model()
+            .insert(self.write_db())
+            .await;
         match insert {
             Ok(_) => Ok(row.clone()),
             Err(error) => match StoreError::from(error) {
@@ -248,8 +223,7 @@ impl Store {
     ) -> Result<Option<SignerKeyRow>, StoreError> {
         Ok(SignerKeys::find_by_id(signer_key_id.to_owned())
             .one(self.db())
-            .await?
-            .map(SignerKeyRow::from))
+            .await?)
     }
 
     /// Every keyring entry, oldest first.
@@ -258,10 +232,7 @@ impl Store {
             .order_by_asc(evidence_signer_key::Column::RegisteredAt)
             .order_by_asc(evidence_signer_key::Column::SignerKeyId)
             .all(self.db())
-            .await?
-            .into_iter()
-            .map(SignerKeyRow::from)
-            .collect())
+            .await?)
     }
 
     /// Logs a failed verification.
@@ -360,8 +331,7 @@ impl Store {
             ("row_outcomes", "SELECT outcome AS v, COUNT(*) AS n FROM row_outcomes WHERE job_id = ? GROUP BY outcome"),
             ("media_outcomes", "SELECT outcome AS v, COUNT(*) AS n FROM media_outcomes WHERE job_id = ? GROUP BY outcome"),
         ] {
-            let statement = super::sql::statement(self.backend(), sql, vec![job_id.into()]);
-            for Count { v, n } in Count::find_by_statement(statement).all(self.db()).await? {
+            for Count { v, n } in self.fetch_all(sql, vec![job_id.into()]).await? {
                 counts.push((group.to_owned(), v, n));
             }
         }
@@ -373,15 +343,7 @@ impl Store {
     /// id and hash; returns how many were removed.
     pub async fn prune_before_images(&self, job_id: &str) -> Result<u64, StoreError> {
         let sql = "UPDATE rollback_journal SET before_image = NULL WHERE job_id = ? AND before_image IS NOT NULL";
-        let result = self
-            .db()
-            .execute(super::sql::statement(
-                self.backend(),
-                sql,
-                vec![job_id.into()],
-            ))
-            .await?;
-        Ok(result.rows_affected())
+        execute(self.db(), sql, vec![job_id.into()]).await
     }
 
     /// Records a prune in the audit trail.

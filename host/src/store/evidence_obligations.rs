@@ -8,9 +8,9 @@
 //! a lease expires under a slow generation.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, Value};
 
-use super::sql::statement;
+use super::sql::execute;
 use super::{Store, StoreError};
 
 /// Records that `job_id` is owed an automatic package (once).
@@ -22,8 +22,7 @@ pub async fn owe<C: ConnectionTrait>(
     let sql = "INSERT INTO evidence_obligations (job_id, owed_at, attempts) VALUES (?, ?, 0) \
                ON CONFLICT (job_id) DO NOTHING";
     let values: Vec<Value> = vec![job_id.into(), at.into()];
-    conn.execute(statement(conn.get_database_backend(), sql, values))
-        .await?;
+    execute(conn, sql, values).await?;
     Ok(())
 }
 
@@ -31,11 +30,7 @@ pub async fn owe<C: ConnectionTrait>(
 pub async fn discharge<C: ConnectionTrait>(conn: &C, job_id: &str) -> Result<bool, StoreError> {
     let sql = "DELETE FROM evidence_obligations WHERE job_id = ?";
     let values: Vec<Value> = vec![job_id.into()];
-    Ok(conn
-        .execute(statement(conn.get_database_backend(), sql, values))
-        .await?
-        .rows_affected()
-        > 0)
+    Ok(execute(conn, sql, values).await? > 0)
 }
 
 impl Store {
@@ -51,12 +46,7 @@ impl Store {
         let sql = "UPDATE evidence_obligations SET claimed_by = ?, claimed_until_us = ?, attempts = attempts + 1 \
                    WHERE job_id = ? AND (claimed_until_us IS NULL OR claimed_until_us < ?)";
         let values: Vec<Value> = vec![holder.into(), until_us.into(), job_id.into(), now_us.into()];
-        Ok(self
-            .write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?
-            .rows_affected()
-            > 0)
+        Ok(self.write_sql(sql, values).await? > 0)
     }
 
     /// Gives a failed attempt's lease back: the obligation may be claimed
@@ -76,9 +66,7 @@ impl Store {
             job_id.into(),
             holder.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 
@@ -89,29 +77,15 @@ impl Store {
         now_us: i64,
         limit: u64,
     ) -> Result<Vec<String>, StoreError> {
-        #[derive(FromQueryResult)]
-        struct Owed {
-            job_id: String,
-        }
         let sql = "SELECT job_id FROM evidence_obligations \
                    WHERE claimed_until_us IS NULL OR claimed_until_us < ? ORDER BY owed_at, job_id LIMIT ?";
         let values: Vec<Value> = vec![now_us.into(), (limit as i64).into()];
-        let rows = Owed::find_by_statement(statement(self.backend(), sql, values))
-            .all(self.db())
-            .await?;
-        Ok(rows.into_iter().map(|r| r.job_id).collect())
+        self.fetch_texts(sql, values).await
     }
 
     /// Whether `job_id` is still owed its automatic package.
     pub async fn evidence_owed(&self, job_id: &str) -> Result<bool, StoreError> {
-        #[derive(FromQueryResult)]
-        struct Count {
-            n: i64,
-        }
         let sql = "SELECT COUNT(*) AS n FROM evidence_obligations WHERE job_id = ?";
-        let count = Count::find_by_statement(statement(self.backend(), sql, vec![job_id.into()]))
-            .one(self.db())
-            .await?;
-        Ok(count.is_some_and(|c| c.n > 0))
+        Ok(self.count_sql(sql, vec![job_id.into()]).await? > 0)
     }
 }

@@ -8,11 +8,11 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::{FromQueryResult, Value};
 
 use super::job_events::{self, NewEventRow};
 use super::jobs::set_execution_state;
-use super::sql::{rows_placeholders, statement};
+use super::sql::{execute, rows_placeholders};
 use super::{Store, StoreError};
 
 /// The checkpoint and state of a job's execution.
@@ -111,11 +111,7 @@ impl Store {
     /// The execution of a job, if it ever started.
     pub async fn execution(&self, job_id: &str) -> Result<Option<ExecutionRow>, StoreError> {
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM job_executions WHERE job_id = ?");
-        Ok(
-            ExecutionRow::find_by_statement(statement(self.backend(), &sql, vec![job_id.into()]))
-                .one(self.db())
-                .await?,
-        )
+        self.fetch_one(&sql, vec![job_id.into()]).await
     }
 
     /// Creates the execution with its chunk list, holding the lease, and
@@ -150,12 +146,7 @@ impl Store {
             row.created_at.into(),
             row.updated_at.into(),
         ];
-        if txn
-            .execute(statement(self.backend(), &sql, values))
-            .await?
-            .rows_affected()
-            == 0
-        {
+        if execute(&txn, &sql, values).await? == 0 {
             return Ok(ExecutionCreated::AlreadyExists);
         }
         for batch in chunks.chunks(500) {
@@ -177,7 +168,7 @@ impl Store {
                     Option::<DateTime<Utc>>::None.into(),
                 ]);
             }
-            txn.execute(statement(self.backend(), &sql, values)).await?;
+            execute(&txn, &sql, values).await?;
         }
         let moved = !set_execution_state(
             &txn,
@@ -213,12 +204,7 @@ impl Store {
             now_us.into(),
             holder.into(),
         ];
-        Ok(self
-            .db()
-            .execute(statement(self.backend(), sql, values))
-            .await?
-            .rows_affected()
-            > 0)
+        Ok(execute(self.db(), sql, values).await? > 0)
     }
 
     /// Gives the lease back and records the execution's state.
@@ -240,9 +226,7 @@ impl Store {
             job_id.into(),
             holder.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 
@@ -262,9 +246,7 @@ impl Store {
             job_id.into(),
             holder.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 
@@ -272,9 +254,7 @@ impl Store {
     pub async fn set_media_done(&self, job_id: &str, holder: &str) -> Result<(), StoreError> {
         let sql = "UPDATE job_executions SET media_done = ? WHERE job_id = ? AND lease_holder = ?";
         let values: Vec<Value> = vec![true.into(), job_id.into(), holder.into()];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 
@@ -291,9 +271,7 @@ impl Store {
             fallback_trigger_conflict_ids: serde_json::Value,
             preconditions_sha256: String,
         }
-        let chunks = Chunk::find_by_statement(statement(self.backend(), sql, vec![job_id.into()]))
-            .all(self.db())
-            .await?;
+        let chunks = self.fetch_all::<Chunk>(sql, vec![job_id.into()]).await?;
         chunks
             .into_iter()
             .map(|c| {
@@ -323,11 +301,7 @@ impl Store {
                    row_attempt, journal_id FROM row_outcomes WHERE job_id = ? AND plan_row_id > ? \
                    ORDER BY plan_row_id LIMIT ?";
         let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
-        Ok(
-            OutcomeRow::find_by_statement(statement(self.backend(), sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(sql, values).await
     }
 
     /// Stores one media outcome (a repeat for the same candidate is ignored).
@@ -353,9 +327,7 @@ impl Store {
             now.into(),
             m.wrote.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 
@@ -364,25 +336,13 @@ impl Store {
         let sql = "SELECT candidate_id, ordinal, media_id, outcome, reason_code, attempt_count, expected_sha256_plain, \
                    observed_sha256_plain, wrote FROM media_outcomes WHERE job_id = ? ORDER BY ordinal";
         let values = vec![job_id.into()];
-        Ok(
-            MediaOutcomeRow::find_by_statement(statement(self.backend(), sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(sql, values).await
     }
 
     /// The candidates whose outcome wrote into the instance.
     pub async fn media_written(&self, job_id: &str) -> Result<HashSet<String>, StoreError> {
         let sql = "SELECT candidate_id FROM media_outcomes WHERE job_id = ? AND wrote = ?";
         let values: Vec<Value> = vec![job_id.into(), true.into()];
-        let rows = CandidateId::find_by_statement(statement(self.backend(), sql, values))
-            .all(self.db())
-            .await?;
-        Ok(rows.into_iter().map(|r| r.candidate_id).collect())
+        Ok(self.fetch_texts(sql, values).await?.into_iter().collect())
     }
-}
-
-#[derive(FromQueryResult)]
-struct CandidateId {
-    candidate_id: String,
 }

@@ -5,9 +5,9 @@
 //! offset)` is counted as a duplicate instead of stored twice.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
-use super::sql::{list_placeholders, rows_placeholders, statement};
+use super::sql::{execute, list_placeholders, rows_placeholders, statement};
 use super::{Store, StoreError};
 
 /// One captured version of a record.
@@ -76,7 +76,6 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let txn = self.begin_write().await?;
-        let backend = self.backend();
         let mut inserted = 0;
         for batch in rows.chunks(RECORD_BATCH) {
             let sql = format!(
@@ -102,11 +101,8 @@ impl Store {
                     now.into(),
                 ]);
             }
-            inserted += txn
-                .execute(statement(backend, &sql, values))
-                .await?
-                .rows_affected();
-            insert_partitions(&txn, backend, batch).await?;
+            inserted += execute(&txn, &sql, values).await?;
+            insert_partitions(&txn, batch).await?;
         }
         txn.commit().await?;
         Ok(inserted)
@@ -114,7 +110,6 @@ impl Store {
 
     /// Stores a watermark unless it would move backwards.
     pub async fn upsert_watermark(&self, row: &WatermarkRow) -> Result<WatermarkWrite, StoreError> {
-        let backend = self.backend();
         let sql = "INSERT INTO index_watermarks (tenant_id, instance_id, topic, \"partition\", watermark_time_us, published_at) \
                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, instance_id, topic, \"partition\") DO UPDATE \
                    SET watermark_time_us = excluded.watermark_time_us, published_at = excluded.published_at \
@@ -127,13 +122,7 @@ impl Store {
             row.watermark_time_us.into(),
             row.published_at.into(),
         ];
-        if self
-            .db()
-            .execute(statement(backend, sql, values))
-            .await?
-            .rows_affected()
-            > 0
-        {
+        if execute(self.db(), sql, values).await? > 0 {
             return Ok(WatermarkWrite::Advanced);
         }
         let stored = self
@@ -178,11 +167,7 @@ impl Store {
         let sql = "SELECT tenant_id, instance_id, topic, \"partition\", watermark_time_us, published_at FROM index_watermarks \
                    WHERE tenant_id = ? AND instance_id = ? ORDER BY topic, \"partition\"";
         let values = vec![tenant_id.into(), instance_id.into()];
-        Ok(
-            WatermarkRow::find_by_statement(statement(self.backend(), sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(sql, values).await
     }
 
     /// The `(topic, partition)` pairs carrying records of these tables.
@@ -207,9 +192,7 @@ impl Store {
             topic: String,
             partition: i32,
         }
-        let rows = Partition::find_by_statement(statement(self.backend(), &sql, values))
-            .all(self.db())
-            .await?;
+        let rows = self.fetch_all::<Partition>(&sql, values).await?;
         Ok(rows.into_iter().map(|p| (p.topic, p.partition)).collect())
     }
 
@@ -221,7 +204,6 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
-        let backend = self.backend();
         for row in rows {
             let sql = "INSERT INTO index_media (tenant_id, instance_id, media_id, parent_table, parent_sys_id, file_name, \
                        content_type, event_time_us, size_bytes, sha256_plain, storage_key, ingested_at) \
@@ -241,7 +223,7 @@ impl Store {
                 row.storage_key.clone().into(),
                 now.into(),
             ];
-            txn.execute(statement(backend, sql, values)).await?;
+            execute(&txn, sql, values).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -250,7 +232,6 @@ impl Store {
 
 async fn insert_partitions(
     txn: &impl ConnectionTrait,
-    backend: DatabaseBackend,
     batch: &[IndexRecordRow],
 ) -> Result<(), StoreError> {
     let mut seen: Vec<(&str, &str, &str, &str, i32)> = batch
@@ -276,6 +257,6 @@ async fn insert_partitions(
         .into_iter()
         .flat_map(|(t, i, tb, tp, p)| [t.into(), i.into(), tb.into(), tp.into(), Value::from(p)])
         .collect();
-    txn.execute(statement(backend, &sql, values)).await?;
+    execute(txn, &sql, values).await?;
     Ok(())
 }

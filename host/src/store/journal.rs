@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{FromQueryResult, Value};
 
-use super::sql::statement;
 use super::{Store, StoreError};
 
 /// One journal row.
@@ -58,11 +57,7 @@ impl Store {
                    before_image, before_image_sha256, after_image_sha256, created_at FROM rollback_journal \
                    WHERE job_id = ? AND plan_row_id > ? ORDER BY plan_row_id LIMIT ?";
         let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
-        Ok(
-            JournalRow::find_by_statement(statement(self.backend(), sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(sql, values).await
     }
 
     /// Up to `limit` journal rows of a job after `after` that still hold
@@ -77,11 +72,7 @@ impl Store {
                    WHERE job_id = ? AND plan_row_id > ? AND before_image IS NOT NULL \
                    ORDER BY plan_row_id LIMIT ?";
         let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
-        Ok(
-            BeforeImageRow::find_by_statement(statement(self.backend(), sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(sql, values).await
     }
 
     /// Up to `limit` mirror rows of a job after `after`.
@@ -94,10 +85,6 @@ impl Store {
         let sql = "SELECT journal_id, table_name, sys_id, plan_row_id, chunk_id, before_image_sha256, synced_at \
                    FROM sn_mirror WHERE job_id = ? AND plan_row_id > ? ORDER BY plan_row_id LIMIT ?";
         let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
-        Ok(
-            MirrorRow::find_by_statement(statement(self.backend(), sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(sql, values).await
     }
 }

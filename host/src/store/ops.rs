@@ -76,21 +76,10 @@ pub struct EntitlementRow {
     pub set_by: SetBy,
 }
 
-/// One entry of the audit trail.
-#[derive(Debug, Clone)]
-pub struct AuditRow {
-    pub seq: i64,
-    pub at: DateTime<Utc>,
-    /// `staging_mode`, `runbooks_signoff`, `failure_drill` or `tenant_entitlement`.
-    pub kind: String,
-    /// The switch key, drill id or tenant id changed.
-    pub subject: String,
-    pub actor: String,
-    pub operator_id: String,
-    pub previous: Value,
-    pub current: Value,
-    pub changed: bool,
-}
+/// One entry of the audit trail, as stored: `kind` is `staging_mode`,
+/// `runbooks_signoff`, `failure_drill` or `tenant_entitlement`, `subject`
+/// the switch key, drill id or tenant id changed.
+pub type AuditRow = ops_audit_log::Model;
 
 /// The state a change replaced and the state it stored.
 #[derive(Debug, Clone)]
@@ -146,22 +135,6 @@ impl From<tenant_entitlement::Model> for EntitlementRow {
                 operator_id: m.operator_id,
                 updated_at: m.updated_at,
             },
-        }
-    }
-}
-
-impl From<ops_audit_log::Model> for AuditRow {
-    fn from(m: ops_audit_log::Model) -> Self {
-        Self {
-            seq: m.seq,
-            at: m.at,
-            kind: m.kind,
-            subject: m.subject,
-            actor: m.actor,
-            operator_id: m.operator_id,
-            previous: m.previous,
-            current: m.current,
-            changed: m.changed,
         }
     }
 }
@@ -392,10 +365,7 @@ impl Store {
             .order_by_asc(ops_audit_log::Column::Seq)
             .limit(limit)
             .all(self.db())
-            .await?
-            .into_iter()
-            .map(AuditRow::from)
-            .collect())
+            .await?)
     }
 }
 

@@ -9,9 +9,8 @@
 //! which orders like the instants it names.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseBackend, FromQueryResult, Value};
+use sea_orm::{DatabaseBackend, FromQueryResult};
 
-use super::sql::statement;
 use super::{Store, StoreError};
 
 /// How fresh the sources (index partitions) are.
@@ -89,9 +88,11 @@ impl Store {
     /// watermarks older than `stale_before_us` (microseconds since the
     /// epoch).
     pub async fn source_counts(&self, stale_before_us: i64) -> Result<SourceCounts, StoreError> {
-        let unknown = count(self, UNKNOWN_SQL, vec![]).await?;
-        let watermarks = count(self, WATERMARKS_SQL, vec![]).await?;
-        let stale = count(self, STALE_SQL, vec![stale_before_us.into()]).await?;
+        let unknown = self.count_sql(UNKNOWN_SQL, vec![]).await?;
+        let watermarks = self.count_sql(WATERMARKS_SQL, vec![]).await?;
+        let stale = self
+            .count_sql(STALE_SQL, vec![stale_before_us.into()])
+            .await?;
         Ok(SourceCounts {
             sources: unknown + watermarks,
             unknown,
@@ -101,7 +102,7 @@ impl Store {
 
     /// Evidence packages generated at or after `since_us`.
     pub async fn count_evidence_packages_since(&self, since_us: i64) -> Result<i64, StoreError> {
-        count(self, PACKAGES_SQL, vec![since_us.into()]).await
+        self.count_sql(PACKAGES_SQL, vec![since_us.into()]).await
     }
 
     /// Every job with journal rows, with its rows, retained before-images
@@ -112,7 +113,7 @@ impl Store {
             _ => "length(CAST(r.before_image AS BLOB))",
         };
         let sql = JOURNAL_SQL.replace("{LEN}", length);
-        rows(self, &sql, vec![]).await
+        self.fetch_all(&sql, vec![]).await
     }
 
     /// Jobs that started and then ended `completed` or `failed` at or after
@@ -124,7 +125,7 @@ impl Store {
             n: i64,
         }
         let (mut completed, mut failed) = (0, 0);
-        for Ended { status, n } in rows(self, ENDED_SQL, vec![since.into()]).await? {
+        for Ended { status, n } in self.fetch_all(ENDED_SQL, vec![since.into()]).await? {
             match status.as_str() {
                 "completed" => completed = n,
                 _ => failed = n,
@@ -143,7 +144,7 @@ impl Store {
             created_at: DateTime<Utc>,
             started_at: DateTime<Utc>,
         }
-        let rows: Vec<Started> = rows(self, STARTED_SQL, vec![since.into()]).await?;
+        let rows: Vec<Started> = self.fetch_all(STARTED_SQL, vec![since.into()]).await?;
         Ok(rows
             .into_iter()
             .map(|r| (r.created_at, r.started_at))
@@ -161,7 +162,7 @@ impl Store {
             started: DateTime<Utc>,
             finished: DateTime<Utc>,
         }
-        let rows: Vec<Span> = rows(self, SPANS_SQL, vec![since.into()]).await?;
+        let rows: Vec<Span> = self.fetch_all(SPANS_SQL, vec![since.into()]).await?;
         Ok(rows.into_iter().map(|r| (r.started, r.finished)).collect())
     }
 
@@ -172,31 +173,8 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<ExecutionCounts, StoreError> {
         Ok(ExecutionCounts {
-            ran: count(self, RAN_SQL, vec![since.into()]).await?,
-            auth_paused: count(self, AUTH_PAUSED_SQL, vec![since.into()]).await?,
+            ran: self.count_sql(RAN_SQL, vec![since.into()]).await?,
+            auth_paused: self.count_sql(AUTH_PAUSED_SQL, vec![since.into()]).await?,
         })
     }
-}
-
-async fn rows<T: FromQueryResult>(
-    store: &Store,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<Vec<T>, StoreError> {
-    Ok(
-        T::find_by_statement(statement(store.backend(), sql, values))
-            .all(store.db())
-            .await?,
-    )
-}
-
-async fn count(store: &Store, sql: &str, values: Vec<Value>) -> Result<i64, StoreError> {
-    #[derive(FromQueryResult)]
-    struct Count {
-        n: i64,
-    }
-    let count = Count::find_by_statement(statement(store.backend(), sql, values))
-        .one(store.db())
-        .await?;
-    Ok(count.map_or(0, |c| c.n))
 }

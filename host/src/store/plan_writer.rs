@@ -2,12 +2,12 @@
 //! one transaction, so a plan exists whole or not at all, and the
 //! reference and media queries see the rows just written.
 
-use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Value};
+use sea_orm::{DatabaseBackend, DatabaseTransaction, FromQueryResult, Value};
 
 use super::decisions::{insert_decision, DecisionRow};
 use super::plan_refs::{dangling_references, RefConflictRow};
-use super::sql::{rows_placeholders, statement};
+use super::plans::PlanHeader;
+use super::sql::{execute, rows_placeholders, statement};
 use super::{Store, StoreError};
 
 /// One plan row to store.
@@ -45,26 +45,6 @@ pub struct MediaCandidateRow {
     pub size_bytes: i64,
     pub sha256_plain: String,
     pub storage_key: String,
-}
-
-/// The header row written last.
-#[derive(Debug, Clone)]
-pub struct PlanHeaderInsert {
-    pub plan_id: String,
-    pub tenant_id: String,
-    pub instance_id: String,
-    pub target_tenant_id: String,
-    pub target_instance_id: String,
-    pub plan_hash: String,
-    pub plan_checksum: String,
-    pub pit: DateTime<Utc>,
-    pub executability: String,
-    pub gate_reason_code: Option<String>,
-    pub tables: Vec<String>,
-    pub rows_total: i64,
-    pub total_chunks: i64,
-    pub document: serde_json::Value,
-    pub created_at: DateTime<Utc>,
 }
 
 /// A plan being written; dropped without `finish`, it leaves nothing.
@@ -122,10 +102,7 @@ impl PlanWriter {
                     row.after_payload.clone().into(),
                 ]);
             }
-            self.txn()
-                .await?
-                .execute(statement(self.backend, &sql, values))
-                .await?;
+            execute(self.txn().await?, &sql, values).await?;
         }
         Ok(())
     }
@@ -149,10 +126,7 @@ impl PlanWriter {
                     r.ref_sys_id.clone().into(),
                 ]);
             }
-            self.txn()
-                .await?
-                .execute(statement(self.backend, &sql, values))
-                .await?;
+            execute(self.txn().await?, &sql, values).await?;
         }
         Ok(())
     }
@@ -201,11 +175,16 @@ impl PlanWriter {
 
     /// Records a policy decision about this plan.
     pub async fn insert_decision(&self, decision: &DecisionRow) -> Result<(), StoreError> {
-        insert_decision(self.txn().await?, self.backend, decision).await
+        insert_decision(self.txn().await?, decision).await
     }
 
-    /// Writes the header and commits the whole plan.
-    pub async fn finish(self, header: &PlanHeaderInsert) -> Result<(), StoreError> {
+    /// Writes the header with the plan's `document` and commits the whole
+    /// plan.
+    pub async fn finish(
+        self,
+        header: &PlanHeader,
+        document: &serde_json::Value,
+    ) -> Result<(), StoreError> {
         let sql = "INSERT INTO plans (plan_id, tenant_id, instance_id, plan_hash, plan_checksum, pit, executability, \
                    gate_reason_code, tables, rows_total, total_chunks, document, created_at, target_tenant_id, \
                    target_instance_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -221,15 +200,12 @@ impl PlanWriter {
             serde_json::to_value(&header.tables)?.into(),
             header.rows_total.into(),
             header.total_chunks.into(),
-            header.document.clone().into(),
+            document.clone().into(),
             header.created_at.into(),
             header.target_tenant_id.clone().into(),
             header.target_instance_id.clone().into(),
         ];
-        self.txn()
-            .await?
-            .execute(statement(self.backend, sql, values))
-            .await?;
+        execute(self.txn().await?, sql, values).await?;
         self.txn.commit().await?;
         Ok(())
     }

@@ -136,11 +136,7 @@ impl Store {
             after.unwrap_or(0).into(),
             (limit as i64).into(),
         ];
-        Ok(
-            PlanRowRead::find_by_statement(statement(self.backend(), &sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(&sql, values).await
     }
 
     /// The keys of one chunk's executed rows, in plan order (the payloads
@@ -159,11 +155,7 @@ impl Store {
         let sql = "SELECT plan_row_id, after_sha256, after_payload FROM plan_rows \
                    WHERE plan_id = ? AND chunk_index = ? ORDER BY plan_row_id";
         let values: Vec<Value> = vec![plan_id.into(), chunk_index.into()];
-        Ok(
-            PlanRowAfter::find_by_statement(statement(self.backend(), sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(sql, values).await
     }
 
     pub async fn plan_chunk_keys(

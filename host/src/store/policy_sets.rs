@@ -3,9 +3,9 @@
 //! shadow candidates' disagreements (`policy_shadow_disagreements`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::{FromQueryResult, Value};
 
-use super::sql::{list_placeholders, statement};
+use super::sql::{execute, list_placeholders, statement};
 use super::{Store, StoreError};
 
 /// The head of a recorded set: enough to tell whether a replica is on it.
@@ -69,26 +69,14 @@ impl Store {
     /// The latest recorded generation and its digest, if any.
     pub async fn latest_policy_generation(&self) -> Result<Option<GenerationHead>, StoreError> {
         let sql = "SELECT generation, set_digest FROM policy_set_generations ORDER BY generation DESC LIMIT 1";
-        Ok(
-            GenerationHead::find_by_statement(statement(self.backend(), sql, vec![]))
-                .one(self.db())
-                .await?,
-        )
+        self.fetch_one(sql, vec![]).await
     }
 
     /// A recorded set by generation.
     pub async fn policy_set(&self, generation: i64) -> Result<Option<PolicySetRow>, StoreError> {
         let sql = "SELECT generation, set_digest, policies, recorded_by, recorded_at FROM policy_set_generations \
                    WHERE generation = ?";
-        Ok(
-            PolicySetRow::find_by_statement(statement(
-                self.backend(),
-                sql,
-                vec![generation.into()],
-            ))
-            .one(self.db())
-            .await?,
-        )
+        self.fetch_one(sql, vec![generation.into()]).await
     }
 
     /// Records a set as the next generation, with the wasm of its plugins
@@ -108,12 +96,7 @@ impl Store {
         for (sha256, wasm) in blobs {
             let sql = "INSERT INTO policy_plugin_blobs (sha256, wasm_base64) VALUES (?, ?) \
                        ON CONFLICT (sha256) DO NOTHING";
-            txn.execute(statement(
-                backend,
-                sql,
-                vec![sha256.clone().into(), wasm.clone().into()],
-            ))
-            .await?;
+            execute(&txn, sql, vec![sha256.clone().into(), wasm.clone().into()]).await?;
         }
         let max = MaxRow::find_by_statement(statement(
             backend,
@@ -134,7 +117,7 @@ impl Store {
             recorded_by.into(),
             at.into(),
         ];
-        txn.execute(statement(backend, sql, values)).await?;
+        execute(&txn, sql, values).await?;
         txn.commit().await?;
         Ok(generation)
     }
@@ -152,14 +135,12 @@ impl Store {
             list_placeholders(digests.len())
         );
         let values = digests.iter().map(|d| Value::from(d.clone())).collect();
-        Ok(
-            BlobRow::find_by_statement(statement(self.backend(), &sql, values))
-                .all(self.db())
-                .await?
-                .into_iter()
-                .map(|row| (row.sha256, row.wasm_base64))
-                .collect(),
-        )
+        Ok(self
+            .fetch_all::<BlobRow>(&sql, values)
+            .await?
+            .into_iter()
+            .map(|row| (row.sha256, row.wasm_base64))
+            .collect())
     }
 
     /// Records a shadow disagreement.
@@ -182,9 +163,7 @@ impl Store {
             row.candidate_output.clone().into(),
             row.decided_at.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), &sql, values))
-            .await?;
+        self.write_sql(&sql, values).await?;
         Ok(())
     }
 
@@ -198,11 +177,7 @@ impl Store {
             "SELECT kind, COUNT(*) AS disagreements FROM policy_shadow_disagreements {clause} \
              GROUP BY kind ORDER BY kind"
         );
-        Ok(
-            DisagreementCount::find_by_statement(statement(self.backend(), &sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(&sql, values).await
     }
 
     /// The latest `limit` disagreements among `tenants`, newest first.
@@ -216,11 +191,7 @@ impl Store {
             "SELECT seq, {DISAGREEMENT_COLUMNS} FROM policy_shadow_disagreements {clause} \
              ORDER BY seq DESC LIMIT {limit}"
         );
-        Ok(
-            DisagreementRow::find_by_statement(statement(self.backend(), &sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(&sql, values).await
     }
 }
 

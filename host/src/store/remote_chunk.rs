@@ -7,12 +7,12 @@
 //! left by a crash between the two are what a resume reads back.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Value};
+use sea_orm::{DatabaseTransaction, FromQueryResult, Value};
 
 use super::chunk_apply::{
     advance_checkpoint, job_still, journal_id, record_chunk, ChunkApply, ChunkOutcome, ChunkResult,
 };
-use super::sql::{rows_placeholders, statement};
+use super::sql::{execute, rows_placeholders};
 use super::{Store, StoreError};
 
 /// What a row is about to overwrite, and what it will hold after.
@@ -37,11 +37,7 @@ pub struct RemoteOutcome {
 
 /// Whether the caller still holds the lease with the checkpoint at this
 /// chunk; renews the lease.
-async fn lease_held(
-    txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
-    c: &ChunkApply<'_>,
-) -> Result<bool, StoreError> {
+async fn lease_held(txn: &DatabaseTransaction, c: &ChunkApply<'_>) -> Result<bool, StoreError> {
     let sql = "UPDATE job_executions SET lease_expires_us = ?, updated_at = ? \
                WHERE job_id = ? AND lease_holder = ? AND next_chunk_index = ?";
     let values: Vec<Value> = vec![
@@ -51,11 +47,7 @@ async fn lease_held(
         c.holder.into(),
         c.chunk_index.into(),
     ];
-    Ok(txn
-        .execute(statement(backend, sql, values))
-        .await?
-        .rows_affected()
-        > 0)
+    Ok(execute(txn, sql, values).await? > 0)
 }
 
 impl Store {
@@ -68,7 +60,7 @@ impl Store {
     ) -> Result<Option<ChunkOutcome>, StoreError> {
         let backend = self.backend();
         let txn = self.begin_write().await?;
-        if !lease_held(&txn, backend, c).await? {
+        if !lease_held(&txn, c).await? {
             txn.rollback().await?;
             return Ok(Some(ChunkOutcome::LeaseLost));
         }
@@ -78,9 +70,9 @@ impl Store {
         }
         let sql = "DELETE FROM journal_intents WHERE job_id = ? AND chunk_index = ?";
         let values: Vec<Value> = vec![c.job_id.into(), c.chunk_index.into()];
-        txn.execute(statement(backend, sql, values)).await?;
+        execute(&txn, sql, values).await?;
         for batch in intents.chunks(500) {
-            insert_intents(&txn, backend, c, batch).await?;
+            insert_intents(&txn, c, batch).await?;
         }
         txn.commit().await?;
         Ok(None)
@@ -95,11 +87,7 @@ impl Store {
         let sql = "SELECT plan_row_id, before_image, before_image_sha256, after_image_sha256 \
                    FROM journal_intents WHERE job_id = ? AND chunk_index = ? ORDER BY plan_row_id";
         let values: Vec<Value> = vec![job_id.into(), chunk_index.into()];
-        Ok(
-            Intent::find_by_statement(statement(self.backend(), sql, values))
-                .all(self.db())
-                .await?,
-        )
+        self.fetch_all(sql, values).await
     }
 
     /// Commits how each row of the chunk ended, with the journal and
@@ -113,7 +101,7 @@ impl Store {
     ) -> Result<ChunkOutcome, StoreError> {
         let backend = self.backend();
         let txn = self.begin_write().await?;
-        if !advance_checkpoint(&txn, backend, c).await? {
+        if !advance_checkpoint(&txn, c).await? {
             txn.rollback().await?;
             return Ok(ChunkOutcome::LeaseLost);
         }
@@ -123,13 +111,13 @@ impl Store {
         }
         let fallback = !result.conflicts.is_empty();
         for batch in outcomes.chunks(200) {
-            insert_journal(&txn, backend, c, batch, fallback).await?;
-            insert_outcomes(&txn, backend, c, batch, fallback).await?;
+            insert_journal(&txn, c, batch, fallback).await?;
+            insert_outcomes(&txn, c, batch, fallback).await?;
         }
         let sql = "DELETE FROM journal_intents WHERE job_id = ? AND chunk_index = ?";
         let values: Vec<Value> = vec![c.job_id.into(), c.chunk_index.into()];
-        txn.execute(statement(backend, sql, values)).await?;
-        record_chunk(&txn, backend, c, result).await?;
+        execute(&txn, sql, values).await?;
+        record_chunk(&txn, c, result).await?;
         txn.commit().await?;
         Ok(ChunkOutcome::Applied(result.clone()))
     }
@@ -137,7 +125,6 @@ impl Store {
 
 async fn insert_intents(
     txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     intents: &[Intent],
 ) -> Result<(), StoreError> {
@@ -161,7 +148,7 @@ async fn insert_intents(
          after_image_sha256, created_at) VALUES {}",
         rows_placeholders(intents.len(), 7)
     );
-    txn.execute(statement(backend, &sql, values)).await?;
+    execute(txn, &sql, values).await?;
     Ok(())
 }
 
@@ -186,7 +173,6 @@ fn attempt(fallback: bool) -> i32 {
 
 async fn insert_journal(
     txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     outcomes: &[RemoteOutcome],
     fallback: bool,
@@ -224,13 +210,13 @@ async fn insert_journal(
          sys_id, action, before_image, before_image_sha256, after_image_sha256, created_at) VALUES {}",
         rows_placeholders(applied.len(), 13)
     );
-    txn.execute(statement(backend, &sql, journal)).await?;
+    execute(txn, &sql, journal).await?;
     let sql = format!(
         "INSERT INTO sn_mirror (journal_id, job_id, table_name, sys_id, plan_row_id, chunk_id, \
          before_image_sha256, synced_at) VALUES {}",
         rows_placeholders(applied.len(), 8)
     );
-    txn.execute(statement(backend, &sql, mirror)).await?;
+    execute(txn, &sql, mirror).await?;
     Ok(())
 }
 
@@ -255,7 +241,6 @@ fn mirror_values(
 
 async fn insert_outcomes(
     txn: &DatabaseTransaction,
-    backend: DatabaseBackend,
     c: &ChunkApply<'_>,
     outcomes: &[RemoteOutcome],
     fallback: bool,
@@ -291,6 +276,6 @@ async fn insert_outcomes(
          reason_code, used_row_fallback, row_attempt, journal_id, created_at) VALUES {}",
         rows_placeholders(outcomes.len(), 13)
     );
-    txn.execute(statement(backend, &sql, values)).await?;
+    execute(txn, &sql, values).await?;
     Ok(())
 }

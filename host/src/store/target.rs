@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Value};
 
 use super::plans::PlanRowKey;
-use super::sql::statement;
+use super::sql::{execute, statement};
 use super::{Store, StoreError};
 
 /// A target table's schema and permission.
@@ -62,9 +62,7 @@ impl Store {
             row.write_allowed.into(),
             row.updated_at.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 
@@ -78,11 +76,7 @@ impl Store {
         let sql = "SELECT tenant_id, instance_id, table_name, columns, schema_sha256, write_allowed, updated_at \
                    FROM target_tables WHERE tenant_id = ? AND instance_id = ? AND table_name = ?";
         let values: Vec<Value> = vec![tenant_id.into(), instance_id.into(), table.into()];
-        Ok(
-            TargetTableRow::find_by_statement(statement(self.backend(), sql, values))
-                .one(self.db())
-                .await?,
-        )
+        self.fetch_one(sql, values).await
     }
 
     /// Creates or replaces a live row (a user's change in the target).
@@ -93,15 +87,7 @@ impl Store {
         table: &str,
         row: &TargetRecordRow,
     ) -> Result<(), StoreError> {
-        put_record(
-            self.write_db(),
-            self.backend(),
-            tenant_id,
-            instance_id,
-            table,
-            row,
-        )
-        .await
+        put_record(self.write_db(), tenant_id, instance_id, table, row).await
     }
 
     /// Deletes a live row; false when there was none.
@@ -119,12 +105,7 @@ impl Store {
             table.into(),
             sys_id.into(),
         ];
-        Ok(self
-            .write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?
-            .rows_affected()
-            > 0)
+        Ok(self.write_sql(sql, values).await? > 0)
     }
 
     /// A live row, if present.
@@ -143,11 +124,7 @@ impl Store {
             table.into(),
             sys_id.into(),
         ];
-        Ok(
-            TargetRecordRow::find_by_statement(statement(self.backend(), sql, values))
-                .one(self.db())
-                .await?,
-        )
+        self.fetch_one(sql, values).await
     }
 
     /// A restored attachment's metadata, if present.
@@ -166,11 +143,7 @@ impl Store {
             table.into(),
             media_id.into(),
         ];
-        Ok(
-            TargetMediaRow::find_by_statement(statement(self.backend(), sql, values))
-                .one(self.db())
-                .await?,
-        )
+        self.fetch_one(sql, values).await
     }
 
     /// Removes a restored attachment's metadata (its blob stays: blobs are
@@ -191,9 +164,7 @@ impl Store {
             table.into(),
             media_id.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 
@@ -224,9 +195,7 @@ impl Store {
             storage_key.into(),
             m.restored_at.into(),
         ];
-        self.write_db()
-            .execute(statement(self.backend(), sql, values))
-            .await?;
+        self.write_sql(sql, values).await?;
         Ok(())
     }
 }
@@ -235,7 +204,6 @@ impl Store {
 /// rows inside its chunk transaction).
 pub async fn put_record(
     conn: &impl ConnectionTrait,
-    backend: sea_orm::DatabaseBackend,
     tenant_id: &str,
     instance_id: &str,
     table: &str,
@@ -253,7 +221,7 @@ pub async fn put_record(
         row.payload_sha256.clone().into(),
         row.updated_at.into(),
     ];
-    conn.execute(statement(backend, sql, values)).await?;
+    execute(conn, sql, values).await?;
     Ok(())
 }
 

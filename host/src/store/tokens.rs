@@ -67,15 +67,6 @@ impl Store {
             .transpose()
     }
 
-    /// The token with this id, if any.
-    pub async fn token_by_id(&self, token_id: &str) -> Result<Option<TokenRow>, StoreError> {
-        Tokens::find_by_id(token_id.to_owned())
-            .one(self.db())
-            .await?
-            .map(TokenRow::try_from)
-            .transpose()
-    }
-
     /// The live bootstrap token, if one was created before.
     pub async fn bootstrap_token(&self) -> Result<Option<TokenRow>, StoreError> {
         Tokens::find()

@@ -23,6 +23,17 @@ pub fn ended(
     f
 }
 
+/// A finding ended by a refusal: skipped when its reason [`skips`], else
+/// failed.
+pub fn refused(f: Finding, reason: ReasonCode, message: String) -> Finding {
+    let outcome = if skips(reason) {
+        DrillOutcome::Skipped
+    } else {
+        DrillOutcome::Failed
+    };
+    ended(f, outcome, reason, message)
+}
+
 /// Whether a gate refusal means the source may not be restored now (the
 /// drill is skipped) rather than that the restore does not work.
 pub fn skips(reason: ReasonCode) -> bool {

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::outcome::{after_cleanup, decided, ended, failure_reason, skips, Finding};
+use super::outcome::{after_cleanup, decided, ended, failure_reason, refused, Finding};
 use super::{cleanup, verify, DrillOutcome, Schedule};
 use crate::domain::execute::view::ExecutionPhase;
 use crate::domain::execute::{ExecOutcome, Exercise};
@@ -77,12 +77,7 @@ impl RestoreService {
             Ok(None) => return finding,
             Err(error) => {
                 let reason = failure_reason(&error);
-                let outcome = if skips(reason) {
-                    DrillOutcome::Skipped
-                } else {
-                    DrillOutcome::Failed
-                };
-                return ended(finding, outcome, reason, format!("dry-run: {error}"));
+                return refused(finding, reason, format!("dry-run: {error}"));
             }
         };
         let finding = self
@@ -139,14 +134,8 @@ impl RestoreService {
             .gate
             .reason_code
             .unwrap_or(ReasonCode::BlockedPlanNotExecutable);
-        let outcome = if skips(reason) {
-            DrillOutcome::Skipped
-        } else {
-            DrillOutcome::Failed
-        };
-        *finding = ended(
+        *finding = refused(
             finding.clone(),
-            outcome,
             reason,
             format!(
                 "the gate refused the drill's plan {}: {reason}",
@@ -179,12 +168,7 @@ impl RestoreService {
             Ok(job) => job,
             Err(error) => {
                 let reason = failure_reason(&error);
-                let outcome = if skips(reason) {
-                    DrillOutcome::Skipped
-                } else {
-                    DrillOutcome::Failed
-                };
-                return ended(finding, outcome, reason, format!("job: {error}"));
+                return refused(finding, reason, format!("job: {error}"));
             }
         };
         finding.job_id = Some(job.job_id.clone());

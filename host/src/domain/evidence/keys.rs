@@ -25,7 +25,8 @@ pub const ALGORITHM: &str = "ed25519";
 pub const DEV_KEY_FILE: &str = "evidence-dev-signing-key.pem";
 
 /// Where the signing key came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum KeySource {
     /// Configured by the operator.
     Configured,
@@ -36,10 +37,7 @@ pub enum KeySource {
 impl KeySource {
     /// The keyring's spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            KeySource::Configured => "configured",
-            KeySource::Development => "development",
-        }
+        self.into()
     }
 }
 

@@ -118,6 +118,8 @@ pub struct PolicyDecisionRef {
 /// How a package came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Origin {
     /// Generated when the job became terminal.
     Automatic,
@@ -128,10 +130,7 @@ pub enum Origin {
 impl Origin {
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Automatic => "automatic",
-            Origin::Export => "export",
-        }
+        self.into()
     }
 }
 

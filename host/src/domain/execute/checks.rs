@@ -126,15 +126,7 @@ pub async fn capability(
         .await?;
     match decision.result.map_err(policy_failed)? {
         CapabilityDecision::Allow => Ok(()),
-        CapabilityDecision::Deny(denial) => Err(DomainError::Forbidden {
-            reason_code: ReasonCode::from(denial.reason_code),
-            message: denial.message.clone(),
-            details: Some(json!({
-                "missing_capabilities": denial.missing_capabilities,
-                "requires_elevated_confirmation": denial.requires_elevated_confirmation,
-                "message": denial.message,
-            })),
-        }),
+        CapabilityDecision::Deny(denial) => Err(denied(denial, None)),
     }
 }
 
@@ -163,21 +155,33 @@ pub async fn media_caps(
     let output = decision.result.map_err(policy_failed)?;
     match output.decision {
         CapabilityDecision::Allow => Ok(()),
-        CapabilityDecision::Deny(denial) => Err(DomainError::Forbidden {
-            reason_code: ReasonCode::from(denial.reason_code),
-            message: denial.message.clone(),
-            details: Some(json!({
-                "missing_capabilities": denial.missing_capabilities,
-                "requires_elevated_confirmation": denial.requires_elevated_confirmation,
-                "message": denial.message,
-                "media": {
-                    "count": plan.media_summary.count,
-                    "total_bytes": plan.media_summary.total_bytes,
-                    "max_items": output.caps.max_items,
-                    "max_bytes": output.caps.max_bytes,
-                },
-            })),
-        }),
+        CapabilityDecision::Deny(denial) => {
+            let media = json!({
+                "count": plan.media_summary.count,
+                "total_bytes": plan.media_summary.total_bytes,
+                "max_items": output.caps.max_items,
+                "max_bytes": output.caps.max_bytes,
+            });
+            Err(denied(denial, Some(media)))
+        }
+    }
+}
+
+/// The refusal a policy's denial makes; the media-cap policy's also names
+/// the `media` it judged.
+fn denied(denial: policy::Denial, media: Option<serde_json::Value>) -> DomainError {
+    let mut details = json!({
+        "missing_capabilities": denial.missing_capabilities,
+        "requires_elevated_confirmation": denial.requires_elevated_confirmation,
+        "message": denial.message,
+    });
+    if let Some(media) = media {
+        details["media"] = media;
+    }
+    DomainError::Forbidden {
+        reason_code: ReasonCode::from(denial.reason_code),
+        message: denial.message,
+        details: Some(details),
     }
 }
 

@@ -47,13 +47,7 @@ pub async fn restore_all(
     job_id: &str,
     plan: &PlanDocument,
 ) -> Result<Option<ReasonCode>, DomainError> {
-    let done: Vec<String> = run
-        .store
-        .media_outcomes(job_id)
-        .await?
-        .into_iter()
-        .map(|m| m.candidate_id)
-        .collect();
+    let done = outcome_ids(run, job_id).await?;
     for (ordinal, candidate) in plan.media_candidates.iter().enumerate() {
         if done.contains(&candidate.candidate_id) {
             continue;
@@ -68,6 +62,12 @@ pub async fn restore_all(
             .await?;
     }
     Ok(None)
+}
+
+/// The candidates (and removals) that already have an outcome.
+async fn outcome_ids(run: &MediaRun<'_>, job_id: &str) -> Result<Vec<String>, DomainError> {
+    let outcomes = run.store.media_outcomes(job_id).await?;
+    Ok(outcomes.into_iter().map(|m| m.candidate_id).collect())
 }
 
 /// Why a candidate got no outcome.
@@ -189,13 +189,7 @@ pub async fn remove_all(
     if plan.media_removals.is_empty() {
         return Ok(None);
     }
-    let done: Vec<String> = run
-        .store
-        .media_outcomes(job_id)
-        .await?
-        .into_iter()
-        .map(|m| m.candidate_id)
-        .collect();
+    let done = outcome_ids(run, job_id).await?;
     let first = plan.media_candidates.len();
     for (i, c) in plan.media_removals.iter().enumerate() {
         let id = removal_id(&c.candidate_id);

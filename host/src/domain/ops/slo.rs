@@ -40,7 +40,8 @@ pub enum Objective {
 }
 
 /// The overall state of the SLO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum SloStatus {
     WithinBudget,
     AtRisk,
@@ -50,11 +51,7 @@ pub enum SloStatus {
 impl SloStatus {
     /// The wire name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            SloStatus::WithinBudget => "within_budget",
-            SloStatus::AtRisk => "at_risk",
-            SloStatus::Breached => "breached",
-        }
+        self.into()
     }
 }
 

@@ -26,7 +26,7 @@ use super::principal::{Capability, Principal};
 use super::DomainError;
 use crate::policy::{PolicyKind, PolicyRegistry};
 use crate::store::index::WatermarkRow;
-use crate::store::plan_writer::{PlanHeaderInsert, PlanWriter};
+use crate::store::plan_writer::PlanWriter;
 use crate::store::plans::PlanHeader;
 use crate::store::{Store, StoreError};
 use crate::target::{TableSchema, Target};
@@ -213,8 +213,8 @@ async fn build(
         media_removals: Vec::new(),
     };
     document.plan_checksum = plan_checksum(&document, &diff.rows_sha256())?;
-    let header = header_of(&document, pit, now)?;
-    writer.finish(&header).await?;
+    let (header, stored) = header_of(&document, pit, now)?;
+    writer.finish(&header, &stored).await?;
     Ok(document)
 }
 
@@ -253,13 +253,14 @@ fn plan_checksum(document: &PlanDocument, rows_sha256: &str) -> Result<String, D
     canonical_sha256(&covered)
 }
 
+/// The plan's header row and the document stored beside it.
 fn header_of(
     document: &PlanDocument,
     pit: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<PlanHeaderInsert, DomainError> {
+) -> Result<(PlanHeader, serde_json::Value), DomainError> {
     let target = document.target_instance();
-    Ok(PlanHeaderInsert {
+    let header = PlanHeader {
         plan_id: document.plan_id.clone(),
         tenant_id: document.tenant_id.clone(),
         instance_id: document.instance_id.clone(),
@@ -273,10 +274,11 @@ fn header_of(
         tables: document.tables.iter().map(|t| t.table.clone()).collect(),
         rows_total: document.summary.rows_total,
         total_chunks: document.chunking.total_chunks,
-        document: serde_json::to_value(document)
-            .map_err(|e| DomainError::Internal(e.to_string()))?,
         created_at: now,
-    })
+    };
+    let stored =
+        serde_json::to_value(document).map_err(|e| DomainError::Internal(e.to_string()))?;
+    Ok((header, stored))
 }
 
 /// A scoped table: its document, its schema in the target (none when the

@@ -301,9 +301,8 @@ async fn build(
         media_removals: reverted.removals,
     };
     document.plan_checksum = super::plan_checksum(&document, &diff.rows_sha256())?;
-    writer
-        .finish(&super::header_of(&document, pit, now)?)
-        .await?;
+    let (header, stored) = super::header_of(&document, pit, now)?;
+    writer.finish(&header, &stored).await?;
     Ok(document)
 }
 
@@ -346,8 +345,7 @@ async fn revert_rows(
             .collect::<Result<Vec<_>, _>>()?;
         rows.page(diff, entries).await?;
     }
-    let removals = media_removals(undo.store, undo).await?;
-    let restores = media_restores(undo.store, undo).await?;
+    let (removals, restores) = media_to_revert(undo).await?;
     let job_id = &undo.job.job_id;
     if rows.journaled == 0 && removals.is_empty() && restores.is_empty() {
         return Err(DomainError::Conflict {
@@ -611,38 +609,29 @@ impl UndoRows<'_, '_> {
     }
 }
 
-/// Attachments the job wrote (its plan's candidates it applied by writing
-/// them), which the undo removes.
-async fn media_removals(
-    store: &Store,
+/// The attachments reverting the job touches, from one read of the media
+/// it wrote: its plan's candidates it wrote, which the undo removes, and
+/// (when it undid another job) the removals it made, which undoing it
+/// restores.
+async fn media_to_revert(
     undo: &Undo<'_>,
-) -> Result<Vec<MediaCandidateDoc>, DomainError> {
-    let written = store.media_written(&undo.job.job_id).await?;
-    Ok(undo
+) -> Result<(Vec<MediaCandidateDoc>, Vec<MediaCandidateDoc>), DomainError> {
+    let written = undo.store.media_written(&undo.job.job_id).await?;
+    let removals = undo
         .original
         .media_candidates
         .iter()
         .filter(|c| written.contains(&c.candidate_id))
         .cloned()
-        .collect())
-}
-
-/// Attachments an undone undo removed, which undoing it restores again.
-async fn media_restores(
-    store: &Store,
-    undo: &Undo<'_>,
-) -> Result<Vec<MediaCandidateDoc>, DomainError> {
-    if undo.original.media_removals.is_empty() {
-        return Ok(Vec::new());
-    }
-    let removed = store.media_written(&undo.job.job_id).await?;
-    Ok(undo
+        .collect();
+    let restores = undo
         .original
         .media_removals
         .iter()
-        .filter(|c| removed.contains(&removal_id(&c.candidate_id)))
+        .filter(|c| written.contains(&removal_id(&c.candidate_id)))
         .cloned()
-        .collect())
+        .collect();
+    Ok((removals, restores))
 }
 
 /// The media outcome id of removing a candidate.

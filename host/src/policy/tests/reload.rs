@@ -6,18 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use super::support::{fixture, load, policy_dir, Replace};
-use crate::policy::{Executability, GateInput, PolicyFailureKind, PolicyKind};
-
-fn input() -> GateInput {
-    // Lag 300 s: fresh with the default 900, stale with 60.
-    serde_json::from_value(serde_json::json!({
-        "tenant_id": "acme", "instance_id": "prod",
-        "pit": "2026-11-20T10:00:00Z", "now": "2026-11-20T10:30:00Z",
-        "partitions": [{"topic": "t", "partition": 0, "watermark_time": "2026-11-20T10:25:00Z"}],
-    }))
-    .unwrap()
-}
+use super::support::{fixture, input, load, policy_dir, Replace};
+use crate::policy::{Executability, PolicyFailureKind, PolicyKind};
 
 #[test]
 fn reload_swaps_in_a_new_set() {

@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
-use crate::policy::{PolicyHostOptions, PolicyKind, PolicyRegistry, DEFAULT_POLICIES_TOML};
+use crate::policy::{
+    GateInput, PolicyHostOptions, PolicyKind, PolicyRegistry, DEFAULT_POLICIES_TOML,
+};
 
 pub(super) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -78,4 +80,15 @@ pub(super) fn policy_dir(replace: Option<Replace<'_>>) -> PolicyDir {
 
 pub(super) fn load(dir: &PolicyDir) -> Result<PolicyRegistry, crate::policy::PolicyLoadError> {
     PolicyRegistry::load(&dir.file, PolicyHostOptions::default())
+}
+
+/// A gate input with one partition 300 s behind: fresh with the default
+/// freshness of 900 s, stale with 60.
+pub(super) fn input() -> GateInput {
+    serde_json::from_value(serde_json::json!({
+        "tenant_id": "acme", "instance_id": "prod",
+        "pit": "2026-11-20T10:00:00Z", "now": "2026-11-20T10:30:00Z",
+        "partitions": [{"topic": "t", "partition": 0, "watermark_time": "2026-11-20T10:25:00Z"}],
+    }))
+    .unwrap()
 }

@@ -20,7 +20,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use super::answer::Record;
+use super::answer::{Answer, Record};
 use super::http::{Body, Call, Effect, Failure, Instance};
 use super::paging::{self, Listing};
 use super::table::valid_table;
@@ -32,6 +32,21 @@ fn text<'r>(meta: &'r Record, name: &str) -> &'r str {
 
 fn size_of(meta: &Record) -> Option<i64> {
     text(meta, "size_bytes").trim().parse().ok()
+}
+
+/// Sends a write that is never retried: a lost answer fails `Unavailable`,
+/// telling the domain to look the attachment up before `doing` it again.
+async fn write_once(
+    instance: &Instance,
+    call: &Call<'_>,
+    doing: &str,
+) -> Result<Answer, TargetError> {
+    instance.call(call).await.map_err(|failure| match failure {
+        Failure::Unknown(why) => TargetError::Unavailable(format!(
+            "{why}; look the attachment up before {doing} it again"
+        )),
+        other => other.into(),
+    })
 }
 
 fn check_parent(key: &AttachmentKey<'_>) -> Result<(), TargetError> {
@@ -67,15 +82,7 @@ pub(super) async fn write(
         }),
         effect: Effect::Write,
     };
-    let answer = instance
-        .call(&call)
-        .await
-        .map_err(|failure| match failure {
-            Failure::Unknown(why) => TargetError::Unavailable(format!(
-                "{why}; look the attachment up before uploading it again"
-            )),
-            other => other.into(),
-        })?;
+    let answer = write_once(instance, &call, "uploading").await?;
     if !answer.is_success() {
         return Err(TargetError::Refused {
             status: answer.status,
@@ -157,15 +164,7 @@ pub(super) async fn delete(instance: &Instance, held: &AttachmentRef) -> Result<
         body: None,
         effect: Effect::Write,
     };
-    let answer = instance
-        .call(&call)
-        .await
-        .map_err(|failure| match failure {
-            Failure::Unknown(why) => TargetError::Unavailable(format!(
-                "{why}; look the attachment up before deleting it again"
-            )),
-            other => other.into(),
-        })?;
+    let answer = write_once(instance, &call, "deleting").await?;
     match answer.status {
         200..=299 | 404 => Ok(()),
         status => Err(TargetError::Refused {

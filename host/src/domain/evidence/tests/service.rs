@@ -8,10 +8,12 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use super::super::keys::{generate_key_pair, public_key_pem};
 use super::super::manifest::Origin;
 use super::super::service::{create, create_owed, load, verify_row, view};
+use super::super::verify::Verification;
 use super::super::{Evidence, REPORT_HASH_MISMATCH, SIGNATURE_FAILED};
 use super::fixtures::*;
 use crate::config::{DatabaseConfig, EvidenceConfig};
 use crate::domain::{DomainError, ReasonCode};
+use crate::store::evidence::EvidencePackageRow;
 use crate::store::Store;
 
 fn url(dir: &std::path::Path) -> String {
@@ -50,6 +52,40 @@ async fn exec(dir: &std::path::Path, sql: &str) -> Result<(), sea_orm::DbErr> {
 async fn loaded(store: &Store, dir: &std::path::Path, key_id: &str) -> Evidence {
     let (private, _) = generate_key_pair().unwrap();
     load(store, &configured(key_id, &private), dir, Utc::now())
+        .await
+        .unwrap()
+}
+
+/// A package of the sources' job, made now by `by`.
+async fn made(
+    store: &Store,
+    sources: &MemorySources,
+    evidence: &Evidence,
+    origin: Origin,
+    by: &str,
+) -> Result<EvidencePackageRow, DomainError> {
+    create(
+        store,
+        sources,
+        evidence,
+        &sources.job,
+        origin,
+        by,
+        Utc::now(),
+    )
+    .await
+}
+
+/// Changes the stored package with `sql` and verifies it afresh.
+async fn verified_after(
+    store: &Store,
+    sources: &MemorySources,
+    dir: &std::path::Path,
+    sql: &str,
+) -> Verification {
+    exec(dir, sql).await.unwrap();
+    let stored = store.evidence_package("job-1", None).await.unwrap();
+    verify_row(store, sources, &stored.unwrap(), Utc::now())
         .await
         .unwrap()
 }
@@ -113,29 +149,13 @@ async fn packages_are_versioned_and_verify_across_a_rotation() {
     let (store, dir) = store().await;
     let sources = sources(50);
     let old = loaded(&store, dir.path(), "k-old").await;
-    let first = create(
-        &store,
-        &sources,
-        &old,
-        &sources.job,
-        Origin::Automatic,
-        "system",
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let first = made(&store, &sources, &old, Origin::Automatic, "system")
+        .await
+        .unwrap();
     let new = loaded(&store, dir.path(), "k-new").await;
-    let second = create(
-        &store,
-        &sources,
-        &new,
-        &sources.job,
-        Origin::Export,
-        "ops-7",
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let second = made(&store, &sources, &new, Origin::Export, "ops-7")
+        .await
+        .unwrap();
     assert_eq!((first.package_version, second.package_version), (1, 2));
     assert_eq!(second.signer_key_id, "k-new");
     assert_eq!(
@@ -176,17 +196,9 @@ async fn the_database_refuses_changes_and_tampering_is_caught_and_counted() {
     let (store, dir) = store().await;
     let sources = sources(5);
     let evidence = loaded(&store, dir.path(), "k1").await;
-    let row = create(
-        &store,
-        &sources,
-        &evidence,
-        &sources.job,
-        Origin::Export,
-        "ops-7",
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let row = made(&store, &sources, &evidence, Origin::Export, "ops-7")
+        .await
+        .unwrap();
     for sql in [
         "UPDATE evidence_packages SET report_hash = 'x'",
         "DELETE FROM evidence_packages",
@@ -204,38 +216,14 @@ async fn the_database_refuses_changes_and_tampering_is_caught_and_counted() {
         .report_json
         .replace("\"applied\":2500", "\"applied\":2499");
     assert_ne!(tampered, row.report_json);
-    exec(
-        dir.path(),
-        &format!("UPDATE evidence_packages SET report_json = '{tampered}'"),
-    )
-    .await
-    .unwrap();
-    let stored = store
-        .evidence_package("job-1", None)
-        .await
-        .unwrap()
-        .unwrap();
-    let verification = verify_row(&store, &sources, &stored, Utc::now())
-        .await
-        .unwrap();
+    let sql = format!("UPDATE evidence_packages SET report_json = '{tampered}'");
+    let verification = verified_after(&store, &sources, dir.path(), &sql).await;
     assert_eq!(verification.reason_code, Some(REPORT_HASH_MISMATCH));
-    exec(
-        dir.path(),
-        &format!(
-            "UPDATE evidence_packages SET signer_key_id = 'k-unknown', report_json = '{}'",
-            row.report_json
-        ),
-    )
-    .await
-    .unwrap();
-    let stored = store
-        .evidence_package("job-1", None)
-        .await
-        .unwrap()
-        .unwrap();
-    let verification = verify_row(&store, &sources, &stored, Utc::now())
-        .await
-        .unwrap();
+    let sql = format!(
+        "UPDATE evidence_packages SET signer_key_id = 'k-unknown', report_json = '{}'",
+        row.report_json
+    );
+    let verification = verified_after(&store, &sources, dir.path(), &sql).await;
     assert_eq!(verification.reason_code, Some(SIGNATURE_FAILED));
     assert_eq!(
         store
@@ -260,17 +248,9 @@ async fn a_job_that_is_not_terminal_has_no_evidence() {
     let mut sources = sources(1);
     sources.job.status = "running".into();
     let evidence = loaded(&store, dir.path(), "k1").await;
-    let error = create(
-        &store,
-        &sources,
-        &evidence,
-        &sources.job,
-        Origin::Export,
-        "ops-7",
-        Utc::now(),
-    )
-    .await
-    .unwrap_err();
+    let error = made(&store, &sources, &evidence, Origin::Export, "ops-7")
+        .await
+        .unwrap_err();
     match error {
         DomainError::Conflict { reason_code, .. } => {
             assert_eq!(reason_code, ReasonCode::EvidenceJobNotTerminal)
