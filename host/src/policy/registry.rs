@@ -712,7 +712,9 @@ fn load_set(
                 plugin: s.info.plugin.clone(),
                 sha256: s.info.digest.clone(),
                 settings: s.info.settings.clone(),
+                signer: s.info.signer.clone(),
             }),
+            signer: p.info.signer.clone(),
         })
         .collect();
     let digest = set_digest(&entries);
