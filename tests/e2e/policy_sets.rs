@@ -28,7 +28,9 @@ fn policy_file(wasm: Option<&Path>, max_lag: u64) -> String {
 /// [`policy_file`], trusting `release_key` (base64) as `release`.
 fn signed_policy_file(wasm: Option<&Path>, max_lag: u64, release_key: Option<&str>) -> String {
     let signatures = release_key.map_or(String::new(), |key| {
-        format!("\n[signatures]\ntrusted_keys = [{{ name = \"release\", public_key = \"{key}\" }}]\n")
+        format!(
+            "\n[signatures]\ntrusted_keys = [{{ name = \"release\", public_key = \"{key}\" }}]\n"
+        )
     });
     format!("{}{signatures}", unsigned_policy_file(wasm, max_lag))
 }
@@ -141,7 +143,11 @@ async fn a_reload_on_one_replica_reaches_every_replica() {
     assert_eq!(on_b["items"][0]["name"], "fixture-strict-gate");
     assert_eq!(on_b["items"][0]["settings"]["max_lag_seconds"], 600);
     assert_eq!(on_b["items"][0]["signer"], signer, "{on_b}");
-    assert_eq!(on_b["items"][1]["signer"], Value::Null, "a builtin has none");
+    assert_eq!(
+        on_b["items"][1]["signer"],
+        Value::Null,
+        "a builtin has none"
+    );
     // The in-process replica of the test context converges too.
     let started = Instant::now();
     while ctx.get("/v1/policies").await.body["generation"] != 2 {
@@ -210,7 +216,11 @@ async fn a_reload_on_one_replica_reaches_every_replica() {
     let on_a = until_listed(&a, "generation 3", |body| body["generation"] == 3).await;
     assert_eq!(on_a["items"][0]["name"], "rrs-default-gate");
     assert_eq!(on_a["items"][0]["settings"]["max_lag_seconds"], 300);
-    assert_eq!(on_a["items"][0]["signer"], Value::Null, "a builtin has none");
+    assert_eq!(
+        on_a["items"][0]["signer"],
+        Value::Null,
+        "a builtin has none"
+    );
     assert_eq!(
         on_a["set_digest"],
         b.get("/v1/policies").await.body["set_digest"]
