@@ -86,16 +86,26 @@ fn call(
     }
 }
 
+const MB: u64 = 1 << 20;
+const REASON: &str = "INC0012345: restore after the bad import";
+
+fn valid() -> Option<ElevatedConfirmation> {
+    confirmation(true, "acme/prod", REASON)
+}
+
 /// Allowed, and denied by each clause of either rule. The first three are
 /// the ones timed; the rest are checked for agreement only.
 pub fn calls() -> Vec<Call> {
+    let mut calls = first_calls();
+    calls.extend(more_calls());
+    calls
+}
+
+fn first_calls() -> Vec<Call> {
     use Capability::{
         RestoreDelete as Delete, RestoreExecute as Exec, RestoreOverrideCaps as Over,
     };
     use Verdict::{Allow, DenyCapability, DenyMedia};
-    const MB: u64 = 1 << 20;
-    let reason = "INC0012345: restore after the bad import";
-    let valid = || confirmation(true, "acme/prod", reason);
     vec![
         call("allowed", &[Exec, Delete], 12, 8, 3 * MB, None, Allow),
         call(
@@ -152,6 +162,15 @@ pub fn calls() -> Vec<Call> {
             valid(),
             Allow,
         ),
+    ]
+}
+
+fn more_calls() -> Vec<Call> {
+    use Capability::{
+        RestoreDelete as Delete, RestoreExecute as Exec, RestoreOverrideCaps as Over,
+    };
+    use Verdict::{Allow, DenyCapability, DenyMedia};
+    vec![
         call(
             "denied: high risk, wrong confirmation",
             &[Exec, Delete, Over],
@@ -194,7 +213,7 @@ pub fn calls() -> Vec<Call> {
             0,
             150,
             MB,
-            confirmation(false, "acme/prod", reason),
+            confirmation(false, "acme/prod", REASON),
             DenyMedia,
         ),
         call(
