@@ -1,7 +1,8 @@
 //! One policy set across replicas: a reload accepted on one replica is
 //! recorded as the next generation and every other replica converges to it
 //! (its plugins' wasm travels through the database, so a replica without
-//! the file loads the same bytes); a refused reload is recorded nowhere;
+//! the file loads the same bytes, and lists and records the signer the
+//! accepting replica verified); a refused reload is recorded nowhere;
 //! SIGHUP records like the endpoint.
 
 use std::path::Path;
@@ -21,6 +22,20 @@ const CONVERGE_WITHIN: Duration = Duration::from_secs(20);
 /// The default policy file with the gate replaced by `wasm` and its
 /// `max_lag_seconds` set.
 fn policy_file(wasm: Option<&Path>, max_lag: u64) -> String {
+    signed_policy_file(wasm, max_lag, None)
+}
+
+/// [`policy_file`], trusting `release_key` (base64) as `release`.
+fn signed_policy_file(wasm: Option<&Path>, max_lag: u64, release_key: Option<&str>) -> String {
+    let signatures = release_key.map_or(String::new(), |key| {
+        format!(
+            "\n[signatures]\ntrusted_keys = [{{ name = \"release\", public_key = \"{key}\" }}]\n"
+        )
+    });
+    format!("{}{signatures}", unsigned_policy_file(wasm, max_lag))
+}
+
+fn unsigned_policy_file(wasm: Option<&Path>, max_lag: u64) -> String {
     let default = rrs::policy::DEFAULT_POLICIES_TOML.replace(
         "max_lag_seconds = 900",
         &format!("max_lag_seconds = {max_lag}"),
@@ -100,20 +115,39 @@ async fn a_reload_on_one_replica_reaches_every_replica() {
         assert_eq!(listed["set_digest"], first["set_digest"]);
     }
 
-    // A gate from a file only A has, with other settings: reloaded on A.
-    let strict = rrs_policy_fixtures::path("strict-gate");
-    std::fs::write(&file_a, policy_file(Some(&strict), 600)).unwrap();
+    // A gate from a file only A has, signed by a key only A's file
+    // trusts, with other settings: reloaded on A.
+    let strict = dir.path().join("strict-gate.wasm");
+    std::fs::copy(rrs_policy_fixtures::path("strict-gate"), &strict).unwrap();
+    let key = dir.path().join("release.pem");
+    let (public_key, fingerprint) = rrs::policy::signature::keygen(&key).unwrap();
+    rrs::policy::signature::sign(&key, &strict).unwrap();
+    std::fs::write(
+        &file_a,
+        signed_policy_file(Some(&strict), 600, Some(&public_key)),
+    )
+    .unwrap();
     let reloaded = a.post("/v1/admin/policies/reload", &json!({})).await;
     assert_eq!(reloaded.status, StatusCode::OK, "{:?}", reloaded.body);
     assert_eq!(reloaded.body["generation"], 2, "{:?}", reloaded.body);
     assert_eq!(reloaded.body["items"][0]["name"], "fixture-strict-gate");
+    let signer = json!({"key_name": "release", "fingerprint": fingerprint});
+    assert_eq!(reloaded.body["items"][0]["signer"], signer);
     let digest = reloaded.body["items"][0]["digest"].clone();
 
+    // B has neither the file, nor its signature, nor the key: it lists the
+    // signer A verified.
     let on_b = until_listed(&b, "generation 2", |body| body["generation"] == 2).await;
     assert_eq!(on_b["set_digest"], reloaded.body["set_digest"]);
     assert_eq!(on_b["items"][0]["digest"], digest);
     assert_eq!(on_b["items"][0]["name"], "fixture-strict-gate");
     assert_eq!(on_b["items"][0]["settings"]["max_lag_seconds"], 600);
+    assert_eq!(on_b["items"][0]["signer"], signer, "{on_b}");
+    assert_eq!(
+        on_b["items"][1]["signer"],
+        Value::Null,
+        "a builtin has none"
+    );
     // The in-process replica of the test context converges too.
     let started = Instant::now();
     while ctx.get("/v1/policies").await.body["generation"] != 2 {
@@ -123,6 +157,10 @@ async fn a_reload_on_one_replica_reaches_every_replica() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!(
+        ctx.get("/v1/policies").await.body["items"][0]["signer"],
+        signer
+    );
     // B decides with it: a restricted table is stale under the strict gate.
     let fresh = chrono::Utc::now() - chrono::Duration::minutes(1);
     let fresh = fresh.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -149,6 +187,11 @@ async fn a_reload_on_one_replica_reaches_every_replica() {
     assert_eq!(plan.status, StatusCode::CREATED, "{:?}", plan.body);
     assert_eq!(plan.body["gate"]["policy"]["digest"], digest);
     assert_eq!(plan.body["gate"]["executability"], "preview_only");
+    // ... and its logged decision names the signer.
+    assert_eq!(
+        logged_signer(&ctx, plan.body["gate"]["decision_id"].as_str().unwrap()).await,
+        (Some("release".to_owned()), Some(fingerprint.clone()))
+    );
 
     // A broken set is refused where it was posted and recorded nowhere.
     std::fs::write(&file_a, "[gate]\nplugin = \"nope\"\n").unwrap();
@@ -174,7 +217,32 @@ async fn a_reload_on_one_replica_reaches_every_replica() {
     assert_eq!(on_a["items"][0]["name"], "rrs-default-gate");
     assert_eq!(on_a["items"][0]["settings"]["max_lag_seconds"], 300);
     assert_eq!(
+        on_a["items"][0]["signer"],
+        Value::Null,
+        "a builtin has none"
+    );
+    assert_eq!(
         on_a["set_digest"],
         b.get("/v1/policies").await.body["set_digest"]
     );
+}
+
+/// The signer and fingerprint the decision log keeps for `decision_id`.
+async fn logged_signer(ctx: &TestContext, decision_id: &str) -> (Option<String>, Option<String>) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = ctx.database.connect().await;
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT policy_signer, policy_signer_fingerprint FROM policy_decisions \
+             WHERE decision_id = $1",
+            [decision_id.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("decision {decision_id} is not logged"));
+    (
+        row.try_get("", "policy_signer").unwrap(),
+        row.try_get("", "policy_signer_fingerprint").unwrap(),
+    )
 }

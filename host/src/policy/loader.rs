@@ -178,8 +178,10 @@ fn load_plugin(
     let signer = match config.location_of(plugin) {
         PluginLocation::Builtin(_) => None,
         // Bytes of a set another replica recorded: their signature was
-        // checked there, when the set was accepted.
-        PluginLocation::File(_) if config.inline.0.contains_key(sha256) => None,
+        // checked there, when the set was accepted, and its signer recorded.
+        PluginLocation::File(_) if config.inline.wasm.contains_key(sha256) => {
+            config.inline.signers.get(sha256).cloned()
+        }
         PluginLocation::File(path) => signature::verify(&config.signatures, &path, &digest)
             .map_err(|(refusal, message)| PolicyLoadError {
                 refusal: Some(refusal),
@@ -217,7 +219,7 @@ fn load_plugin(
 type PluginBytes = (Vec<u8>, Option<Arc<[u8]>>);
 
 fn read_plugin(config: &PolicyConfig, plugin: &str, sha256: &str) -> Result<PluginBytes, String> {
-    if let Some(bytes) = config.inline.0.get(sha256) {
+    if let Some(bytes) = config.inline.wasm.get(sha256) {
         return Ok((bytes.to_vec(), Some(Arc::clone(bytes))));
     }
     match config.location_of(plugin) {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::failure::PolicyLoadError;
 use super::kind::PolicyKind;
-use super::signature::SignaturePolicy;
+use super::signature::{PolicySigner, SignaturePolicy};
 
 /// The repository's `policies/default.toml`, embedded so the binary can run
 /// its defaults from anywhere.
@@ -67,13 +67,24 @@ pub struct ShadowEntry {
 
 /// Plugin bytes supplied with a configuration (a set recorded in the
 /// database), by sha256; a plugin whose pinned digest is here is read from
-/// here instead of its path.
+/// here instead of its path, and is listed with the signer recorded for it
+/// (its signature was checked where the set was accepted).
 #[derive(Clone, Default)]
-pub struct InlinePlugins(pub BTreeMap<String, Arc<[u8]>>);
+pub struct InlinePlugins {
+    pub wasm: BTreeMap<String, Arc<[u8]>>,
+    /// The recorded signer of each signed plugin, by sha256.
+    pub signers: BTreeMap<String, PolicySigner>,
+}
 
 impl std::fmt::Debug for InlinePlugins {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.keys()).finish()
+        f.debug_map()
+            .entries(
+                self.wasm
+                    .keys()
+                    .map(|sha| (sha, self.signers.get(sha).map(|s| &s.key_name))),
+            )
+            .finish()
     }
 }
 

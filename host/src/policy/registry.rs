@@ -353,6 +353,44 @@ impl PolicyRegistry {
         )
     }
 
+    /// The capability twin of [`Self::decide_gate_natively`]: the decision
+    /// path of [`Self::decide_capability`] with `rule` in place of the
+    /// sandboxed call (the peer bench's native column).
+    #[doc(hidden)]
+    pub fn decide_capability_natively(
+        &self,
+        input: &CapabilityInput,
+        rule: impl FnOnce(&CapabilityInput, &str) -> CapabilityDecision,
+    ) -> Decision<CapabilityDecision> {
+        self.decide(
+            PolicyKind::Capability,
+            input,
+            None,
+            allow_outcome,
+            |_, _, settings| Ok(rule(input, settings)),
+            None,
+        )
+    }
+
+    /// The media caps twin of [`Self::decide_gate_natively`]: the decision
+    /// path of [`Self::decide_media_caps`] with `rule` in place of the
+    /// sandboxed call.
+    #[doc(hidden)]
+    pub fn decide_media_caps_natively(
+        &self,
+        input: &MediaCapsInput,
+        rule: impl FnOnce(&MediaCapsInput, &str) -> MediaCapsOutput,
+    ) -> Decision<MediaCapsOutput> {
+        self.decide(
+            PolicyKind::MediaCaps,
+            input,
+            None,
+            |o: &MediaCapsOutput| allow_outcome(&o.decision),
+            |_, _, settings| Ok(rule(input, settings)),
+            None,
+        )
+    }
+
     /// The policy benchmark's floor: what a fresh instance per decision
     /// costs before any call, a new store with its limits and an instance
     /// of the current `kind` plugin, both dropped.
@@ -707,7 +745,9 @@ fn load_set(
                 plugin: s.info.plugin.clone(),
                 sha256: s.info.digest.clone(),
                 settings: s.info.settings.clone(),
+                signer: s.info.signer.clone(),
             }),
+            signer: p.info.signer.clone(),
         })
         .collect();
     let digest = set_digest(&entries);

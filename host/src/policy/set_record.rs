@@ -1,9 +1,16 @@
 //! A policy set as the database records it, so every replica can load
 //! exactly the set one of them accepted: each kind's plugin, pinned sha256,
 //! settings and shadow candidate, the wasm of every plugin that is not a
-//! builtin (by digest), and the set's own digest. The digest covers what
-//! decides (digests and settings), not where a replica found the files, so
-//! two replicas with the same plugins at different paths agree on it.
+//! builtin (by digest), the trusted key that signed each plugin file where
+//! the set was accepted, and the set's own digest. The digest covers what
+//! decides (digests and settings) and who vouched for it (signers), not
+//! where a replica found the files, so two replicas with the same plugins
+//! at different paths agree on it.
+//!
+//! A replica converging to a recorded set loads the recorded bytes without
+//! their signature files (they stayed where the set was accepted), so the
+//! signer travels with the set: every replica lists the same signer and
+//! records it with its decisions.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::kind::PolicyKind;
 use super::policy_file::{InlinePlugins, PolicyConfig, PolicyEntry, ShadowEntry};
+use super::signature::PolicySigner;
 
 /// One kind of a recorded set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +33,10 @@ pub struct SetEntry {
     pub settings: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<SetShadow>,
+    /// Who signed the plugin where the set was accepted; absent for
+    /// builtins, unsigned plugins and sets recorded before signers were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<PolicySigner>,
 }
 
 /// A kind's recorded shadow candidate.
@@ -33,6 +45,9 @@ pub struct SetShadow {
     pub plugin: String,
     pub sha256: String,
     pub settings: serde_json::Value,
+    /// As [`SetEntry::signer`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<PolicySigner>,
 }
 
 /// A loaded set, ready to record.
@@ -46,19 +61,35 @@ pub struct RecordableSet {
 }
 
 /// The set's digest: sha256 of the JSON of each kind's plugin digest,
-/// settings and shadow (digest and settings), in kind order.
+/// settings and shadow (digest and settings), in kind order, each with its
+/// signer appended when it has one (so an unsigned set keeps the digest
+/// it had before signers were recorded, and a replica that loaded the same
+/// bytes under another signer, or none, converges to the recorded one).
 pub fn set_digest(entries: &[SetEntry]) -> String {
+    let with_signer = |mut fields: Vec<serde_json::Value>, signer: &Option<PolicySigner>| {
+        if let Some(signer) = signer {
+            fields.push(serde_json::json!([signer.key_name, signer.fingerprint]));
+        }
+        serde_json::Value::Array(fields)
+    };
     let what_decides: Vec<serde_json::Value> = entries
         .iter()
         .map(|e| {
-            serde_json::json!([
-                e.kind,
-                e.sha256,
-                e.settings,
-                e.shadow
-                    .as_ref()
-                    .map(|s| serde_json::json!([s.sha256, s.settings])),
-            ])
+            let shadow = e.shadow.as_ref().map(|s| {
+                with_signer(
+                    vec![serde_json::json!(s.sha256), s.settings.clone()],
+                    &s.signer,
+                )
+            });
+            with_signer(
+                vec![
+                    serde_json::json!(e.kind),
+                    serde_json::json!(e.sha256),
+                    e.settings.clone(),
+                    serde_json::json!(shadow),
+                ],
+                &e.signer,
+            )
         })
         .collect();
     hex::encode(Sha256::digest(
@@ -69,7 +100,8 @@ pub fn set_digest(entries: &[SetEntry]) -> String {
 }
 
 /// A configuration that loads the recorded set: its plugins are read from
-/// `blobs` (builtins from the binary). `generation` names it in messages.
+/// `blobs` (builtins from the binary) and carry their recorded signers.
+/// `generation` names it in messages.
 pub fn recorded_config(
     generation: i64,
     entries: &[SetEntry],
@@ -91,6 +123,15 @@ pub fn recorded_config(
             }),
         })
     };
+    let mut signers = BTreeMap::new();
+    for e in entries {
+        let shadow = e.shadow.as_ref().map(|s| (&s.sha256, &s.signer));
+        for (sha256, signer) in std::iter::once((&e.sha256, &e.signer)).chain(shadow) {
+            if let Some(signer) = signer {
+                signers.insert(sha256.clone(), signer.clone());
+            }
+        }
+    }
     let config = PolicyConfig {
         file: PathBuf::from(format!("<recorded policy set, generation {generation}>")),
         base_dir: PathBuf::new(),
@@ -98,9 +139,13 @@ pub fn recorded_config(
         capability: entry(PolicyKind::Capability)?,
         media_caps: entry(PolicyKind::MediaCaps)?,
         // Every plugin of a recorded set is inline: its signature was
-        // checked by the replica that accepted the set.
+        // checked by the replica that accepted the set, which recorded the
+        // signer.
         signatures: super::signature::SignaturePolicy::default(),
-        inline: InlinePlugins(blobs),
+        inline: InlinePlugins {
+            wasm: blobs,
+            signers,
+        },
     };
     config
         .check()

@@ -1,13 +1,17 @@
 //! Signed plugins: accepted with their signer named (in the policy list
 //! and in every decision's record), or refused at load and at reload with
 //! the running set unchanged: unsigned, signed by an untrusted key, or
-//! changed after signing.
+//! changed after signing. A replica converging to a recorded signed set
+//! names the signer the accepting replica verified.
 
 use std::fs;
 use std::path::Path;
 
 use super::support::{load, policy_dir, sha256_of, Replace};
-use crate::policy::{builtin_plugin, signature, PolicyKind, SignatureRefusal};
+use crate::policy::{
+    builtin_plugin, recorded_config, set_digest, signature, PolicyConfig, PolicyHostOptions,
+    PolicyKind, PolicyRegistry, SignatureRefusal,
+};
 
 /// The builtin gate as a plugin file, under `[signatures]`.
 fn signed_dir(signatures: &str, sign_with: Option<&Path>) -> super::support::PolicyDir {
@@ -139,4 +143,40 @@ fn require_signatures_needs_a_trusted_key() {
         error.to_string().contains("at least one trusted key"),
         "{error}"
     );
+}
+
+#[test]
+fn a_replica_adopting_a_recorded_signed_set_names_the_same_signer() {
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = keypair(keys.path(), "release.pem");
+    let dir = signed_dir(&trusting(&public), Some(&key));
+    let accepting = load(&dir).unwrap();
+    let signer = accepting.policy(PolicyKind::Gate).unwrap().signer;
+    assert!(signer.is_some());
+    let recorded = accepting.recordable();
+    assert_eq!(recorded.entries[0].signer, signer, "the signer is recorded");
+
+    // Another replica: the recorded bytes only, no signature file, no key.
+    let config = recorded_config(3, &recorded.entries, recorded.blobs.clone()).unwrap();
+    let other = PolicyRegistry::from_config(
+        PolicyConfig::embedded_default().unwrap(),
+        PolicyHostOptions::default(),
+    )
+    .unwrap();
+    other.adopt(&config, 3).unwrap();
+    assert_eq!(other.set_digest(), accepting.set_digest());
+    assert_eq!(other.policy(PolicyKind::Gate).unwrap().signer, signer);
+    assert_eq!(other.policy(PolicyKind::Capability).unwrap().signer, None);
+    let input = serde_json::from_value(serde_json::json!({
+        "tenant_id": "acme", "instance_id": "prod",
+        "pit": "2026-11-20T10:00:00Z", "now": "2026-11-20T10:30:00Z", "partitions": []
+    }))
+    .unwrap();
+    assert_eq!(other.decide_gate(&input).record.policy_signer, signer);
+
+    // The same bytes recorded without a signer make another set, so a
+    // replica never keeps a signer the latest recorded set does not name.
+    let mut unsigned = recorded.entries.clone();
+    unsigned[0].signer = None;
+    assert_ne!(set_digest(&unsigned), accepting.set_digest());
 }
