@@ -3,11 +3,11 @@
 //! checkpoint, so a crash loses at most the chunk in flight and the
 //! checkpoint is never ahead of what was committed.
 //!
-//! Every row's current target hash is read first, locking the rows that
-//! exist (`FOR UPDATE` on PostgreSQL; SQLite's write transaction excludes
-//! every other writer), so no target write lands between that read and the
-//! chunk's write. The domain decides from those hashes which rows conflict
-//! ([`ChunkTxn::current_hashes`], then [`ChunkTxn::write`]); the
+//! The rows whose current target hash is no longer the plan's are read
+//! first, locking every record of the chunk that exists (`FOR UPDATE` on
+//! PostgreSQL; SQLite's write transaction excludes every other writer), so
+//! no target write lands between that read and the chunk's write. They are
+//! the conflicts ([`ChunkTxn::conflicts`], then [`ChunkTxn::write`]); the
 //! conflicting rows are skipped (`skipped_target_changed`) and the others
 //! applied as their second attempt (`row_attempt` 2, `used_row_fallback`),
 //! in the same transaction. A record the chunk creates has no row to lock:
@@ -27,15 +27,13 @@
 //! a useful fraction of the database's raw insert rate (see the restore
 //! bench).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Value};
 
 use super::job_events::{self, NewEventRow};
 use super::plans::PlanRowKey;
 use super::sql::{execute, list_placeholders, rows_placeholders, statement};
-use super::target::{chunk_target_hashes, target_row_join, RowLock};
+use super::target::{chunk_conflicts, target_row_join, RowLock};
 use super::{Store, StoreError};
 
 /// What to apply and under which lease.
@@ -171,19 +169,19 @@ impl Store {
 }
 
 impl ChunkTxn<'_, '_> {
-    /// The current hash of each of the chunk's rows that exists, by plan
-    /// row id. Locked: a target write racing the chunk either commits
-    /// first (and its row differs here) or waits for the chunk to commit;
-    /// it is never overwritten unseen, with a stale before-image journaled.
-    pub async fn current_hashes(&self) -> Result<HashMap<i64, String>, StoreError> {
+    /// The chunk's rows whose target record changed since planning: its
+    /// current hash is not the plan row's `before_sha256`. Locked: a
+    /// target write racing the chunk either commits first (and its row
+    /// is listed here) or waits for the chunk to commit; it is never
+    /// overwritten unseen, with a stale before-image journaled.
+    pub async fn conflicts(&self) -> Result<Vec<i64>, StoreError> {
         let c = self.c;
-        chunk_target_hashes(
+        chunk_conflicts(
             &self.txn,
             c.tenant_id,
             c.instance_id,
             c.plan_id,
             c.chunk_index,
-            RowLock::ForUpdate,
         )
         .await
     }

@@ -260,13 +260,7 @@ async fn apply_in_one_transaction(
             ChunkStart::Begun(txn) => txn,
             ChunkStart::Stopped(outcome) => return Ok(outcome),
         };
-        let current = txn.current_hashes().await?;
-        let conflicts: Vec<i64> = apply
-            .rows
-            .iter()
-            .filter(|r| current.get(&r.plan_row_id) != r.before_sha256.as_ref())
-            .map(|r| r.plan_row_id)
-            .collect();
+        let conflicts = txn.conflicts().await?;
         if let Some(result) = txn.write(conflicts).await? {
             return Ok(ChunkOutcome::Applied(result));
         }
