@@ -131,19 +131,40 @@ impl BeforeImageRefusal {
     }
 }
 
-/// The before-image of `entry` fit to be written back into the target:
+/// A journal row's before-image as journaled: what
+/// [`verified_before_image`] checks.
+#[derive(Debug, Clone, Copy)]
+pub struct JournaledImage<'a> {
+    pub journal_id: &'a str,
+    pub image: Option<&'a Value>,
+    pub sha256: Option<&'a str>,
+}
+
+impl<'a> From<&'a JournalEntry> for JournaledImage<'a> {
+    fn from(entry: &'a JournalEntry) -> Self {
+        Self {
+            journal_id: &entry.journal_id,
+            image: entry.before_image.as_ref(),
+            sha256: entry.before_image_sha256.as_deref(),
+        }
+    }
+}
+
+/// The before-image of a journal row fit to be written back into the target:
 /// only an image that still hashes to its journaled `before_image_sha256`
 /// (or, for a row the restore created, the absence of one). Every code
 /// path that writes a before-image back must take it from here.
-pub fn verified_before_image(entry: &JournalEntry) -> Result<WriteBack<'_>, BeforeImageRefusal> {
-    let journal_id = || entry.journal_id.clone();
-    let image = entry.before_image.as_ref();
-    let state = check_before_image(image, entry.before_image_sha256.as_deref()).map_err(|e| {
-        BeforeImageRefusal::Unreadable {
+pub fn verified_before_image<'a>(
+    row: impl Into<JournaledImage<'a>>,
+) -> Result<WriteBack<'a>, BeforeImageRefusal> {
+    let row = row.into();
+    let journal_id = || row.journal_id.to_owned();
+    let image = row.image;
+    let state =
+        check_before_image(image, row.sha256).map_err(|e| BeforeImageRefusal::Unreadable {
             journal_id: journal_id(),
             error: e.to_string(),
-        }
-    })?;
+        })?;
     match (state, image) {
         (BeforeImageState::Intact, Some(image)) => Ok(WriteBack::Image(image)),
         (BeforeImageState::NoPriorRecord, _) => Ok(WriteBack::NoPriorRecord),

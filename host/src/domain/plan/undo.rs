@@ -34,8 +34,8 @@ use futures::StreamExt;
 use serde_json::json;
 
 use super::super::canonical::{canonical_sha256, sha256_hex};
-use super::super::execute::view::JournalEntry;
-use super::super::journal::{verified_before_image, BeforeImageRefusal, WriteBack};
+use super::super::error::parse_stored;
+use super::super::journal::{verified_before_image, BeforeImageRefusal, JournaledImage, WriteBack};
 use super::super::principal::{Capability, Principal};
 use super::super::{DomainError, ReasonCode, RestoreService};
 use super::diff::{DiffState, NewRow};
@@ -45,6 +45,7 @@ use super::request::{DecisionInput, PlanInputs, ScopeTable, DEFAULT_CHUNK_SIZE};
 use crate::policy::Executability;
 use crate::store::index::WatermarkRow;
 use crate::store::jobs::JobRow;
+use crate::store::journal::UndoJournalRow;
 use crate::store::{Store, StoreError};
 use crate::target::{TableSchema, Target};
 
@@ -301,7 +302,7 @@ async fn build(
         media_removals: reverted.removals,
     };
     document.plan_checksum = super::plan_checksum(&document, &diff.rows_sha256())?;
-    let (header, stored) = super::header_of(&document, pit, now)?;
+    let (header, stored) = super::header_of(&mut document, pit, now)?;
     writer.finish(&header, &stored).await?;
     Ok(document)
 }
@@ -332,18 +333,8 @@ async fn revert_rows(
         journaled: 0,
     };
     let mut after = 0;
-    loop {
-        let page = undo
-            .store
-            .journal_page(&undo.job.job_id, after, JOURNAL_PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.plan_row_id;
-        let entries = page
-            .into_iter()
-            .map(JournalEntry::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.page(diff, entries).await?;
+    while let Some(last) = rows.page(diff, after).await? {
+        after = last;
     }
     let (removals, restores) = media_to_revert(undo).await?;
     let job_id = &undo.job.job_id;
@@ -434,26 +425,91 @@ struct UndoRows<'u, 'a> {
 }
 
 impl UndoRows<'_, '_> {
+    /// Reverts the next journal page after `after`; the last plan row id
+    /// it held, `None` when there was none.
     async fn page(
         &mut self,
         diff: &mut DiffState<'_>,
-        entries: Vec<JournalEntry>,
-    ) -> Result<(), DomainError> {
-        let current = self.current_hashes(&entries).await?;
-        for entry in entries {
+        after: i64,
+    ) -> Result<Option<i64>, DomainError> {
+        let (entries, current) = self.read_page(after).await?;
+        let Some(last) = entries.last().map(|e| e.plan_row_id) else {
+            return Ok(None);
+        };
+        for (entry, now) in entries.into_iter().zip(current) {
             self.journaled += 1;
-            let now = current
-                .get(&(entry.table.clone(), entry.sys_id.clone()))
-                .cloned();
+            let now = match self.info.get(&entry.table) {
+                Some(TableInfo {
+                    schema: Some(_), ..
+                }) => now,
+                // No such table in the target: no record of it either.
+                _ => None,
+            };
             self.row(diff, entry, now).await?;
         }
-        Ok(())
+        Ok(Some(last))
+    }
+
+    /// A journal page and, row for row, the target's current content hash
+    /// of its record. An embedded target is a table of the service's own
+    /// database: both come from one read there. Any other target is asked
+    /// through [`Target::scan`], one request per table and page.
+    async fn read_page(
+        &self,
+        after: i64,
+    ) -> Result<(Vec<Journaled>, Vec<Option<String>>), DomainError> {
+        let undo = self.undo;
+        let job = undo.job;
+        if undo.target.promises().atomic_with_journal {
+            let page = undo
+                .store
+                .undo_journal_page(
+                    &job.job_id,
+                    &job.tenant_id,
+                    &job.instance_id,
+                    after,
+                    JOURNAL_PAGE,
+                )
+                .await?;
+            let mut entries = Vec::with_capacity(page.len());
+            let mut current = Vec::with_capacity(page.len());
+            for row in page {
+                current.push(row.current_sha256.clone());
+                entries.push(Journaled::try_from(row)?);
+            }
+            return Ok((entries, current));
+        }
+        let entries = undo
+            .store
+            .journal_page(&job.job_id, after, JOURNAL_PAGE)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Journaled::try_from(UndoJournalRow {
+                    plan_row_id: row.plan_row_id,
+                    journal_id: row.journal_id,
+                    table: row.table,
+                    sys_id: row.sys_id,
+                    action: row.action,
+                    before_image: row.before_image,
+                    before_image_sha256: row.before_image_sha256,
+                    after_image_sha256: row.after_image_sha256,
+                    current_sha256: None,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let found = self.current_hashes(&entries).await?;
+        let current = entries
+            .iter()
+            .map(|e| found.get(&(e.table.clone(), e.sys_id.clone())).cloned())
+            .collect();
+        Ok((entries, current))
     }
 
     /// The target's current content hash of every journaled row of a page.
     async fn current_hashes(
         &self,
-        entries: &[JournalEntry],
+        entries: &[Journaled],
     ) -> Result<HashMap<(String, String), String>, DomainError> {
         let mut by_table: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for e in entries {
@@ -477,7 +533,7 @@ impl UndoRows<'_, '_> {
     async fn row(
         &mut self,
         diff: &mut DiffState<'_>,
-        entry: JournalEntry,
+        entry: Journaled,
         current: Option<String>,
     ) -> Result<(), DomainError> {
         let write_back = match verified_before_image(&entry) {
@@ -564,7 +620,7 @@ impl UndoRows<'_, '_> {
     fn write_back<'e>(
         &self,
         diff: &mut DiffState<'_>,
-        entry: &'e JournalEntry,
+        entry: &'e Journaled,
         info: &'e TableInfo,
         write_back: WriteBack<'_>,
         current: Option<String>,
@@ -606,6 +662,45 @@ impl UndoRows<'_, '_> {
             WriteBack::NoPriorRecord => {}
         }
         row
+    }
+}
+
+/// What an undo takes from one journal row.
+struct Journaled {
+    journal_id: String,
+    plan_row_id: i64,
+    table: String,
+    sys_id: String,
+    action: RowAction,
+    before_image: Option<serde_json::Value>,
+    before_image_sha256: Option<String>,
+    after_image_sha256: Option<String>,
+}
+
+impl TryFrom<UndoJournalRow> for Journaled {
+    type Error = DomainError;
+
+    fn try_from(r: UndoJournalRow) -> Result<Self, DomainError> {
+        Ok(Self {
+            action: parse_stored("row action", &r.action)?,
+            journal_id: r.journal_id,
+            plan_row_id: r.plan_row_id,
+            table: r.table,
+            sys_id: r.sys_id,
+            before_image: r.before_image,
+            before_image_sha256: r.before_image_sha256,
+            after_image_sha256: r.after_image_sha256,
+        })
+    }
+}
+
+impl<'a> From<&'a Journaled> for JournaledImage<'a> {
+    fn from(j: &'a Journaled) -> Self {
+        Self {
+            journal_id: &j.journal_id,
+            image: j.before_image.as_ref(),
+            sha256: j.before_image_sha256.as_deref(),
+        }
     }
 }
 
