@@ -511,3 +511,74 @@ async fn another_tenants_plan_is_not_found() {
     assert_eq!(rows.status, StatusCode::NOT_FOUND);
     assert_eq!(ctx.get("/v1/plans/nope").await.reason(), "plan_not_found");
 }
+
+/// A plan's delete candidates and the decisions on them are stored in its
+/// rows, not in its document: read back (GET, the same request again)
+/// the plan is what the dry-run answered, decisions that name no
+/// candidate included, in their order.
+#[tokio::test]
+async fn a_plan_reads_back_with_its_delete_candidates_and_decisions() {
+    let ctx = TestContext::start().await;
+    ctx.target_table("incident", &[], true).await;
+    ctx.ingest(
+        0,
+        &[Version::upsert("incident", "a1", &ago(30), json!({"v": 1}))],
+    )
+    .await;
+    ctx.watermark("incident", &ago(1)).await;
+    ctx.target_row("incident", "a1", json!({"v": 1})).await;
+    for sys_id in ["zz3", "zz1", "zz2"] {
+        ctx.target_row("incident", sys_id, json!({"v": sys_id}))
+            .await;
+    }
+    let listed = ctx.dry_run(&["incident"], &ago(5), json!({})).await;
+    let ids: Vec<String> = listed.body["delete_candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["candidate_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 3, "{}", listed.body["delete_candidates"]);
+    let decisions = json!([
+        {"candidate_id": ids[0], "decision": "allow_deletion"},
+        {"candidate_id": "dc_not_a_candidate", "decision": "allow_deletion"},
+        {"candidate_id": ids[1], "decision": "skip_deletion"},
+    ]);
+    let made = ctx
+        .dry_run(
+            &["incident"],
+            &ago(5),
+            json!({"plan_id": "p-deletes", "delete_decisions": decisions}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let candidates = made.body["delete_candidates"].as_array().unwrap();
+    let decided: Vec<&Value> = candidates.iter().map(|c| &c["decision"]).collect();
+    assert_eq!(
+        decided,
+        vec![
+            &json!("allow_deletion"),
+            &json!("skip_deletion"),
+            &Value::Null
+        ]
+    );
+    assert_eq!(
+        made.body["inputs"]["delete_decisions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let read = ctx.get("/v1/plans/p-deletes").await;
+    assert_eq!(read.body, made.body);
+    let pit = made.body["pit"].as_str().unwrap().to_owned();
+    let again = ctx
+        .dry_run(
+            &["incident"],
+            &pit,
+            json!({"plan_id": "p-deletes", "delete_decisions": decisions}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body, made.body);
+}

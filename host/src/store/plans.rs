@@ -139,12 +139,6 @@ impl Store {
         self.fetch_all(&sql, values).await
     }
 
-    /// The keys of one chunk's executed rows, in plan order (the payloads
-    /// stay in the database: applying a chunk copies them in SQL).
-    ///
-    /// On SQLite they come back as one JSON array: its driver hands rows
-    /// over one by one between threads (~2.5 µs a row, measured: reading
-    /// a 100,000-row restore's keys twice cost 0.5 s of its 1.4 s).
     /// What the chunk's rows hold after the restore: by plan row id, the
     /// after-payload and its hash (none for a delete).
     pub async fn plan_chunk_afters(
@@ -158,6 +152,12 @@ impl Store {
         self.fetch_all(sql, values).await
     }
 
+    /// The keys of one chunk's executed rows, in plan order (the payloads
+    /// stay in the database: applying a chunk copies them in SQL).
+    ///
+    /// On SQLite they come back as one JSON array: its driver hands rows
+    /// over one by one between threads (~2.5 µs a row, measured: reading
+    /// a 100,000-row restore's keys twice cost 0.5 s of its 1.4 s).
     pub async fn plan_chunk_keys(
         &self,
         plan_id: &str,
@@ -211,6 +211,54 @@ impl Store {
                 .all(self.db())
                 .await?,
         )
+    }
+}
+
+impl Store {
+    /// The plan's rows that delete or would delete a record (`delete`,
+    /// `skip_delete`, `undecided_delete`), in plan order, as `(table,
+    /// sys_id, action)`: the plan's delete candidates and their decisions.
+    /// On SQLite as one JSON array, as [`Self::plan_chunk_keys`] reads.
+    pub async fn plan_delete_rows(
+        &self,
+        plan_id: &str,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        const WHERE: &str = "FROM plan_rows WHERE plan_id = ? \
+                             AND action IN ('delete', 'skip_delete', 'undecided_delete')";
+        let backend = self.backend();
+        let values: Vec<Value> = vec![plan_id.into()];
+        if backend == DatabaseBackend::Postgres {
+            #[derive(FromQueryResult)]
+            struct DeleteRow {
+                table_name: String,
+                sys_id: String,
+                action: String,
+            }
+            let sql = format!("SELECT table_name, sys_id, action {WHERE} ORDER BY plan_row_id");
+            let rows: Vec<DeleteRow> = self.fetch_all(&sql, values).await?;
+            return Ok(rows
+                .into_iter()
+                .map(|r| (r.table_name, r.sys_id, r.action))
+                .collect());
+        }
+        #[derive(FromQueryResult)]
+        struct Rows {
+            rows: String,
+        }
+        let sql = format!(
+            "SELECT json_group_array(json_array(plan_row_id, table_name, sys_id, action)) AS rows \
+             FROM (SELECT plan_row_id, table_name, sys_id, action {WHERE} ORDER BY plan_row_id)"
+        );
+        let Some(Rows { rows }) = self.fetch_one(&sql, values).await? else {
+            return Ok(Vec::new());
+        };
+        let mut rows: Vec<(i64, String, String, String)> = serde_json::from_str(&rows)
+            .map_err(|e| StoreError::Corrupt(format!("delete rows of plan {plan_id}: {e}")))?;
+        rows.sort_by_key(|r| r.0);
+        Ok(rows
+            .into_iter()
+            .map(|(_, table, sys_id, action)| (table, sys_id, action))
+            .collect())
     }
 }
 

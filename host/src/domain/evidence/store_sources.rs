@@ -204,7 +204,9 @@ struct PlanArtifact<'a> {
 impl ArtifactSource for PlanArtifact<'_> {
     async fn header(&self) -> Result<Map<String, Value>, DomainError> {
         match self.store.plan_document(&self.scope.plan_id).await? {
-            Some((_, document)) => Ok(object(document)),
+            Some((_, document)) => Ok(object(
+                crate::domain::plan::whole_document_json(self.store, document).await?,
+            )),
             None => Ok(Map::from_iter([
                 ("plan_id".to_owned(), json!(self.scope.plan_id)),
                 ("missing".to_owned(), json!(true)),

@@ -45,7 +45,9 @@ pub(super) fn in_progress(job_id: &str) -> DomainError {
     )
 }
 
-/// The job's plan document.
+/// The job's plan document as stored: without its delete candidates and
+/// the decisions on them (they are in its rows, and execution reads
+/// neither; see `plan::complete_document`).
 pub(super) async fn load_plan(
     ctx: &RestoreService,
     job: &JobRow,
