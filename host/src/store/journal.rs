@@ -77,9 +77,9 @@ impl Store {
     }
 
     /// Up to `limit` journal rows of a job after `after`, each with its
-    /// record as it is now in the embedded target of
-    /// `tenant_id/instance_id` (this database's `target_records`), in one
-    /// read: an undo compares every journaled row with its record, and
+    /// record as it is now in the embedded target `embedded` (tenant and
+    /// instance in this database's `target_records`; `None` for a target
+    /// elsewhere, whose hashes the caller asks it for), in one read: an undo compares every journaled row with its record, and
     /// reading the two apart fetched each row twice.
     ///
     /// On SQLite the page comes back as one JSON array (its driver hands
@@ -93,8 +93,7 @@ impl Store {
     pub async fn undo_journal_page(
         &self,
         job_id: &str,
-        tenant_id: &str,
-        instance_id: &str,
+        embedded: Option<(&str, &str)>,
         after: i64,
         limit: u64,
     ) -> Result<Vec<UndoJournalRow>, StoreError> {
@@ -104,25 +103,34 @@ impl Store {
             "FROM rollback_journal WHERE job_id = ? AND plan_row_id > ? ORDER BY plan_row_id LIMIT ?";
         const KEY: &str = "t.tenant_id = ? AND t.instance_id = ? AND t.table_name = j.table_name \
                            AND t.sys_id = j.sys_id";
-        let values: Vec<Value> = vec![
-            job_id.into(),
-            after.into(),
-            (limit as i64).into(),
-            tenant_id.into(),
-            instance_id.into(),
-        ];
-        if self.backend() == DatabaseBackend::Postgres {
+        let mut values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
+        let postgres = self.backend() == DatabaseBackend::Postgres;
+        let (current, join) = match embedded {
+            Some((tenant_id, instance_id)) => {
+                values.extend([tenant_id.into(), instance_id.into()]);
+                let join = if postgres {
+                    format!(
+                        "LEFT JOIN LATERAL (SELECT t.payload_sha256 FROM target_records t \
+                         WHERE {KEY} LIMIT 1) t ON true"
+                    )
+                } else {
+                    format!("LEFT JOIN target_records t ON {KEY}")
+                };
+                ("t.payload_sha256", join)
+            }
+            None => ("CAST(NULL AS text)", String::new()),
+        };
+        if postgres {
             let sql = format!(
-                "SELECT j.*, t.payload_sha256 AS current_sha256 FROM (SELECT {COLUMNS} {PAGE}) j \
-                 LEFT JOIN LATERAL (SELECT t.payload_sha256 FROM target_records t WHERE {KEY} LIMIT 1) t \
-                 ON true ORDER BY j.plan_row_id"
+                "SELECT j.*, {current} AS current_sha256 FROM (SELECT {COLUMNS} {PAGE}) j {join} \
+                 ORDER BY j.plan_row_id"
             );
             return self.fetch_all(&sql, values).await;
         }
         let sql = format!(
             "SELECT json_group_array(json_array(j.plan_row_id, j.journal_id, j.table_name, j.sys_id, j.action, \
-             j.before_image, j.before_image_sha256, j.after_image_sha256, t.payload_sha256)) AS page \
-             FROM (SELECT {COLUMNS} {PAGE}) j LEFT JOIN target_records t ON {KEY}"
+             j.before_image, j.before_image_sha256, j.after_image_sha256, {current})) AS page \
+             FROM (SELECT {COLUMNS} {PAGE}) j {join}"
         );
         #[derive(FromQueryResult)]
         struct Page {
@@ -131,43 +139,7 @@ impl Store {
         let Some(Page { page }) = self.fetch_one(&sql, values).await? else {
             return Ok(Vec::new());
         };
-        type Tuple = (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let corrupt = |e: serde_json::Error| {
-            StoreError::Corrupt(format!("journal page of job {job_id} after {after}: {e}"))
-        };
-        let tuples: Vec<Tuple> = serde_json::from_str(&page).map_err(corrupt)?;
-        let mut rows = Vec::with_capacity(tuples.len());
-        for (plan_row_id, journal_id, table, sys_id, action, image, before, after_sha, current) in
-            tuples
-        {
-            let before_image = match image {
-                Some(text) => Some(serde_json::from_str(&text).map_err(corrupt)?),
-                None => None,
-            };
-            rows.push(UndoJournalRow {
-                plan_row_id,
-                journal_id,
-                table,
-                sys_id,
-                action,
-                before_image,
-                before_image_sha256: before,
-                after_image_sha256: after_sha,
-                current_sha256: current,
-            });
-        }
-        rows.sort_unstable_by_key(|r| r.plan_row_id);
-        Ok(rows)
+        parse_undo_page(&page, job_id, after)
     }
 
     /// Up to `limit` journal rows of a job after `after` that still hold
@@ -197,4 +169,49 @@ impl Store {
         let values: Vec<Value> = vec![job_id.into(), after.into(), (limit as i64).into()];
         self.fetch_all(sql, values).await
     }
+}
+
+/// An undo journal page read on SQLite as one JSON array, in plan order.
+fn parse_undo_page(
+    page: &str,
+    job_id: &str,
+    after: i64,
+) -> Result<Vec<UndoJournalRow>, StoreError> {
+    type Tuple = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let corrupt = |e: serde_json::Error| {
+        StoreError::Corrupt(format!("journal page of job {job_id} after {after}: {e}"))
+    };
+    let tuples: Vec<Tuple> = serde_json::from_str(page).map_err(corrupt)?;
+    let mut rows = Vec::with_capacity(tuples.len());
+    for (plan_row_id, journal_id, table, sys_id, action, image, before, after_sha, current) in
+        tuples
+    {
+        let before_image = match image {
+            Some(text) => Some(serde_json::from_str(&text).map_err(corrupt)?),
+            None => None,
+        };
+        rows.push(UndoJournalRow {
+            plan_row_id,
+            journal_id,
+            table,
+            sys_id,
+            action,
+            before_image,
+            before_image_sha256: before,
+            after_image_sha256: after_sha,
+            current_sha256: current,
+        });
+    }
+    rows.sort_unstable_by_key(|r| r.plan_row_id);
+    Ok(rows)
 }

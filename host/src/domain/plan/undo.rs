@@ -460,44 +460,25 @@ impl UndoRows<'_, '_> {
     ) -> Result<(Vec<Journaled>, Vec<Option<String>>), DomainError> {
         let undo = self.undo;
         let job = undo.job;
-        if undo.target.promises().atomic_with_journal {
-            let page = undo
-                .store
-                .undo_journal_page(
-                    &job.job_id,
-                    &job.tenant_id,
-                    &job.instance_id,
-                    after,
-                    JOURNAL_PAGE,
-                )
-                .await?;
-            let mut entries = Vec::with_capacity(page.len());
-            let mut current = Vec::with_capacity(page.len());
-            for row in page {
-                current.push(row.current_sha256.clone());
-                entries.push(Journaled::try_from(row)?);
-            }
+        let embedded = undo.target.promises().atomic_with_journal;
+        let page = undo
+            .store
+            .undo_journal_page(
+                &job.job_id,
+                embedded.then_some((job.tenant_id.as_str(), job.instance_id.as_str())),
+                after,
+                JOURNAL_PAGE,
+            )
+            .await?;
+        let mut entries = Vec::with_capacity(page.len());
+        let mut current = Vec::with_capacity(page.len());
+        for row in page {
+            current.push(row.current_sha256.clone());
+            entries.push(Journaled::try_from(row)?);
+        }
+        if embedded {
             return Ok((entries, current));
         }
-        let entries = undo
-            .store
-            .journal_page(&job.job_id, after, JOURNAL_PAGE)
-            .await?
-            .into_iter()
-            .map(|row| {
-                Journaled::try_from(UndoJournalRow {
-                    plan_row_id: row.plan_row_id,
-                    journal_id: row.journal_id,
-                    table: row.table,
-                    sys_id: row.sys_id,
-                    action: row.action,
-                    before_image: row.before_image,
-                    before_image_sha256: row.before_image_sha256,
-                    after_image_sha256: row.after_image_sha256,
-                    current_sha256: None,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let found = self.current_hashes(&entries).await?;
         let current = entries
             .iter()
