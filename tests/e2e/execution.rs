@@ -426,6 +426,38 @@ async fn a_target_create_racing_a_chunk_is_a_conflict_not_a_lost_update() {
     assert_only_raced_row_skipped(&ctx, &job_id, &done, "r4").await;
 }
 
+/// A target update in flight when a chunk deletes the row: on PostgreSQL
+/// the delete (not the conflict read) locks the rows it deletes, so it
+/// waits for the user's transaction, re-checks the hash on the version
+/// the user committed, deletes nothing of the chunk and has it tried
+/// again, which sees the row as a conflict. The user's edit survives and
+/// the journal holds no image of it.
+#[tokio::test]
+#[ignore = "PostgreSQL only (RRS_TEST_DATABASE_URL, run with --include-ignored): on SQLite a target write cannot race a chunk"]
+async fn a_target_update_racing_a_chunks_delete_is_a_conflict_not_a_lost_update() {
+    let ctx = TestContext::start().await;
+    rrs_tests::database::require_postgres("a target write racing a chunk");
+    let plan = delete_plan(&ctx).await;
+    let job_id = job(&ctx, &plan).await;
+    let sql =
+        "UPDATE target_records SET payload = '{\"v\":\"by a user\"}', payload_sha256 = 'edited' \
+               WHERE table_name = 'incident' AND sys_id = 'gone'";
+    let done = execute_racing(&ctx, &job_id, sql).await;
+    assert_eq!(done["chunks"][0]["status"], "row_fallback", "{done:?}");
+    let outcome = outcome_of(&done, "gone");
+    assert_eq!(outcome["reason_code"], "skipped_target_changed", "{done:?}");
+    assert_eq!(
+        ctx.target_payload("incident", "gone").await,
+        Some(json!({"v": "by a user"})),
+        "the user's write survives"
+    );
+    let journal = ctx
+        .get(&format!("/v1/jobs/{job_id}/rollback-journal"))
+        .await;
+    let rows = journal.body["rollback_journal"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["sys_id"] != "gone"), "{rows:?}");
+}
+
 async fn delete_plan(ctx: &TestContext) -> Value {
     ctx.target_table("incident", &[], true).await;
     ctx.ingest(

@@ -291,13 +291,17 @@ pub(crate) fn target_row_join(
     }
 }
 
+/// A plan row the chunk deletes, whose record PostgreSQL's delete locks
+/// and re-checks itself.
+const DELETE_ROW: &str = "(p.action = 'delete' AND p.before_sha256 IS NOT NULL)";
+
 /// The plan row ids of a chunk whose record's current payload hash in the
 /// target is not the plan's `before_sha256` (a record absent where the plan
 /// saw one, present where it saw none, or changed), read on the chunk's
 /// transaction with every existing record of the chunk locked (`FOR
 /// UPDATE` inside the per-row lookup on PostgreSQL, so rows the comparison
-/// drops are locked too; SQLite's write transaction excludes every other
-/// writer). The comparison is the execution domain's conflict rule, made
+/// drops are locked too, except the deletes, which the delete itself locks
+/// and re-checks; SQLite's write transaction excludes every other writer). The comparison is the execution domain's conflict rule, made
 /// in SQL so that the rows that still match (all of them, normally) never
 /// travel: an undo of 100,000 rows otherwise reads back 100,000 hashes.
 pub async fn chunk_conflicts<C: ConnectionTrait>(
@@ -308,22 +312,44 @@ pub async fn chunk_conflicts<C: ConnectionTrait>(
     chunk_index: i64,
 ) -> Result<Vec<i64>, StoreError> {
     let backend = conn.get_database_backend();
-    let distinct = match backend {
-        DatabaseBackend::Postgres => "IS DISTINCT FROM",
-        _ => "IS NOT",
+    let (sql, mut values): (String, Vec<Value>) = match backend {
+        // Two lookups, of which each row takes one (the other's condition
+        // is on the plan row alone: PostgreSQL skips it without probing):
+        // a locked one for the rows the chunk writes, an unlocked one for
+        // the deletes, which lock and re-check their rows as they delete
+        // them (`chunk_apply::delete_and_journal`).
+        DatabaseBackend::Postgres => {
+            let key = "t.tenant_id = ? AND t.instance_id = ? AND t.table_name = p.table_name \
+                       AND t.sys_id = p.sys_id";
+            let sql = format!(
+                "SELECT p.plan_row_id AS plan_row_id FROM plan_rows p \
+                 LEFT JOIN LATERAL (SELECT t.payload_sha256 FROM target_records t WHERE {key} \
+                 AND NOT {DELETE_ROW} LIMIT 1 FOR UPDATE) w ON true \
+                 LEFT JOIN LATERAL (SELECT t.payload_sha256 FROM target_records t WHERE {key} \
+                 AND {DELETE_ROW} LIMIT 1) d ON true \
+                 WHERE p.plan_id = ? AND p.chunk_index = ? \
+                 AND COALESCE(w.payload_sha256, d.payload_sha256) IS DISTINCT FROM p.before_sha256 \
+                 ORDER BY p.plan_row_id"
+            );
+            let values = vec![
+                tenant_id.into(),
+                instance_id.into(),
+                tenant_id.into(),
+                instance_id.into(),
+            ];
+            (sql, values)
+        }
+        _ => {
+            let sql = format!(
+                "SELECT p.plan_row_id AS plan_row_id FROM plan_rows p {} \
+                 WHERE p.plan_id = ? AND p.chunk_index = ? AND t.payload_sha256 IS NOT p.before_sha256 \
+                 ORDER BY p.plan_row_id",
+                target_row_join(backend, "LEFT JOIN", "t.payload_sha256", RowLock::ForUpdate)
+            );
+            (sql, vec![tenant_id.into(), instance_id.into()])
+        }
     };
-    let sql = format!(
-        "SELECT p.plan_row_id AS plan_row_id FROM plan_rows p {} \
-         WHERE p.plan_id = ? AND p.chunk_index = ? AND t.payload_sha256 {distinct} p.before_sha256 \
-         ORDER BY p.plan_row_id",
-        target_row_join(backend, "LEFT JOIN", "t.payload_sha256", RowLock::ForUpdate)
-    );
-    let values: Vec<Value> = vec![
-        tenant_id.into(),
-        instance_id.into(),
-        plan_id.into(),
-        chunk_index.into(),
-    ];
+    values.extend([plan_id.into(), chunk_index.into()]);
     #[derive(FromQueryResult)]
     struct Conflict {
         plan_row_id: i64,

@@ -183,9 +183,10 @@ pub(super) struct ChunkStep<'a> {
 }
 
 /// How many times a chunk is tried when records it creates keep appearing
-/// in the embedded target while it applies (each try sees the ones
-/// committed before it as conflicts).
-const CREATE_RACE_ATTEMPTS: usize = 5;
+/// in the embedded target while it applies, or (on PostgreSQL) records it
+/// deletes keep changing (each try sees the ones committed before it as
+/// conflicts).
+const RACE_ATTEMPTS: usize = 5;
 
 /// One chunk: in one transaction with its journal, outcomes, checkpoint
 /// and event when the target promises that (the embedded target), else row
@@ -255,7 +256,7 @@ async fn apply_in_one_transaction(
     ctx: &RestoreService,
     apply: &ChunkApply<'_>,
 ) -> Result<ChunkOutcome, DomainError> {
-    for _ in 0..CREATE_RACE_ATTEMPTS {
+    for _ in 0..RACE_ATTEMPTS {
         let txn = match ctx.store.begin_chunk(apply).await? {
             ChunkStart::Begun(txn) => txn,
             ChunkStart::Stopped(outcome) => return Ok(outcome),
@@ -266,8 +267,8 @@ async fn apply_in_one_transaction(
         }
     }
     Err(DomainError::Unavailable(format!(
-        "chunk {} of job {}: records it creates kept appearing in the target while it applied \
-         ({CREATE_RACE_ATTEMPTS} tries)",
+        "chunk {} of job {}: records it creates or deletes kept changing in the target while it applied \
+         ({RACE_ATTEMPTS} tries)",
         apply.chunk_index, apply.job_id
     )))
 }
