@@ -57,6 +57,7 @@ mod m20261206_000060_add_policy_decisions_signer;
 mod m20261206_000070_add_policy_decisions_input;
 mod m20261206_000071_create_policy_shadow_disagreements;
 mod m20261206_000072_create_policy_set_generations;
+mod m20261207_000010_policy_decisions_input_lz4;
 
 /// Every migration, in the order it is applied.
 #[derive(Debug)]
@@ -112,6 +113,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000070_add_policy_decisions_input::Migration),
             Box::new(m20261206_000071_create_policy_shadow_disagreements::Migration),
             Box::new(m20261206_000072_create_policy_set_generations::Migration),
+            Box::new(m20261207_000010_policy_decisions_input_lz4::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use rrs_tests::TestContext;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn decisions_are_listed_with_their_inputs_and_filtered() {
@@ -211,4 +211,46 @@ async fn decisions_logged_before_the_rebuild_keep_their_order() {
         .unwrap()
         .unwrap();
     assert_eq!(next.try_get::<i64>("", "seq").unwrap(), 3);
+}
+
+/// On PostgreSQL (built with lz4, as Debian's is) the decision log's inputs
+/// are compressed with lz4, not pglz: a gate decision over a plan with many
+/// delete candidates logs megabytes in one value, compressed inside the
+/// plan's request. The input reads back as written.
+#[tokio::test]
+#[ignore = "PostgreSQL only (RRS_TEST_DATABASE_URL, run with --include-ignored): SQLite does not compress"]
+async fn the_decision_log_compresses_inputs_with_lz4_on_postgresql() {
+    use rrs_migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    rrs_tests::database::require_postgres("TOAST compression is PostgreSQL's");
+    let database = rrs_tests::TestDatabase::create().await;
+    let db = database.connect().await;
+    let backend = db.get_database_backend();
+    Migrator::up(&db, None).await.unwrap();
+    let candidates: Vec<Value> = (0..2_000)
+        .map(|i| json!({"candidate_id": format!("dc_{i:08}"), "table": "incident"}))
+        .collect();
+    let input = json!({"delete_candidates": candidates}).to_string();
+    db.execute(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO policy_decisions (decision_id, kind, policy_name, policy_version, policy_digest, \
+         input_sha256, input, output, outcome, subject_kind, subject_id, decided_at) VALUES ('d-big', 'gate', \
+         'g', '1', 'abc', 'def', $1, '{}', 'executable', 'plan', 'p', '2026-11-21T00:00:00Z')",
+        [input.clone().into()],
+    ))
+    .await
+    .unwrap();
+    let row = db
+        .query_one(Statement::from_string(
+            backend,
+            "SELECT pg_column_compression(input) AS method, input FROM policy_decisions \
+             WHERE decision_id = 'd-big'"
+                .to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get::<String>("", "method").unwrap(), "lz4");
+    assert_eq!(row.try_get::<String>("", "input").unwrap(), input);
 }
