@@ -8,12 +8,13 @@
 //! PostgreSQL; SQLite's write transaction excludes every other writer), so
 //! no target write lands between that read and the chunk's write. On
 //! PostgreSQL the records the chunk deletes are the exception: the delete
-//! locks each one as it removes it, only if its hash is still the plan's,
-//! and a chunk that finds one changed meanwhile is tried again, as below. They are
-//! the conflicts ([`ChunkTxn::conflicts`], then [`ChunkTxn::write`]); the
-//! conflicting rows are skipped (`skipped_target_changed`) and the others
-//! applied as their second attempt (`row_attempt` 2, `used_row_fallback`),
-//! in the same transaction. A record the chunk creates has no row to lock:
+//! locks each one as it removes it, journals it only if its hash is still
+//! the plan's, and a chunk that finds one changed meanwhile is tried
+//! again, as below. The rows that changed are the conflicts
+//! ([`ChunkTxn::conflicts`], then [`ChunkTxn::write`]); they are skipped
+//! (`skipped_target_changed`) and the others applied as their second
+//! attempt (`row_attempt` 2, `used_row_fallback`), in the same
+//! transaction. A record the chunk creates has no row to lock:
 //! if one appears meanwhile, the chunk's insert finds it, nothing is
 //! written, and the domain tries the chunk again.
 //!
