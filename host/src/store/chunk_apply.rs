@@ -373,18 +373,23 @@ async fn write_journal(
         target_row_join(backend, "LEFT JOIN", "t.payload, t.payload_sha256", RowLock::None),
         filter.sql
     );
-    let mut values: Vec<Value> = vec![
+    let mut values: Vec<Value> = journal_values(c, attempt).to_vec();
+    values.extend([c.tenant_id.into(), c.instance_id.into()]);
+    values.extend(filter.values.iter().cloned());
+    execute(txn, &sql, values).await
+}
+
+/// The values every journal insert binds, in its order: the journal id
+/// prefix, job, plan hash, chunk, attempt and time.
+fn journal_values(c: &ChunkApply<'_>, attempt: i32) -> [Value; 6] {
+    [
         journal_prefix(c.job_id).into(),
         c.job_id.into(),
         c.plan_hash.into(),
         c.chunk_id.into(),
         attempt.into(),
         c.now.into(),
-        c.tenant_id.into(),
-        c.instance_id.into(),
-    ];
-    values.extend(filter.values.iter().cloned());
-    execute(txn, &sql, values).await
+    ]
 }
 
 const JOURNAL_COLUMNS: &str =
@@ -436,21 +441,14 @@ async fn delete_and_journal(
             .iter()
             .map(|r| r.before_sha256.clone().unwrap_or_default())
             .collect();
-        let values: Vec<Value> = vec![
+        let mut values: Vec<Value> = vec![
             c.tenant_id.into(),
             c.instance_id.into(),
             table.into(),
             sys_ids.clone().into(),
-            journal_prefix(c.job_id).into(),
-            c.job_id.into(),
-            c.plan_hash.into(),
-            c.chunk_id.into(),
-            attempt.into(),
-            c.now.into(),
-            ids.into(),
-            sys_ids.into(),
-            hashes.into(),
         ];
+        values.extend(journal_values(c, attempt));
+        values.extend([ids.into(), sys_ids.into(), hashes.into()]);
         journaled += execute(txn, &sql, values).await?;
     }
     Ok(journaled)
