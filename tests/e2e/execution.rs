@@ -452,7 +452,9 @@ async fn a_target_update_racing_a_chunks_delete_is_a_conflict_not_a_lost_update(
     assert_eq!(done["chunks"][0]["status"], "row_fallback", "{done:?}");
     let outcome = outcome_of(&done, "gone");
     assert_eq!(outcome["reason_code"], "skipped_target_changed", "{done:?}");
-    assert_eq!(user_edit_kept(&ctx, &job_id, "gone").await, 0);
+    // The one journal row is the create of "keep", applied beside it.
+    assert_eq!(user_edit_kept(&ctx, &job_id, "gone").await, 1);
+    assert_eq!(outcome_of(&done, "keep")["outcome"], "applied", "{done:?}");
 }
 
 async fn delete_plan(ctx: &TestContext) -> Value {
