@@ -33,9 +33,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rrs::policy::{
-    canonical_input, input_sha256, DeleteCandidate, DeleteDecision, Executability, Freshness,
-    GateInput, GateOutput, GateReason, PartitionFact, PolicyHostOptions, PolicyKind,
-    PolicyRegistry, ReferenceConflict,
+    logged_input, DeleteCandidate, DeleteDecision, Executability, Freshness, GateInput, GateOutput,
+    GateReason, PartitionFact, PolicyHostOptions, PolicyKind, PolicyRegistry, ReferenceConflict,
 };
 
 const WARMUP: usize = 2_000;
@@ -109,7 +108,7 @@ fn bench(
         "a shadow candidate changed the live decision"
     );
 
-    let [wasm, in_path, bare, floor, hashing, logging, shadow_loop, shadow_strict] = measure([
+    let [wasm, in_path, bare, floor, logging, shadow_loop, shadow_strict] = measure([
         &mut || {
             black_box(registry.decide_gate(black_box(input)));
         },
@@ -125,10 +124,7 @@ fn bench(
             black_box(registry.instantiate_only(PolicyKind::Gate)).ok();
         },
         &mut || {
-            black_box(input_sha256(black_box(input)));
-        },
-        &mut || {
-            black_box(canonical_input(black_box(input)));
+            black_box(logged_input(black_box(input)));
         },
         &mut || {
             black_box(looping.decide_gate(black_box(input)));
@@ -142,8 +138,10 @@ fn bench(
     report("B native rule, same decision path as A", &in_path);
     report("C native rule function alone", &bare);
     report("D fresh instance alone (store, instantiate, drop)", &floor);
-    report("  in A and B: input_sha256 (JSON into sha256)", &hashing);
-    report("  in A and B: canonical_input (the logged input)", &logging);
+    report(
+        "  in A and B: logged_input (the input's JSON, its sha256)",
+        &logging,
+    );
     report("E A with a looping shadow candidate", &shadow_loop);
     report("F A with a well-behaved shadow candidate", &shadow_strict);
     let r = |a: &[Duration], b: &[Duration]| (ratio(a, b, 50), ratio(a, b, 99));

@@ -59,8 +59,7 @@ pub use policy_file::{
     EMBEDDED_DEFAULT_NAME,
 };
 pub use record::{
-    canonical_input, input_sha256, reason_codes, Decision, DecisionOutcome, DecisionRecord,
-    PolicyRef,
+    input_sha256, logged_input, reason_codes, Decision, DecisionOutcome, DecisionRecord, PolicyRef,
 };
 pub use registry::PolicyRegistry;
 pub use set_record::{recorded_config, set_digest, RecordableSet, SetEntry, SetShadow};

@@ -70,8 +70,9 @@ pub struct DecisionRecord {
     /// sha256 of the input's JSON (as these types serialise it: fields in
     /// declaration order, no maps, so the same input always hashes alike).
     pub input_sha256: String,
-    /// The input as canonical JSON ([`canonical_input`]), so the decision
-    /// log can show it and `rrs policy replay` can decide it again.
+    /// The input's JSON, whose sha256 is `input_sha256` ([`logged_input`]),
+    /// so the decision log can show it and `rrs policy replay` can decide
+    /// it again.
     pub input: String,
     /// The output as JSON, or `{"policy_error": kind, "message"}`.
     pub output: serde_json::Value,
@@ -97,16 +98,26 @@ pub struct Decision<T> {
     pub record: DecisionRecord,
 }
 
-/// An input as canonical JSON (RFC 8785 for these types: object keys
-/// sorted, no whitespace, integers only), as the decision log keeps it.
-/// Parsed back into its input type, it hashes to the record's
-/// `input_sha256` again.
-pub fn canonical_input<I: Serialize>(input: &I) -> String {
-    match serde_json::to_value(input) {
-        // serde_json's maps are sorted by key (no `preserve_order`).
-        Ok(value) => value.to_string(),
+/// An input as the decision log keeps it, and its sha256, from one
+/// serialisation: serde_json's compact text of the input type (fields in
+/// declaration order, no whitespace; the input types hold no maps, so the
+/// same input is always the same text). The sha256 of the logged text is
+/// the record's `input_sha256` ([`input_sha256`] streams the same bytes),
+/// and the text parses back into the same input. The log once sorted the
+/// keys, through a `serde_json::Value` tree built per decision: a fifth of
+/// a sandboxed decision's time, and 0.4 s of the gate decision of an undo
+/// plan with 100,000 delete candidates.
+pub fn logged_input<I: Serialize>(input: &I) -> (String, String) {
+    match serde_json::to_string(input) {
+        Ok(text) => {
+            let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
+            (text, sha256)
+        }
         // The input types always serialise; see `input_sha256`.
-        Err(e) => serde_json::Value::String(format!("unserialisable input: {e}")).to_string(),
+        Err(e) => {
+            let text = serde_json::Value::String(format!("unserialisable input: {e}")).to_string();
+            (text, input_sha256(input))
+        }
     }
 }
 

@@ -36,9 +36,7 @@ use super::kind::PolicyKind;
 use super::loader::{self, load_policy, on_policy, LoadedPolicy, PolicyInfo, Pre};
 use super::media_caps::{self, MediaCapsInput, MediaCapsOutput};
 use super::policy_file::PolicyConfig;
-use super::record::{
-    canonical_input, input_sha256, Decision, DecisionOutcome, DecisionRecord, PolicyRef,
-};
+use super::record::{logged_input, Decision, DecisionOutcome, DecisionRecord, PolicyRef};
 use super::sandbox;
 use super::set_record::{set_digest, RecordableSet, SetEntry, SetShadow};
 use super::shadow::{ShadowDisagreement, ShadowJob, ShadowRunner, ShadowSide};
@@ -452,6 +450,7 @@ impl PolicyRegistry {
             Ok(out) => serde_json::to_value(out).unwrap_or(serde_json::Value::Null),
             Err(failure) => failure.details(),
         };
+        let (logged, logged_sha256) = logged_input(input);
         let record = DecisionRecord {
             decision_id,
             kind,
@@ -459,8 +458,8 @@ impl PolicyRegistry {
             policy_version: info.version.clone(),
             policy_digest: info.digest.clone(),
             policy_signer: info.signer.clone(),
-            input_sha256: input_sha256(input),
-            input: canonical_input(input),
+            input_sha256: logged_sha256,
+            input: logged,
             output,
             outcome,
             decided_at: Utc::now(),

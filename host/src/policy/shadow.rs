@@ -44,7 +44,7 @@ pub struct ShadowDisagreement {
     pub kind: PolicyKind,
     /// The live decision's id (in the decision log).
     pub decision_id: Uuid,
-    /// The input as canonical JSON (the decision log's `input`).
+    /// The input's JSON (the decision log's `input`).
     pub input: String,
     pub live: ShadowSide,
     pub candidate: ShadowSide,

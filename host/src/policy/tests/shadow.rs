@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::support::{fixture, sha256_of};
 use crate::policy::{
-    canonical_input, input_sha256, recorded_config, DecisionOutcome, Executability, GateInput,
+    input_sha256, logged_input, recorded_config, DecisionOutcome, Executability, GateInput,
     PolicyConfig, PolicyHostOptions, PolicyKind, PolicyRegistry, DEFAULT_POLICIES_TOML,
 };
 
@@ -115,13 +115,14 @@ fn a_logged_input_decides_again_to_the_same_hash() {
         tenant_id: "acme".into(),
         instance_id: "sandbox".into(),
     });
-    let logged = canonical_input(&input);
-    let value: serde_json::Value = serde_json::from_str(&logged).unwrap();
+    let (logged, sha256) = logged_input(&input);
     assert_eq!(
-        value.to_string(),
-        logged,
-        "canonical: sorted keys, no spaces"
+        sha256,
+        sha256_of(logged.as_bytes()),
+        "the logged text is what the recorded sha256 hashes"
     );
+    assert_eq!(sha256, input_sha256(&input));
+    assert!(!logged.contains(' '), "compact: {logged}");
     let back: GateInput = serde_json::from_str(&logged).unwrap();
     assert_eq!(back, input);
     assert_eq!(input_sha256(&back), input_sha256(&input));
