@@ -336,10 +336,7 @@ async fn revert_rows(
     // connection): the read is a third of an undo plan's time on
     // PostgreSQL.
     let mut page = read_page(undo, info, 0).await?;
-    loop {
-        let Some(last) = page.0.last().map(|e| e.plan_row_id) else {
-            break;
-        };
+    while let Some(last) = page.0.last().map(|e| e.plan_row_id) {
         let whole = page.0.len() as u64 >= JOURNAL_PAGE;
         let next = async {
             match whole {
