@@ -333,8 +333,8 @@ async fn revert_rows(
         journaled: 0,
     };
     // Each page is reverted while the next one is read (on another
-    // connection): the read is a third of an undo plan's time on
-    // PostgreSQL.
+    // connection): the read was a fifth of an undo plan's time on
+    // PostgreSQL (1.1 s of 5.5 s at 100,000 rows).
     let mut page = read_page(undo, info, 0).await?;
     while let Some(last) = page.0.last().map(|e| e.plan_row_id) {
         let whole = page.0.len() as u64 >= JOURNAL_PAGE;
@@ -462,8 +462,8 @@ async fn read_page(
         .await?;
     let mut entries = Vec::with_capacity(page.len());
     let mut current = Vec::with_capacity(page.len());
-    for row in page {
-        current.push(row.current_sha256.clone());
+    for mut row in page {
+        current.push(row.current_sha256.take());
         entries.push(Journaled::try_from(row)?);
     }
     if embedded {
