@@ -420,6 +420,17 @@ async fn a_record_edited_after_the_undo_was_planned_is_skipped_not_deleted() {
     let rows = journal.body["rollback_journal"].as_array().unwrap();
     let ids: Vec<&Value> = rows.iter().map(|r| &r["sys_id"]).collect();
     assert_eq!(ids, [&json!("b")], "only the delete of b is journaled");
+    // The journal row has its mirror row and its applied outcome (on
+    // PostgreSQL, written by the statement that deletes the record).
+    let mirror = journal.body["sn_mirror"].as_array().unwrap();
+    assert_eq!(mirror.len(), 1, "{mirror:?}");
+    assert_eq!(mirror[0]["journal_id"], rows[0]["journal_id"]);
+    assert_eq!(
+        mirror[0]["before_image_sha256"],
+        rows[0]["before_image_sha256"]
+    );
+    assert_eq!(outcome("b")["journal_id"], rows[0]["journal_id"]);
+    assert_eq!(outcome("b")["used_row_fallback"], true, "{done:?}");
 }
 
 #[tokio::test]

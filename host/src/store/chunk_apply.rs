@@ -274,8 +274,12 @@ impl ChunkTxn<'_, '_> {
         } else {
             0
         };
+        // A chunk of deletes only writes its mirror and outcome rows in the
+        // deleting statement too.
+        let folded = !deleting.is_empty() && deleting.len() == applying.len();
         if !deleting.is_empty() {
-            let deleted = delete_and_journal(&txn, c, &deleting, attempt).await?;
+            let outcomes = folded.then_some(fallback);
+            let deleted = delete_and_journal(&txn, c, &deleting, attempt, outcomes).await?;
             if deleted != deleting.len() as u64 {
                 // A record changed or went between the conflict read and
                 // the delete: nothing stays written, and the next try
@@ -298,7 +302,7 @@ impl ChunkTxn<'_, '_> {
                 applying.len()
             )));
         }
-        if let (Some(first), Some(last)) = (applying.first(), applying.last()) {
+        if let (Some(first), Some(last), false) = (applying.first(), applying.last(), folded) {
             let range = (first.plan_row_id, last.plan_row_id);
             write_mirror(&txn, c, range).await?;
             write_applied_outcomes(&txn, c, range, fallback).await?;
@@ -460,25 +464,46 @@ const JOURNAL_COLUMNS: &str =
 /// leave its `after_sha256` empty), so neither has its journal row, and
 /// `plan_rows` is not read again (looked up per key, its fresh rows had no
 /// statistics and the planner scanned the whole plan for each one).
+///
+/// With `outcomes` (the chunk's fallback flag), the chunk deletes and
+/// nothing else: the same statement also writes each journal row's mirror
+/// row and `applied` outcome from the journal rows it inserts, which
+/// [`write_mirror`] and [`write_applied_outcomes`] would otherwise read
+/// back (wide rows, the before-images among them: a fifth of such a chunk).
 async fn delete_and_journal(
     txn: &DatabaseTransaction,
     c: &ChunkApply<'_>,
     deleting: &[&PlanRowKey],
     attempt: i32,
+    outcomes: Option<bool>,
 ) -> Result<u64, StoreError> {
     let mut tables: Vec<&str> = deleting.iter().map(|r| r.table.as_str()).collect();
     tables.sort_unstable();
     tables.dedup();
-    let sql = format!(
-        "WITH d AS (DELETE FROM target_records t WHERE t.tenant_id = ? AND t.instance_id = ? \
-         AND t.table_name = ? AND t.sys_id = ANY(CAST(? AS text[])) \
-         RETURNING t.table_name, t.sys_id, t.payload, t.payload_sha256) \
-         INSERT INTO rollback_journal ({JOURNAL_COLUMNS}) \
+    let journal = format!(
+        "INSERT INTO rollback_journal ({JOURNAL_COLUMNS}) \
          SELECT {}, ?, ?, k.plan_row_id, ?, ?, d.table_name, d.sys_id, 'delete', d.payload, d.payload_sha256, \
          NULL, ? FROM d JOIN unnest(CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[])) \
          AS k(plan_row_id, sys_id, before_sha256) ON k.sys_id = d.sys_id AND k.before_sha256 = d.payload_sha256",
         journal_id_sql(DatabaseBackend::Postgres, "k.plan_row_id"),
     );
+    let delete = "d AS (DELETE FROM target_records t WHERE t.tenant_id = ? AND t.instance_id = ? \
+         AND t.table_name = ? AND t.sys_id = ANY(CAST(? AS text[])) \
+         RETURNING t.table_name, t.sys_id, t.payload, t.payload_sha256)";
+    let sql = match outcomes {
+        None => format!("WITH {delete} {journal}"),
+        Some(_) => format!(
+            "WITH {delete}, j AS ({journal} RETURNING journal_id, job_id, table_name, sys_id, plan_row_id, \
+             chunk_id, action, before_image_sha256, row_attempt, created_at), \
+             m AS (INSERT INTO sn_mirror (journal_id, job_id, table_name, sys_id, plan_row_id, chunk_id, \
+             before_image_sha256, synced_at) \
+             SELECT journal_id, job_id, table_name, sys_id, plan_row_id, chunk_id, before_image_sha256, created_at \
+             FROM j) \
+             INSERT INTO row_outcomes ({OUTCOME_COLUMNS}) \
+             SELECT job_id, plan_row_id, chunk_id, ?, table_name, sys_id, action, 'applied', NULL, ?, row_attempt, \
+             journal_id, created_at FROM j"
+        ),
+    };
     let mut journaled = 0;
     for table in tables {
         let rows: Vec<&&PlanRowKey> = deleting.iter().filter(|r| r.table == table).collect();
@@ -496,6 +521,9 @@ async fn delete_and_journal(
         ];
         values.extend(journal_values(c, attempt));
         values.extend([ids.into(), sys_ids.into(), hashes.into()]);
+        if let Some(fallback) = outcomes {
+            values.extend([c.chunk_index.into(), fallback.into()]);
+        }
         journaled += execute(txn, &sql, values).await?;
     }
     Ok(journaled)
@@ -534,6 +562,10 @@ async fn write_mirror(
     Ok(())
 }
 
+const OUTCOME_COLUMNS: &str =
+    "job_id, plan_row_id, chunk_id, chunk_index, table_name, sys_id, action, outcome, reason_code, \
+     used_row_fallback, row_attempt, journal_id, created_at";
+
 /// An `applied` outcome for each of the chunk's journal rows.
 async fn write_applied_outcomes(
     txn: &DatabaseTransaction,
@@ -542,8 +574,7 @@ async fn write_applied_outcomes(
     fallback: bool,
 ) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO row_outcomes (job_id, plan_row_id, chunk_id, chunk_index, table_name, sys_id, action, \
-         outcome, reason_code, used_row_fallback, row_attempt, journal_id, created_at) \
+        "INSERT INTO row_outcomes ({OUTCOME_COLUMNS}) \
          SELECT job_id, plan_row_id, chunk_id, ?, table_name, sys_id, action, 'applied', NULL, ?, row_attempt, \
          journal_id, created_at {CHUNK_JOURNAL_ROWS}"
     );
