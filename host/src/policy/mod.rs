@@ -35,6 +35,7 @@ mod set_record;
 mod shadow;
 pub mod signature;
 pub(crate) mod timestamp;
+mod warm;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 /// The fixtures, each a member `plugins/fixtures/<name>` (package
 /// `rrs-fixture-<name>`) of the plugins workspace.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     "loop",
     "memory",
     "trap",
@@ -11,4 +11,5 @@ pub const NAMES: [&str; 10] = [
     "unknown-reason",
     "gate-v1-0",
     "strict-gate",
+    "once",
 ];

@@ -12,3 +12,4 @@ mod shadow;
 mod signatures;
 mod support;
 mod versions;
+mod warm;
