@@ -6,8 +6,6 @@
 //!   instance per decision, output checks, decision record, span and
 //!   metrics): `decide_capability`, then `decide_media_caps` when it
 //!   allows, exactly what the service does for one execute call;
-//! - A0: the same with `warm_instances = 0`, so each decision makes its
-//!   instance inline instead of taking a spare made ahead;
 //! - B: the same rules in native Rust through the same registry path
 //!   (`decide_capability_natively` / `decide_media_caps_natively`);
 //! - C: the rules as a Cedar policy set (`cedar-policy`), see `cedar`;
@@ -32,8 +30,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use rrs::policy::{
-    CapabilityDecision, Decision, MediaCapsOutput, PolicyHostOptions, PolicyKind, PolicyLimits,
-    PolicyRegistry,
+    CapabilityDecision, Decision, MediaCapsOutput, PolicyHostOptions, PolicyKind, PolicyRegistry,
 };
 
 use cases::{Call, Verdict};
@@ -88,9 +85,6 @@ fn outcome(
 
 struct Peers {
     registry: PolicyRegistry,
-    /// The same policies with `warm_instances = 0`: every decision makes
-    /// its instance inline (column A0).
-    inline: PolicyRegistry,
     settings: Settings,
     cedar: cedar::Cedar,
     rego: rego::Rego,
@@ -100,13 +94,11 @@ struct Peers {
 fn check(peers: &Peers, calls: &[Call]) -> anyhow::Result<()> {
     for call in calls {
         let a = outcome(&wasm(&peers.registry, call))?;
-        let a0 = outcome(&wasm(&peers.inline, call))?;
         let b = outcome(&native_path(&peers.registry, &peers.settings, call))?;
         let c = peers.cedar.decide(call)?;
         let d = peers.rego.decide(call)?;
         let e = bare(&peers.settings, call);
         anyhow::ensure!(a == b, "{}: wasm {a:?} but native {b:?}", call.name);
-        anyhow::ensure!(a == a0, "{}: wasm {a:?} but inline {a0:?}", call.name);
         for (column, verdict) in [("wasm", a.0), ("Cedar", c), ("Rego", d), ("bare native", e)] {
             anyhow::ensure!(
                 verdict == call.expected,
@@ -128,12 +120,9 @@ struct Goals {
 
 fn bench(peers: &Peers, call: &Call) -> Goals {
     let (registry, settings) = (&peers.registry, &peers.settings);
-    let [a, a0, b, c, d, e] = measure([
+    let [a, b, c, d, e] = measure([
         &mut || {
             black_box(wasm(registry, black_box(call)));
-        },
-        &mut || {
-            black_box(wasm(&peers.inline, black_box(call)));
         },
         &mut || {
             black_box(native_path(registry, settings, black_box(call)));
@@ -155,7 +144,6 @@ fn bench(peers: &Peers, call: &Call) -> Goals {
     );
     println!("{:<58} {:>10} {:>10}", "", "p50", "p99");
     report("A wasm plugins through the registry (fresh instances)", &a);
-    report("A0 the same, each instance made inside its decision", &a0);
     report("B native twin, same registry decision path", &b);
     report("C Cedar (cedar-policy), request built per decision", &c);
     report("D Rego (regorus), input set per decision", &d);
@@ -168,7 +156,6 @@ fn bench(peers: &Peers, call: &Call) -> Goals {
         );
     };
     show("A/B", &a, &b);
-    show("A0/B", &a0, &b);
     show("A/C", &a, &c);
     show("A/D", &a, &d);
     show("C/B", &c, &b);
@@ -194,16 +181,6 @@ fn bench(peers: &Peers, call: &Call) -> Goals {
 fn main() -> anyhow::Result<()> {
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/default.toml");
     let registry = PolicyRegistry::load(&policies, PolicyHostOptions::default())?;
-    let inline = PolicyRegistry::load(
-        &policies,
-        PolicyHostOptions {
-            limits: PolicyLimits {
-                warm_instances: 0,
-                ..PolicyLimits::default()
-            },
-            cache_dir: None,
-        },
-    )?;
     let setting = |kind| {
         registry
             .policy(kind)
@@ -218,7 +195,6 @@ fn main() -> anyhow::Result<()> {
         cedar: cedar::Cedar::new(&settings)?,
         rego: rego::Rego::new(&settings)?,
         registry,
-        inline,
         settings,
     };
     let calls = cases::calls();

@@ -42,10 +42,6 @@ pub struct PolicyLimits {
     pub epoch_tick: Duration,
     /// Instances alive at once (the pool's size; default 256).
     pub max_instances: u32,
-    /// Spare instances each live plugin keeps made ahead of its decisions
-    /// (default 2; 0 instantiates inside every decision; see
-    /// `policy::warm`).
-    pub warm_instances: usize,
 }
 
 impl Default for PolicyLimits {
@@ -58,7 +54,6 @@ impl Default for PolicyLimits {
             timeout_per_item: Duration::from_micros(20),
             epoch_tick: Duration::from_millis(10),
             max_instances: 256,
-            warm_instances: 2,
         }
     }
 }
@@ -80,7 +75,6 @@ pub struct PolicyHostOptions {
     pub cache_dir: Option<PathBuf>,
 }
 
-#[derive(Clone)]
 pub(crate) struct PolicyEngine {
     pub(crate) engine: Engine,
     pub(crate) limits: PolicyLimits,

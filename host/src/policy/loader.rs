@@ -25,7 +25,6 @@ use super::kind::PolicyKind;
 use super::policy_file::{PluginLocation, PolicyConfig};
 use super::sandbox::{self, HostState};
 use super::signature::{self, PolicySigner};
-use super::warm::WarmPool;
 
 /// A loaded policy, as `GET /v1/policies` lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,7 +91,6 @@ macro_rules! on_policy {
 pub(crate) use on_policy;
 
 /// The pre-instantiated component, typed by world.
-#[derive(Clone)]
 pub(crate) enum Pre {
     Gate(GatePre<HostState>),
     /// A gate plugin built against `rrs:policy@1.0.0`.
@@ -105,9 +103,6 @@ pub(crate) struct LoadedPolicy {
     pub(crate) info: PolicyInfo,
     pub(crate) settings_json: String,
     pub(crate) pre: Pre,
-    /// Where its decisions' instances come from (inline until the registry
-    /// gives a live plugin spares).
-    pub(crate) warm: Arc<WarmPool>,
     /// The wasm when it came from a file (or a recorded set), so the set can
     /// be recorded for other replicas; `None` for a builtin.
     pub(crate) wasm: Option<Arc<[u8]>>,
@@ -213,7 +208,6 @@ fn load_plugin(
             signer,
         },
         settings_json,
-        warm: WarmPool::inline(pre.clone()),
         pre,
         wasm: kept,
         shadow: None,

@@ -35,7 +35,6 @@ mod set_record;
 mod shadow;
 pub mod signature;
 pub(crate) mod timestamp;
-mod warm;
 
 #[cfg(test)]
 mod tests;

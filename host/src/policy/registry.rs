@@ -7,9 +7,7 @@
 //!
 //! Decisions are synchronous. A decision is a fresh instance and one call,
 //! 7-15 µs at p50 on the 2-core machines measured (`policy_decisions`
-//! bench), less the ~4 µs of making and dropping the instance when a spare
-//! made ahead is ready (`warm`: each set's live plugins keep
-//! `warm_instances` of them). Even a hostile plugin
+//! bench; ~4 µs of it is the fresh instance itself). Even a hostile plugin
 //! is stopped after about twice its time budget (100 ms plus 20 µs per
 //! input item by default; see `deadline`), so async callers may call
 //! directly from a task; moving a typical decision to `spawn_blocking`
@@ -42,7 +40,6 @@ use super::record::{logged_input, Decision, DecisionOutcome, DecisionRecord, Pol
 use super::sandbox;
 use super::set_record::{set_digest, RecordableSet, SetEntry, SetShadow};
 use super::shadow::{ShadowDisagreement, ShadowJob, ShadowRunner, ShadowSide};
-use super::warm::{Fresh, WarmPool, Warmer};
 
 /// Where the registry (re)loads its configuration from.
 #[derive(Debug, Clone)]
@@ -75,8 +72,6 @@ struct Inner {
     /// replica never records one set while adopting another.
     sync: tokio::sync::Mutex<()>,
     shadow: ShadowRunner,
-    /// Makes the live plugins' spare instances.
-    warm: Warmer,
 }
 
 impl super::shadow::EngineRef for Inner {
@@ -124,8 +119,7 @@ impl PolicyRegistry {
         };
         let engine = PolicyEngine::new(options.limits).map_err(host_error)?;
         let cache = ComponentCache::new(options.cache_dir).map_err(host_error)?;
-        let warm = Warmer::new(&engine);
-        let set = load_set(&engine, &cache, &warm, &read_source(&source)?)?;
+        let set = load_set(&engine, &cache, &read_source(&source)?)?;
         let inner = Inner {
             engine,
             cache,
@@ -134,7 +128,6 @@ impl PolicyRegistry {
             generation: AtomicI64::new(0),
             sync: tokio::sync::Mutex::new(()),
             shadow: ShadowRunner::new(),
-            warm,
         };
         let registry = Self {
             inner: Arc::new(inner),
@@ -160,14 +153,8 @@ impl PolicyRegistry {
 
     fn reload_from(&self, source: Source) -> Result<Vec<PolicyInfo>, PolicyLoadError> {
         let mut current_source = self.lock_source();
-        let loaded = read_source(&source).and_then(|config| {
-            load_set(
-                &self.inner.engine,
-                &self.inner.cache,
-                &self.inner.warm,
-                &config,
-            )
-        });
+        let loaded = read_source(&source)
+            .and_then(|config| load_set(&self.inner.engine, &self.inner.cache, &config));
         match loaded {
             Ok(set) => {
                 self.inner.current.store(Arc::new(set));
@@ -196,12 +183,7 @@ impl PolicyRegistry {
     /// [`super::recorded_config`]) as `generation`. The configuration later
     /// reloads read stays this replica's own; on error the old set stays.
     pub fn adopt(&self, config: &PolicyConfig, generation: i64) -> Result<(), PolicyLoadError> {
-        match load_set(
-            &self.inner.engine,
-            &self.inner.cache,
-            &self.inner.warm,
-            config,
-        ) {
+        match load_set(&self.inner.engine, &self.inner.cache, config) {
             Ok(set) => {
                 self.inner.current.store(Arc::new(set));
                 self.set_generation(generation);
@@ -418,15 +400,6 @@ impl PolicyRegistry {
         on_policy!(engine, &policy.pre, |_policy, _store| Ok(()))
     }
 
-    /// The current `kind` plugin's spare instances: how many decisions
-    /// took one, and how many are ready now.
-    #[cfg(test)]
-    pub(crate) fn spares(&self, kind: PolicyKind) -> (u64, usize) {
-        let set = self.inner.current.load();
-        set.get(kind)
-            .map_or((0, 0), |p| (p.warm.taken(), p.warm.ready()))
-    }
-
     /// Asks the current `kind` plugin to validate `settings_json`.
     pub(crate) fn validate_settings(
         &self,
@@ -449,7 +422,7 @@ impl PolicyRegistry {
         input: &I,
         settings: Option<&str>,
         outcome_of: fn(&T) -> DecisionOutcome,
-        call: impl FnOnce(&PolicyEngine, &Arc<WarmPool>, &str) -> Result<T, PolicyFailure>,
+        call: impl FnOnce(&PolicyEngine, &Pre, &str) -> Result<T, PolicyFailure>,
         shadow_call: Option<PolicyCall<I, T>>,
     ) -> Decision<T>
     where
@@ -463,7 +436,7 @@ impl PolicyRegistry {
             Some(policy) => {
                 let settings = settings.unwrap_or(&policy.settings_json);
                 let result = traced(decision_id, &policy.info, outcome_of, || {
-                    call(&self.inner.engine, &policy.warm, settings)
+                    call(&self.inner.engine, &policy.pre, settings)
                 });
                 (policy.info.clone(), result)
             }
@@ -540,7 +513,7 @@ impl PolicyRegistry {
             };
             let result = shadow_call(
                 engine,
-                &candidate.warm,
+                &candidate.pre,
                 &candidate.settings_json,
                 &owned_input,
             );
@@ -578,30 +551,36 @@ impl PolicyRegistry {
 }
 
 /// A kind's sandboxed call over its input (live or shadow).
-type PolicyCall<I, T> = fn(&PolicyEngine, &Arc<WarmPool>, &str, &I) -> Result<T, PolicyFailure>;
+type PolicyCall<I, T> = fn(&PolicyEngine, &Pre, &str, &I) -> Result<T, PolicyFailure>;
 
 fn call_gate(
     engine: &PolicyEngine,
-    pool: &Arc<WarmPool>,
+    pre: &Pre,
     settings: &str,
     input: &GateInput,
 ) -> Result<GateOutput, PolicyFailure> {
     let wit_input = gate::to_wit(input);
-    let out = match pool.pre() {
-        Pre::Gate(_) => sandbox::run_fresh(engine, gate_items(input), pool, |i, s| match i {
-            Fresh::Gate(i) => i
-                .rrs_policy_gate_policy()
-                .call_decide(s, settings, &wit_input),
-            _ => Err(wrong_instance()),
-        })?,
-        Pre::GateV1_0(_) => {
+    let out = match pre {
+        Pre::Gate(pre) => sandbox::run(
+            engine,
+            gate_items(input),
+            |s| pre.instantiate(s),
+            |i, s| {
+                i.rrs_policy_gate_policy()
+                    .call_decide(s, settings, &wit_input)
+            },
+        )?,
+        Pre::GateV1_0(pre) => {
             let old_input = gate_v1_0::input(&wit_input);
-            let out = sandbox::run_fresh(engine, gate_items(input), pool, |i, s| match i {
-                Fresh::GateV1_0(i) => i
-                    .rrs_policy_gate_policy()
-                    .call_decide(s, settings, &old_input),
-                _ => Err(wrong_instance()),
-            })?;
+            let out = sandbox::run(
+                engine,
+                gate_items(input),
+                |s| pre.instantiate(s),
+                |i, s| {
+                    i.rrs_policy_gate_policy()
+                        .call_decide(s, settings, &old_input)
+                },
+            )?;
             gate_v1_0::output(out)
         }
         _ => return Err(wrong_pre()),
@@ -611,33 +590,45 @@ fn call_gate(
 
 fn call_capability(
     engine: &PolicyEngine,
-    pool: &Arc<WarmPool>,
+    pre: &Pre,
     settings: &str,
     input: &CapabilityInput,
 ) -> Result<CapabilityDecision, PolicyFailure> {
+    let Pre::Capability(pre) = pre else {
+        return Err(wrong_pre());
+    };
     let wit_input = capability::to_wit(input);
-    let out = sandbox::run_fresh(engine, input.scope.tables.len(), pool, |i, s| match i {
-        Fresh::Capability(i) => i
-            .rrs_policy_capability_policy()
-            .call_decide(s, settings, &wit_input),
-        _ => Err(wrong_instance()),
-    })?;
+    let out = sandbox::run(
+        engine,
+        input.scope.tables.len(),
+        |s| pre.instantiate(s),
+        |i, s| {
+            i.rrs_policy_capability_policy()
+                .call_decide(s, settings, &wit_input)
+        },
+    )?;
     capability::for_capability::decision_from_wit(&input.exercised_capabilities, out)
 }
 
 fn call_media_caps(
     engine: &PolicyEngine,
-    pool: &Arc<WarmPool>,
+    pre: &Pre,
     settings: &str,
     input: &MediaCapsInput,
 ) -> Result<MediaCapsOutput, PolicyFailure> {
+    let Pre::MediaCaps(pre) = pre else {
+        return Err(wrong_pre());
+    };
     let wit_input = media_caps::to_wit(input);
-    let out = sandbox::run_fresh(engine, 0, pool, |i, s| match i {
-        Fresh::MediaCaps(i) => i
-            .rrs_policy_media_caps_policy()
-            .call_decide(s, settings, &wit_input),
-        _ => Err(wrong_instance()),
-    })?;
+    let out = sandbox::run(
+        engine,
+        0,
+        |s| pre.instantiate(s),
+        |i, s| {
+            i.rrs_policy_media_caps_policy()
+                .call_decide(s, settings, &wit_input)
+        },
+    )?;
     media_caps::from_wit(input, out)
 }
 
@@ -698,11 +689,6 @@ fn allow_outcome(decision: &CapabilityDecision) -> DecisionOutcome {
     }
 }
 
-/// Cannot happen: a pool's instances are of its plugin's world.
-fn wrong_instance() -> wasmtime::Error {
-    wasmtime::Error::msg("the instance is not of the policy's world")
-}
-
 /// Cannot happen: a set always holds each kind with its world's bindings.
 fn wrong_pre() -> PolicyFailure {
     PolicyFailure::new(
@@ -741,18 +727,12 @@ fn read_source(source: &Source) -> Result<PolicyConfig, PolicyLoadError> {
 fn load_set(
     engine: &PolicyEngine,
     cache: &ComponentCache,
-    warm: &Warmer,
     config: &PolicyConfig,
 ) -> Result<PolicySet, PolicyLoadError> {
-    let mut policies = PolicyKind::ALL
+    let policies = PolicyKind::ALL
         .into_iter()
         .map(|kind| load_policy(engine, cache, config, kind))
         .collect::<Result<Vec<_>, _>>()?;
-    // Only a whole set gets spares (the live plugins; candidates decide on
-    // the shadow worker, where latency does not matter).
-    for policy in &mut policies {
-        policy.warm = warm.pool(policy.pre.clone());
-    }
     let entries: Vec<SetEntry> = policies
         .iter()
         .map(|p| SetEntry {

@@ -4,18 +4,13 @@
 //! `memory.grow` quietly return -1, and an epoch deadline (without one the
 //! store's default deadline traps at once) that checks the call's CPU time
 //! before stopping it (see [`super::deadline`]). Whatever goes wrong becomes
-//! a typed [`PolicyFailure`]. A decision's store and instance are usually
-//! made ahead, never called before, and given the call's limits and
-//! deadline when taken ([`super::warm`]).
-
-use std::sync::Arc;
+//! a typed [`PolicyFailure`].
 
 use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 
 use super::deadline::{CallClock, Overrun, WALL_CAP_BUDGETS};
 use super::engine::{Budget, PolicyEngine};
 use super::failure::{PolicyFailure, PolicyFailureKind};
-use super::warm::{Fresh, Spare, WarmPool};
 
 /// The store's data: its limits, its clock, and whether the memory cap was
 /// hit.
@@ -75,10 +70,17 @@ impl ResourceLimiter for HostState {
 /// input has `items` items.
 pub(crate) fn new_store(engine: &PolicyEngine, items: usize) -> Store<HostState> {
     let budget = engine.budget(items);
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(budget.memory_bytes)
+        .instances(4)
+        .memories(1)
+        .tables(2)
+        .trap_on_grow_failure(true)
+        .build();
     let mut store = Store::new(
         &engine.engine,
         HostState {
-            limits: store_limits(budget),
+            limits,
             budget,
             clock: CallClock::start(),
             memory_cap_hit: false,
@@ -97,29 +99,6 @@ pub(crate) fn new_store(engine: &PolicyEngine, items: usize) -> Store<HostState>
     store
 }
 
-fn store_limits(budget: Budget) -> StoreLimits {
-    StoreLimitsBuilder::new()
-        .memory_size(budget.memory_bytes)
-        .instances(4)
-        .memories(1)
-        .tables(2)
-        .trap_on_grow_failure(true)
-        .build()
-}
-
-/// Gives a spare made ahead (for an input of no items) the limits, clock
-/// and deadline of a call whose input has `items` items, as if it had been
-/// made now.
-fn ready(store: &mut Store<HostState>, engine: &PolicyEngine, items: usize) {
-    let budget = engine.budget(items);
-    let state = store.data_mut();
-    state.limits = store_limits(budget);
-    state.budget = budget;
-    state.clock = CallClock::start();
-    state.memory_cap_hit = false;
-    store.set_epoch_deadline(budget.deadline_ticks);
-}
-
 /// Instantiates with `instantiate`, then runs `call`, in a fresh store
 /// sized for an input of `items` items.
 pub(crate) fn run<P, T>(
@@ -129,46 +108,13 @@ pub(crate) fn run<P, T>(
     call: impl FnOnce(&P, &mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, PolicyFailure> {
     let mut store = new_store(engine, items);
-    let instance = instantiate(&mut store).map_err(|e| instantiation_failed(e, &store))?;
+    let instance = instantiate(&mut store).map_err(|e| {
+        PolicyFailure::new(
+            PolicyFailureKind::PolicyTrap,
+            format!("instantiation failed: {}", classify(e, &store).message),
+        )
+    })?;
     call(&instance, &mut store).map_err(|e| classify(e, &store))
-}
-
-/// A decision's call: `call` on one of `pool`'s spares, or on an instance
-/// made here when none is ready; the used store goes back to the pool's
-/// worker to be dropped.
-pub(crate) fn run_fresh<T>(
-    engine: &PolicyEngine,
-    items: usize,
-    pool: &Arc<WarmPool>,
-    call: impl FnOnce(&Fresh, &mut Store<HostState>) -> wasmtime::Result<T>,
-) -> Result<T, PolicyFailure> {
-    let (mut store, instance) = match pool.take() {
-        Some(Spare {
-            mut store,
-            instance,
-        }) => {
-            ready(&mut store, engine, items);
-            (store, instance)
-        }
-        None => {
-            let mut store = new_store(engine, items);
-            let instance = pool
-                .pre()
-                .instantiate(&mut store)
-                .map_err(|e| instantiation_failed(e, &store))?;
-            (store, instance)
-        }
-    };
-    let result = call(&instance, &mut store).map_err(|e| classify(e, &store));
-    pool.retire(store);
-    result
-}
-
-fn instantiation_failed(error: wasmtime::Error, store: &Store<HostState>) -> PolicyFailure {
-    PolicyFailure::new(
-        PolicyFailureKind::PolicyTrap,
-        format!("instantiation failed: {}", classify(error, store).message),
-    )
 }
 
 /// Timeout, trap (the memory cap included) or, for any other error of a

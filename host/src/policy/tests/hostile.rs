@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::support::{default_registry, fixture, input, load, policy_dir, PolicyDir, Replace};
 use crate::policy::{
-    DecisionOutcome, GateOutput, GateReason, PolicyFailureKind, PolicyKind, PolicyLoadError,
+    CapabilityInput, DecisionOutcome, GateOutput, GateReason, PolicyFailureKind, PolicyKind,
+    PolicyLoadError,
 };
 
 fn gate_with(name: &str) -> PolicyDir {
@@ -79,6 +80,44 @@ fn a_panic_traps_and_the_next_decision_gets_a_fresh_instance() {
         .result
         .unwrap()
         .is_allowed());
+}
+
+/// `once` traps when an instance decides a second time: every decision
+/// allowing, on one thread and on several at once, means each ran in an
+/// instance of its own.
+#[test]
+fn every_decision_runs_in_an_instance_of_its_own() {
+    let dir = policy_dir(Some(Replace {
+        kind: PolicyKind::Capability,
+        wasm: &fixture("once"),
+        sha256: None,
+        settings: "",
+    }));
+    let registry = load(&dir).unwrap();
+    let input: CapabilityInput = serde_json::from_value(serde_json::json!({
+        "tenant_id": "acme", "instance_id": "prod", "exercised_capabilities": ["restore_execute"],
+        "scope": {"rows": 1, "deletes": 0},
+    }))
+    .unwrap();
+    for _ in 0..10 {
+        let decision = registry.decide_capability(&input);
+        assert!(
+            decision.result.as_ref().is_ok_and(|d| d.is_allowed()),
+            "{:?}",
+            decision.result
+        );
+        assert_eq!(decision.record.outcome, DecisionOutcome::Allow);
+    }
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..25 {
+                    let result = registry.decide_capability(&input).result;
+                    assert!(result.is_ok_and(|d| d.is_allowed()));
+                }
+            });
+        }
+    });
 }
 
 /// The plugins' 64 KiB stack (plugin-build/): running off it traps as an

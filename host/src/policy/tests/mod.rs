@@ -12,4 +12,3 @@ mod shadow;
 mod signatures;
 mod support;
 mod versions;
-mod warm;
