@@ -6,7 +6,7 @@ use crate::domain::RestoreService;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::canonical::canonical_sha256;
+use super::canonical::value_sha256;
 use super::principal::{Capability, Principal};
 use super::DomainError;
 use crate::store::index::{IndexMediaRow, IndexRecordRow, WatermarkRow, WatermarkWrite};
@@ -83,7 +83,7 @@ impl RestoreService {
             let (payload, payload_sha256) = match (record.op, record.payload) {
                 (RecordOp::Delete, _) => (None, None),
                 (RecordOp::Upsert, Some(payload @ Value::Object(_))) => {
-                    let sha = canonical_sha256(&payload)?;
+                    let sha = value_sha256(&payload)?;
                     (Some(payload), Some(sha))
                 }
                 (RecordOp::Upsert, _) => {

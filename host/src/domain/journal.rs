@@ -17,7 +17,7 @@
 
 use serde_json::Value;
 
-use super::canonical::canonical_sha256;
+use super::canonical::value_sha256;
 use super::execute::view::JournalEntry;
 use super::{DomainError, ReasonCode};
 
@@ -41,7 +41,7 @@ pub enum BeforeImageState {
 /// The sha256 of a before-image as `before_image_sha256` states it: over
 /// the image's canonical JSON.
 pub fn before_image_sha256(image: &Value) -> Result<String, DomainError> {
-    canonical_sha256(image)
+    value_sha256(image)
 }
 
 /// Checks a stored before-image against its stored hash.

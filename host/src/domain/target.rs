@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::canonical::canonical_sha256;
+use super::canonical::{canonical_sha256, value_sha256};
 use super::principal::{Capability, Principal};
 use super::DomainError;
 use crate::store::target::{TargetMediaRow, TargetRecordRow, TargetTableRow};
@@ -218,7 +218,7 @@ impl RestoreService {
         require_table(store, tenant_id, instance_id, table).await?;
         let row = TargetRecordRow {
             sys_id: sys_id.to_owned(),
-            payload_sha256: canonical_sha256(&payload)?,
+            payload_sha256: value_sha256(&payload)?,
             payload,
             updated_at: now,
         };

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::TableSchema;
-use crate::domain::canonical::canonical_sha256;
+use crate::domain::canonical::value_sha256;
 
 /// The text a remote instance stores for a value.
 pub fn instance_text(value: &Value) -> String {
@@ -36,7 +36,7 @@ pub fn instance_content(schema: &TableSchema, payload: &Value) -> Map<String, Va
 /// sha256 of the canonical JSON of [`instance_content`].
 pub fn content_sha256(schema: &TableSchema, payload: &Value) -> String {
     let content = Value::Object(instance_content(schema, payload));
-    canonical_sha256(&content).unwrap_or_default()
+    value_sha256(&content).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::{
     AttachmentKey, AttachmentRef, ChangeKind, NewAttachment, Promises, RecordKey, RecordState,
     RowChange, RowResult, TableSchema, Target, TargetColumn, TargetError,
 };
-use crate::domain::canonical::canonical_sha256;
+use crate::domain::canonical::value_sha256;
 use crate::store::plan_scan::ScanScope;
 use crate::store::target::{TargetMediaRow, TargetRecordRow};
 use crate::store::{Store, StoreError};
@@ -76,7 +76,7 @@ impl Target for EmbeddedTarget {
 
     /// The whole payload is the record: the target stores it verbatim.
     fn content_hash(&self, _schema: &TableSchema, payload: &Value) -> String {
-        canonical_sha256(payload).unwrap_or_default()
+        value_sha256(payload).unwrap_or_default()
     }
 
     async fn describe_table(&self, table: &str) -> Result<Option<TableSchema>, TargetError> {
@@ -156,7 +156,7 @@ impl Target for EmbeddedTarget {
                     let payload = payload.clone().unwrap_or(Value::Null);
                     let row = TargetRecordRow {
                         sys_id: change.sys_id.clone(),
-                        payload_sha256: canonical_sha256(&payload).unwrap_or_default(),
+                        payload_sha256: value_sha256(&payload).unwrap_or_default(),
                         payload,
                         updated_at: Utc::now(),
                     };

@@ -15,7 +15,7 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 
 use super::{Mismatch, Schedule};
-use crate::domain::canonical::canonical_sha256;
+use crate::domain::canonical::value_sha256;
 use crate::domain::plan::document::PlanDocument;
 use crate::domain::{DomainError, RestoreService};
 use crate::store::plan_scan::{ScanScope, VersionRow};
@@ -99,7 +99,7 @@ impl Sides<'_> {
             return Ok(None);
         };
         let ingested = version.payload_sha256.clone().unwrap_or_default();
-        let now = canonical_sha256(payload).unwrap_or_default();
+        let now = value_sha256(payload).unwrap_or_default();
         if now != ingested {
             return Err(now);
         }
@@ -115,7 +115,7 @@ impl Sides<'_> {
     /// told to expect).
     fn observed(&self, record: &RecordState) -> String {
         if self.target.stores_payload_verbatim() {
-            canonical_sha256(&record.payload).unwrap_or_default()
+            value_sha256(&record.payload).unwrap_or_default()
         } else {
             self.target.content_hash(self.schema, &record.payload)
         }

@@ -3,7 +3,7 @@
 //! precondition checksum at a checkpoint covers the scoped tables' planned
 //! schema and permission and the digests of every chunk not yet applied.
 
-use super::super::canonical::canonical_sha256;
+use super::super::canonical::value_sha256;
 use super::super::plan::document::TableDoc;
 use super::super::DomainError;
 use crate::store::plans::PlanRowKey;
@@ -16,7 +16,7 @@ pub fn chunk_digest<'a>(
     let lines: Vec<serde_json::Value> = rows
         .map(|(r, sha)| serde_json::json!([r.plan_row_id, r.table, r.sys_id, sha]))
         .collect();
-    canonical_sha256(&lines)
+    value_sha256(&serde_json::Value::Array(lines))
 }
 
 /// The precondition checksum for the chunks from `next` on.
@@ -24,5 +24,5 @@ pub fn precondition_checksum(
     tables: &[TableDoc],
     remaining_digests: &[String],
 ) -> Result<String, DomainError> {
-    canonical_sha256(&serde_json::json!({ "tables": tables, "chunks": remaining_digests }))
+    value_sha256(&serde_json::json!({ "tables": tables, "chunks": remaining_digests }))
 }

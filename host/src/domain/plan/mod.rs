@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use super::canonical::canonical_sha256;
+use super::canonical::value_sha256;
 use super::paging::{Page, PageRequest};
 use super::principal::{Capability, Principal};
 use super::DomainError;
@@ -357,7 +357,7 @@ fn plan_checksum(document: &PlanDocument, rows_sha256: &str) -> Result<String, D
         covered["media_removals"] = serde_json::to_value(&document.media_removals)
             .map_err(|e| DomainError::Internal(e.to_string()))?;
     }
-    canonical_sha256(&covered)
+    value_sha256(&covered)
 }
 
 /// The plan's header row and the document stored beside it.

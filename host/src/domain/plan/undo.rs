@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::json;
 
-use super::super::canonical::{canonical_sha256, sha256_hex};
+use super::super::canonical::{sha256_hex, value_sha256};
 use super::super::error::parse_stored;
 use super::super::journal::{verified_before_image, BeforeImageRefusal, JournaledImage, WriteBack};
 use super::super::principal::{Capability, Principal};
@@ -112,7 +112,7 @@ impl RestoreService {
         for d in &request.conflict_decisions {
             conflict_decisions.insert(d.conflict_id.clone(), d.decision);
         }
-        let plan_hash = canonical_sha256(&json!({
+        let plan_hash = value_sha256(&json!({
             "undo_of": job_id,
             "inputs": inputs,
             "conflict_decisions": conflict_decisions,
