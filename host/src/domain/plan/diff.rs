@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 
-use super::super::canonical::{sha256_hex, write_value};
+use super::super::canonical::write_value;
 use super::super::DomainError;
 use super::document::{DeleteCandidateDoc, SummaryDoc};
 use crate::policy::DeleteDecision;
@@ -74,9 +74,21 @@ pub struct NewRow<'a> {
 /// Deterministic id of a delete candidate: the same table and `sys_id` of
 /// the same instance give the same id in every plan.
 pub fn candidate_id(tenant_id: &str, instance_id: &str, table: &str, sys_id: &str) -> String {
-    let digest =
-        sha256_hex(format!("{tenant_id}\u{1f}{instance_id}\u{1f}{table}\u{1f}{sys_id}").as_bytes());
-    format!("dc_{}", &digest[..32])
+    // The sha256 of the four fields joined by U+001F, its first 16 bytes
+    // in hex: hashed piece by piece, with no joined copy (an undo of
+    // 100,000 creates computes one per row).
+    let mut hasher = Sha256::new();
+    for (index, part) in [tenant_id, instance_id, table, sys_id].iter().enumerate() {
+        if index > 0 {
+            hasher.update([0x1f]);
+        }
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut id = String::with_capacity(3 + 32);
+    id.push_str("dc_");
+    id.push_str(&hex::encode(&digest[..16]));
+    id
 }
 
 impl<'a> DiffState<'a> {
@@ -385,5 +397,32 @@ impl Latest {
             }
         }
         Ok(Some(first))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::canonical::sha256_hex;
+
+    /// The id is the first half of the sha256 of the fields joined by
+    /// U+001F, as plans made before it was hashed piece by piece name it:
+    /// decisions sent for those plans still match.
+    #[test]
+    fn a_candidate_id_is_the_hash_of_its_joined_fields() {
+        let joined = "acme\u{1f}prod\u{1f}incident\u{1f}0123abc";
+        let expected = format!("dc_{}", &sha256_hex(joined.as_bytes())[..32]);
+        assert_eq!(
+            candidate_id("acme", "prod", "incident", "0123abc"),
+            expected
+        );
+        assert_ne!(
+            candidate_id("acme", "prod", "incident", "0123abd"),
+            expected
+        );
+        assert_ne!(
+            candidate_id("acmeprod", "", "incident", "0123abc"),
+            expected
+        );
     }
 }

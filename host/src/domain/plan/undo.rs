@@ -176,9 +176,16 @@ impl RestoreService {
 /// target (the journal is read, not a backup), its tables whole, the point
 /// in time the job started.
 fn undo_inputs(original: &PlanDocument, job: &JobRow, request: &UndoRequest) -> PlanInputs {
-    let mut decisions: BTreeMap<String, _> = BTreeMap::new();
-    for d in &request.delete_decisions {
-        decisions.insert(d.candidate_id.clone(), d.decision);
+    // By candidate id, the last decision of a candidate named twice winning
+    // (a stable sort keeps the request's order among equal ids).
+    let mut decisions: Vec<&DecisionInput> = request.delete_decisions.iter().collect();
+    decisions.sort_by(|a, b| a.candidate_id.cmp(&b.candidate_id));
+    let mut last: Vec<&DecisionInput> = Vec::with_capacity(decisions.len());
+    for d in decisions {
+        match last.last_mut() {
+            Some(prev) if prev.candidate_id == d.candidate_id => *prev = d,
+            _ => last.push(d),
+        }
     }
     PlanInputs {
         tenant_id: job.tenant_id.clone(),
@@ -193,13 +200,7 @@ fn undo_inputs(original: &PlanDocument, job: &JobRow, request: &UndoRequest) -> 
                 sys_ids: None,
             })
             .collect(),
-        delete_decisions: decisions
-            .into_iter()
-            .map(|(candidate_id, decision)| DecisionInput {
-                candidate_id,
-                decision,
-            })
-            .collect(),
+        delete_decisions: last.into_iter().cloned().collect(),
         include_media: !original.media_candidates.is_empty() || !original.media_removals.is_empty(),
         chunk_size: request.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
     }
