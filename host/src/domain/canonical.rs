@@ -58,6 +58,23 @@ const EXACT_INTEGER: u64 = 1 << 53;
 /// as RFC 8785 asks; integers a double holds exactly are written as they
 /// are; every other number goes through the crate (ECMAScript formatting).
 pub fn write_value<W: Write>(out: &mut W, value: &Value) -> Result<(), DomainError> {
+    write_spliced(out, value, &mut None)
+}
+
+/// Where [`write_spliced`] writes a long list in place of an empty array:
+/// the object keys leading to it and the writer of its elements.
+struct Splice<'a, W> {
+    path: &'a [&'a str],
+    write_items: &'a mut dyn FnMut(&mut W) -> Result<(), DomainError>,
+}
+
+/// [`write_value`], with the member at `splice.path` written by
+/// `splice.write_items` instead of from `value`.
+fn write_spliced<W: Write>(
+    out: &mut W,
+    value: &Value,
+    splice: &mut Option<Splice<'_, W>>,
+) -> Result<(), DomainError> {
     match value {
         Value::Null => write_raw(out, b"null"),
         Value::Bool(true) => write_raw(out, b"true"),
@@ -97,13 +114,60 @@ pub fn write_value<W: Write>(out: &mut W, value: &Value) -> Result<(), DomainErr
                 serde_json::to_writer(&mut *out, key)
                     .map_err(|e| DomainError::Internal(format!("canonical JSON: {e}")))?;
                 write_raw(out, b":")?;
-                if let Some(member) = members.get(key) {
-                    write_value(out, member)?;
+                let Some(member) = members.get(key) else {
+                    continue;
+                };
+                match splice.take() {
+                    Some(s) if s.path.first() == Some(&key.as_str()) && s.path.len() == 1 => {
+                        write_raw(out, b"[")?;
+                        (s.write_items)(out)?;
+                        write_raw(out, b"]")?;
+                    }
+                    Some(s) if s.path.first() == Some(&key.as_str()) => {
+                        let mut inner = Some(Splice {
+                            path: &s.path[1..],
+                            write_items: s.write_items,
+                        });
+                        write_spliced(out, member, &mut inner)?;
+                    }
+                    other => {
+                        *splice = other;
+                        write_spliced(out, member, &mut None)?;
+                    }
                 }
             }
             write_raw(out, b"}")
         }
     }
+}
+
+/// sha256 of the canonical form of `value` in which the member at `path`
+/// (object keys from the top) is the array whose elements `write_items`
+/// writes, in canonical form, comma-separated: byte for byte the hash of
+/// the value with that array in place, without building it as a
+/// `serde_json::Value` (100,000 delete decisions were a tree of 400,000
+/// allocations, 0.1 s of an undo plan). `value` holds an empty array
+/// there.
+pub fn value_sha256_spliced(
+    value: &Value,
+    path: &[&str],
+    write_items: &mut dyn FnMut(&mut dyn Write) -> Result<(), DomainError>,
+) -> Result<String, DomainError> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, HashingWriter::new(io::sink()));
+    {
+        let mut items = |w: &mut &mut io::BufWriter<HashingWriter<io::Sink>>| {
+            write_items(&mut **w as &mut dyn Write)
+        };
+        let mut splice = Some(Splice {
+            path,
+            write_items: &mut items,
+        });
+        write_spliced(&mut &mut out, value, &mut splice)?;
+    }
+    let hashing = out
+        .into_inner()
+        .map_err(|e| DomainError::Internal(format!("hashing canonical JSON: {e}")))?;
+    Ok(hashing.finish().0)
 }
 
 /// sha256 of a JSON value's canonical form, streamed.
@@ -121,7 +185,7 @@ pub fn value_sha256(value: &Value) -> Result<String, DomainError> {
 }
 
 /// Writes raw punctuation (`{`, `,`, ...).
-pub fn write_raw<W: Write>(out: &mut W, bytes: &[u8]) -> Result<(), DomainError> {
+pub fn write_raw<W: Write + ?Sized>(out: &mut W, bytes: &[u8]) -> Result<(), DomainError> {
     out.write_all(bytes)
         .map_err(|e| DomainError::Internal(format!("writing canonical JSON: {e}")))
 }

@@ -28,12 +28,13 @@
 //! so its journal is complete): a 1.0.0 plugin sees only that partition.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::json;
 
-use super::super::canonical::{sha256_hex, value_sha256};
+use super::super::canonical::{sha256_hex, value_sha256_spliced, write_raw};
 use super::super::error::parse_stored;
 use super::super::journal::{verified_before_image, BeforeImageRefusal, JournaledImage, WriteBack};
 use super::super::principal::{Capability, Principal};
@@ -112,11 +113,7 @@ impl RestoreService {
         for d in &request.conflict_decisions {
             conflict_decisions.insert(d.conflict_id.clone(), d.decision);
         }
-        let plan_hash = value_sha256(&json!({
-            "undo_of": job_id,
-            "inputs": inputs,
-            "conflict_decisions": conflict_decisions,
-        }))?;
+        let plan_hash = undo_plan_hash(job_id, &inputs, &conflict_decisions)?;
         let plan_id = request
             .plan_id
             .clone()
@@ -204,6 +201,53 @@ fn undo_inputs(original: &PlanDocument, job: &JobRow, request: &UndoRequest) -> 
         include_media: !original.media_candidates.is_empty() || !original.media_removals.is_empty(),
         chunk_size: request.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
     }
+}
+
+/// The undo plan's hash: sha256 of the canonical
+/// `{"conflict_decisions", "inputs", "undo_of"}`, the inputs' delete
+/// decisions streamed into the hash rather than built as a value tree.
+fn undo_plan_hash(
+    job_id: &str,
+    inputs: &PlanInputs,
+    conflict_decisions: &BTreeMap<String, ConflictDecision>,
+) -> Result<String, DomainError> {
+    let internal = |e: serde_json::Error| DomainError::Internal(format!("canonical JSON: {e}"));
+    let without = serde_json::to_value(PlanInputs {
+        tenant_id: inputs.tenant_id.clone(),
+        instance_id: inputs.instance_id.clone(),
+        target: inputs.target.clone(),
+        pit: inputs.pit,
+        scope: inputs.scope.clone(),
+        delete_decisions: Vec::new(),
+        include_media: inputs.include_media,
+        chunk_size: inputs.chunk_size,
+    })
+    .map_err(internal)?;
+    let document = json!({
+        "undo_of": job_id,
+        "inputs": without,
+        "conflict_decisions": conflict_decisions,
+    });
+    value_sha256_spliced(&document, &["inputs", "delete_decisions"], &mut |out| {
+        write_decisions(out, &inputs.delete_decisions)
+    })
+}
+
+/// Delete decisions in canonical form, comma-separated: each
+/// `{"candidate_id":...,"decision":...}` (its members in key order).
+fn write_decisions(out: &mut dyn Write, decisions: &[DecisionInput]) -> Result<(), DomainError> {
+    let internal = |e: serde_json::Error| DomainError::Internal(format!("canonical JSON: {e}"));
+    for (index, d) in decisions.iter().enumerate() {
+        if index > 0 {
+            write_raw(out, b",")?;
+        }
+        write_raw(out, b"{\"candidate_id\":")?;
+        serde_json::to_writer(&mut *out, &d.candidate_id).map_err(internal)?;
+        write_raw(out, b",\"decision\":")?;
+        serde_json::to_writer(&mut *out, &d.decision).map_err(internal)?;
+        write_raw(out, b"}")?;
+    }
+    Ok(())
 }
 
 /// What one undo plan is built from.
@@ -726,4 +770,67 @@ async fn media_to_revert(
 /// The media outcome id of removing a candidate.
 pub fn removal_id(candidate_id: &str) -> String {
     format!("rm_{candidate_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::canonical::value_sha256;
+    use crate::policy::DeleteDecision;
+
+    fn inputs(decisions: &[(&str, DeleteDecision)]) -> PlanInputs {
+        PlanInputs {
+            tenant_id: "acme".into(),
+            instance_id: "prod".into(),
+            target: None,
+            pit: DateTime::parse_from_rfc3339("2026-11-20T10:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            scope: vec![ScopeTable {
+                table: "incident".into(),
+                sys_ids: None,
+            }],
+            delete_decisions: decisions
+                .iter()
+                .map(|(id, decision)| DecisionInput {
+                    candidate_id: (*id).into(),
+                    decision: *decision,
+                })
+                .collect(),
+            include_media: true,
+            chunk_size: 500,
+        }
+    }
+
+    /// The streamed hash is the hash of the whole document as a value,
+    /// byte for byte: an undo plan asked for again matches the stored one.
+    #[test]
+    fn the_undo_plan_hash_streams_the_decisions_exactly() {
+        let mut conflicts = BTreeMap::new();
+        conflicts.insert("uc_1".to_owned(), ConflictDecision::KeepCurrent);
+        for decisions in [
+            vec![],
+            vec![("dc_a", DeleteDecision::AllowDeletion)],
+            vec![
+                ("dc_a", DeleteDecision::AllowDeletion),
+                ("dc_\"quoted\"\u{1f}", DeleteDecision::SkipDeletion),
+                ("dc_é", DeleteDecision::AllowDeletion),
+            ],
+        ] {
+            let inputs = inputs(&decisions);
+            let whole = value_sha256(&json!({
+                "undo_of": "job_1",
+                "inputs": inputs,
+                "conflict_decisions": conflicts,
+            }))
+            .unwrap();
+            assert_eq!(undo_plan_hash("job_1", &inputs, &conflicts).unwrap(), whole);
+        }
+        let one = inputs(&[("dc_a", DeleteDecision::AllowDeletion)]);
+        let other = inputs(&[("dc_a", DeleteDecision::SkipDeletion)]);
+        assert_ne!(
+            undo_plan_hash("job_1", &one, &conflicts).unwrap(),
+            undo_plan_hash("job_1", &other, &conflicts).unwrap()
+        );
+    }
 }
