@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::super::canonical::canonical_sha256;
+use std::io::Write;
+
+use super::super::canonical::{value_sha256_spliced, write_raw};
 use super::super::DomainError;
 use crate::policy::DeleteDecision;
 
@@ -142,9 +144,32 @@ impl PlanInputs {
         })
     }
 
-    /// sha256 of the canonical inputs.
+    /// sha256 of the canonical inputs, the delete decisions streamed into
+    /// the hash (see [`Self::without_decisions`]).
     pub fn plan_hash(&self) -> Result<String, DomainError> {
-        canonical_sha256(self)
+        value_sha256_spliced(
+            &self.without_decisions()?,
+            &["delete_decisions"],
+            &mut |out| write_decisions(out, &self.delete_decisions),
+        )
+    }
+
+    /// These inputs as a JSON value whose `delete_decisions` is empty: the
+    /// rest of a hashed document, the decisions (100,000 of them in a large
+    /// delete, some 400,000 allocations as a value tree) written into the
+    /// hash by [`write_decisions`].
+    pub(crate) fn without_decisions(&self) -> Result<serde_json::Value, DomainError> {
+        serde_json::to_value(PlanInputs {
+            tenant_id: self.tenant_id.clone(),
+            instance_id: self.instance_id.clone(),
+            target: self.target.clone(),
+            pit: self.pit,
+            scope: self.scope.clone(),
+            delete_decisions: Vec::new(),
+            include_media: self.include_media,
+            chunk_size: self.chunk_size,
+        })
+        .map_err(|e| DomainError::Internal(format!("canonical JSON: {e}")))
     }
 
     /// Where the backup is read.
@@ -164,6 +189,27 @@ impl PlanInputs {
     pub fn table_names(&self) -> Vec<String> {
         self.scope.iter().map(|t| t.table.clone()).collect()
     }
+}
+
+/// Delete decisions in canonical form, comma-separated: each
+/// `{"candidate_id":...,"decision":...}` (its members in key order, as
+/// the canonical form of a [`DecisionInput`] value has them).
+pub(crate) fn write_decisions(
+    out: &mut dyn Write,
+    decisions: &[DecisionInput],
+) -> Result<(), DomainError> {
+    let internal = |e: serde_json::Error| DomainError::Internal(format!("canonical JSON: {e}"));
+    for (index, d) in decisions.iter().enumerate() {
+        if index > 0 {
+            write_raw(out, b",")?;
+        }
+        write_raw(out, b"{\"candidate_id\":")?;
+        serde_json::to_writer(&mut *out, &d.candidate_id).map_err(internal)?;
+        write_raw(out, b",\"decision\":")?;
+        serde_json::to_writer(&mut *out, &d.decision).map_err(internal)?;
+        write_raw(out, b"}")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -28,13 +28,12 @@
 //! so its journal is complete): a 1.0.0 plugin sees only that partition.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::json;
 
-use super::super::canonical::{sha256_hex, value_sha256_spliced, write_raw};
+use super::super::canonical::{sha256_hex, value_sha256_spliced};
 use super::super::error::parse_stored;
 use super::super::journal::{verified_before_image, BeforeImageRefusal, JournaledImage, WriteBack};
 use super::super::principal::{Capability, Principal};
@@ -42,7 +41,7 @@ use super::super::{DomainError, ReasonCode, RestoreService};
 use super::diff::{DiffState, NewRow};
 use super::document::*;
 use super::gating::{self, GateFacts};
-use super::request::{DecisionInput, PlanInputs, ScopeTable, DEFAULT_CHUNK_SIZE};
+use super::request::{write_decisions, DecisionInput, PlanInputs, ScopeTable, DEFAULT_CHUNK_SIZE};
 use crate::policy::Executability;
 use crate::store::index::WatermarkRow;
 use crate::store::jobs::JobRow;
@@ -211,18 +210,7 @@ fn undo_plan_hash(
     inputs: &PlanInputs,
     conflict_decisions: &BTreeMap<String, ConflictDecision>,
 ) -> Result<String, DomainError> {
-    let internal = |e: serde_json::Error| DomainError::Internal(format!("canonical JSON: {e}"));
-    let without = serde_json::to_value(PlanInputs {
-        tenant_id: inputs.tenant_id.clone(),
-        instance_id: inputs.instance_id.clone(),
-        target: inputs.target.clone(),
-        pit: inputs.pit,
-        scope: inputs.scope.clone(),
-        delete_decisions: Vec::new(),
-        include_media: inputs.include_media,
-        chunk_size: inputs.chunk_size,
-    })
-    .map_err(internal)?;
+    let without = inputs.without_decisions()?;
     let document = json!({
         "undo_of": job_id,
         "inputs": without,
@@ -231,23 +219,6 @@ fn undo_plan_hash(
     value_sha256_spliced(&document, &["inputs", "delete_decisions"], &mut |out| {
         write_decisions(out, &inputs.delete_decisions)
     })
-}
-
-/// Delete decisions in canonical form, comma-separated: each
-/// `{"candidate_id":...,"decision":...}` (its members in key order).
-fn write_decisions(out: &mut dyn Write, decisions: &[DecisionInput]) -> Result<(), DomainError> {
-    let internal = |e: serde_json::Error| DomainError::Internal(format!("canonical JSON: {e}"));
-    for (index, d) in decisions.iter().enumerate() {
-        if index > 0 {
-            write_raw(out, b",")?;
-        }
-        write_raw(out, b"{\"candidate_id\":")?;
-        serde_json::to_writer(&mut *out, &d.candidate_id).map_err(internal)?;
-        write_raw(out, b",\"decision\":")?;
-        serde_json::to_writer(&mut *out, &d.decision).map_err(internal)?;
-        write_raw(out, b"}")?;
-    }
-    Ok(())
 }
 
 /// What one undo plan is built from.
