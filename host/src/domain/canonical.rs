@@ -154,8 +154,10 @@ pub fn value_sha256_spliced(
     write_items: &mut dyn FnMut(&mut dyn Write) -> Result<(), DomainError>,
 ) -> Result<String, DomainError> {
     let mut out = io::BufWriter::with_capacity(1 << 16, HashingWriter::new(io::sink()));
+    let mut spliced = false;
     {
         let mut items = |w: &mut &mut io::BufWriter<HashingWriter<io::Sink>>| {
+            spliced = true;
             write_items(&mut **w as &mut dyn Write)
         };
         let mut splice = Some(Splice {
@@ -163,6 +165,12 @@ pub fn value_sha256_spliced(
             write_items: &mut items,
         });
         write_spliced(&mut &mut out, value, &mut splice)?;
+    }
+    if !spliced {
+        // Hashing the value without the list would name another document.
+        return Err(DomainError::Internal(format!(
+            "canonical JSON: no member at {path:?} to write the list into"
+        )));
     }
     let hashing = out
         .into_inner()
@@ -254,6 +262,32 @@ impl<W: Write> Write for HashingWriter<W> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A list written into the value at a path hashes as the value with
+    /// the list in place; a path the value does not have is an error, not
+    /// the hash of another document.
+    #[test]
+    fn a_spliced_list_hashes_as_the_list_in_place() {
+        let whole = json!({"b": {"z": 1, "list": [{"k": "x\"y"}, {"k": "é"}]}, "a": [1]});
+        let mut holder = whole.clone();
+        holder["b"]["list"] = json!([]);
+        let items = [json!({"k": "x\"y"}), json!({"k": "é"})];
+        let mut write = |out: &mut dyn Write| {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    write_raw(out, b",")?;
+                }
+                write_value(&mut &mut *out, item)?;
+            }
+            Ok(())
+        };
+        assert_eq!(
+            value_sha256_spliced(&holder, &["b", "list"], &mut write).unwrap(),
+            value_sha256(&whole).unwrap()
+        );
+        assert!(value_sha256_spliced(&holder, &["b", "missing"], &mut write).is_err());
+        assert!(value_sha256_spliced(&holder, &["c", "list"], &mut write).is_err());
+    }
 
     #[test]
     fn key_order_is_by_utf16_code_units() {

@@ -70,16 +70,20 @@ fn a_panic_traps_and_the_next_decision_gets_a_fresh_instance() {
         let failure = registry.decide_gate(&input()).result.unwrap_err();
         assert_eq!(failure.kind, PolicyFailureKind::PolicyTrap, "{failure}");
     }
-    let capability = serde_json::from_value(serde_json::json!({
-        "tenant_id": "acme", "instance_id": "prod", "exercised_capabilities": ["restore_execute"],
-        "scope": {"rows": 1, "deletes": 0},
-    }))
-    .unwrap();
     assert!(registry
-        .decide_capability(&capability)
+        .decide_capability(&allowed_capability())
         .result
         .unwrap()
         .is_allowed());
+}
+
+/// An execute call the default capability policy allows.
+fn allowed_capability() -> CapabilityInput {
+    serde_json::from_value(serde_json::json!({
+        "tenant_id": "acme", "instance_id": "prod", "exercised_capabilities": ["restore_execute"],
+        "scope": {"rows": 1, "deletes": 0},
+    }))
+    .unwrap()
 }
 
 /// `once` traps when an instance decides a second time: every decision
@@ -94,11 +98,7 @@ fn every_decision_runs_in_an_instance_of_its_own() {
         settings: "",
     }));
     let registry = load(&dir).unwrap();
-    let input: CapabilityInput = serde_json::from_value(serde_json::json!({
-        "tenant_id": "acme", "instance_id": "prod", "exercised_capabilities": ["restore_execute"],
-        "scope": {"rows": 1, "deletes": 0},
-    }))
-    .unwrap();
+    let input = allowed_capability();
     for _ in 0..10 {
         let decision = registry.decide_capability(&input);
         assert!(
