@@ -110,10 +110,6 @@ impl PlanInputs {
                 ScopeTable { table, sys_ids }
             })
             .collect();
-        let mut decisions: BTreeMap<String, DeleteDecision> = BTreeMap::new();
-        for d in &request.delete_decisions {
-            decisions.insert(d.candidate_id.clone(), d.decision);
-        }
         if let Some(target) = &request.target {
             if target.tenant_id.is_empty() || target.instance_id.is_empty() {
                 return Err(DomainError::invalid(
@@ -132,13 +128,7 @@ impl PlanInputs {
             target,
             pit: request.pit,
             scope,
-            delete_decisions: decisions
-                .into_iter()
-                .map(|(candidate_id, decision)| DecisionInput {
-                    candidate_id,
-                    decision,
-                })
-                .collect(),
+            delete_decisions: normalised_decisions(&request.delete_decisions),
             include_media: request.include_media,
             chunk_size: request.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
         })
@@ -189,6 +179,22 @@ impl PlanInputs {
     pub fn table_names(&self) -> Vec<String> {
         self.scope.iter().map(|t| t.table.clone()).collect()
     }
+}
+
+/// Decisions sorted by candidate id, one per candidate: the last one sent
+/// for a candidate named twice wins (a stable sort keeps the request's
+/// order among equal ids). Sorting references clones each decision once.
+pub(crate) fn normalised_decisions(decisions: &[DecisionInput]) -> Vec<DecisionInput> {
+    let mut sorted: Vec<&DecisionInput> = decisions.iter().collect();
+    sorted.sort_by(|a, b| a.candidate_id.cmp(&b.candidate_id));
+    let mut last: Vec<&DecisionInput> = Vec::with_capacity(sorted.len());
+    for d in sorted {
+        match last.last_mut() {
+            Some(prev) if prev.candidate_id == d.candidate_id => *prev = d,
+            _ => last.push(d),
+        }
+    }
+    last.into_iter().cloned().collect()
 }
 
 /// Delete decisions in canonical form, comma-separated: each
@@ -287,5 +293,32 @@ mod tests {
     #[test]
     fn empty_scope_is_refused() {
         assert!(PlanInputs::normalise(&request(vec![], None)).is_err());
+    }
+
+    /// Decisions come out sorted by candidate id, one per candidate, the
+    /// last one sent winning, whatever order they were sent in.
+    #[test]
+    fn repeated_decisions_keep_the_last_one_sent() {
+        let d = |id: &str, decision| DecisionInput {
+            candidate_id: id.into(),
+            decision,
+        };
+        let mut req = request(vec![t("incident", None)], None);
+        req.delete_decisions = vec![
+            d("dc_b", DeleteDecision::AllowDeletion),
+            d("dc_a", DeleteDecision::SkipDeletion),
+            d("dc_b", DeleteDecision::SkipDeletion),
+            d("dc_a", DeleteDecision::AllowDeletion),
+            d("dc_c", DeleteDecision::AllowDeletion),
+        ];
+        let inputs = PlanInputs::normalise(&req).unwrap();
+        assert_eq!(
+            inputs.delete_decisions,
+            vec![
+                d("dc_a", DeleteDecision::AllowDeletion),
+                d("dc_b", DeleteDecision::SkipDeletion),
+                d("dc_c", DeleteDecision::AllowDeletion),
+            ]
+        );
     }
 }

@@ -41,7 +41,10 @@ use super::super::{DomainError, ReasonCode, RestoreService};
 use super::diff::{DiffState, NewRow};
 use super::document::*;
 use super::gating::{self, GateFacts};
-use super::request::{write_decisions, DecisionInput, PlanInputs, ScopeTable, DEFAULT_CHUNK_SIZE};
+use super::request::{
+    normalised_decisions, write_decisions, DecisionInput, PlanInputs, ScopeTable,
+    DEFAULT_CHUNK_SIZE,
+};
 use crate::policy::Executability;
 use crate::store::index::WatermarkRow;
 use crate::store::jobs::JobRow;
@@ -172,17 +175,6 @@ impl RestoreService {
 /// target (the journal is read, not a backup), its tables whole, the point
 /// in time the job started.
 fn undo_inputs(original: &PlanDocument, job: &JobRow, request: &UndoRequest) -> PlanInputs {
-    // By candidate id, the last decision of a candidate named twice winning
-    // (a stable sort keeps the request's order among equal ids).
-    let mut decisions: Vec<&DecisionInput> = request.delete_decisions.iter().collect();
-    decisions.sort_by(|a, b| a.candidate_id.cmp(&b.candidate_id));
-    let mut last: Vec<&DecisionInput> = Vec::with_capacity(decisions.len());
-    for d in decisions {
-        match last.last_mut() {
-            Some(prev) if prev.candidate_id == d.candidate_id => *prev = d,
-            _ => last.push(d),
-        }
-    }
     PlanInputs {
         tenant_id: job.tenant_id.clone(),
         instance_id: job.instance_id.clone(),
@@ -196,7 +188,7 @@ fn undo_inputs(original: &PlanDocument, job: &JobRow, request: &UndoRequest) -> 
                 sys_ids: None,
             })
             .collect(),
-        delete_decisions: last.into_iter().cloned().collect(),
+        delete_decisions: normalised_decisions(&request.delete_decisions),
         include_media: !original.media_candidates.is_empty() || !original.media_removals.is_empty(),
         chunk_size: request.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
     }
