@@ -224,11 +224,13 @@ fn scrub_env(cmd: &mut Command) {
 
 /// The plugins' stack size (`plugins/.cargo/config.toml` sets the same for
 /// hand builds). rustc's default for wasm32 is 1 MiB, all of it in the
-/// module's initial memory, which the host scans for dirty pages after
-/// every decision: 64 KiB keeps that scan 7x shorter. The stack sits below
-/// the data (`--stack-first`), so an overflow traps (a fail-closed denial)
-/// instead of overwriting the heap.
-const PLUGIN_STACK_BYTES: u32 = 64 * 1024;
+/// module's initial memory, which the host resets after every decision:
+/// with 16 KiB, the stack, the data (about 12 KiB) and the arena fit in
+/// one 64 KiB wasm page, the most the host resets in place (see
+/// `host/src/policy/engine.rs`). The stack sits below the data
+/// (`--stack-first`), so an overflow traps (a fail-closed denial) instead
+/// of overwriting the heap.
+const PLUGIN_STACK_BYTES: u32 = 16 * 1024;
 
 /// The plugins' link flags: the stack size, and remapped paths that could
 /// end up in a plugin (panic locations): the plugin sources, the registry

@@ -18,10 +18,11 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
 
 /// Arena size: a typical decision allocates a few KiB (its input, its
-/// output, its settings), and a plan with a few hundred delete candidates
-/// fits. It is part of the module's initial memory, which the host scans
-/// for dirty pages after every decision, so it is kept small.
-pub const ARENA_BYTES: usize = 64 * 1024;
+/// output, its settings), and a plan with about a hundred delete
+/// candidates fits. It is part of the module's initial memory, which the
+/// host resets after every decision: with the 16 KiB stack and the data it
+/// fits in one 64 KiB wasm page, the most the host resets in place.
+pub const ARENA_BYTES: usize = 24 * 1024;
 
 #[repr(C, align(16))]
 struct Space([u8; ARENA_BYTES]);

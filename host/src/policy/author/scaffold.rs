@@ -136,11 +136,11 @@ fn cargo_toml(name: &str) -> String {
 }
 
 const CARGO_CONFIG: &str = "\
-# A 64 KiB stack instead of rustc's 1 MiB: the whole stack is initial
-# memory the host resets after every decision. `rrs policy build` passes
-# the same flag.
+# A 16 KiB stack instead of rustc's 1 MiB: the whole stack is initial
+# memory the host resets after every decision, and with it the plugin fits
+# in one 64 KiB page. `rrs policy build` passes the same flag.
 [target.wasm32-unknown-unknown]
-rustflags = [\"-Clink-arg=-zstack-size=65536\"]
+rustflags = [\"-Clink-arg=-zstack-size=16384\"]
 ";
 
 const ARENA_TOML: &str = "\
@@ -192,7 +192,7 @@ src/lib.rs          the rule: validate-settings, metadata, decide
 cases.json          the decision table `rrs policy test` runs
 wit/policy.wit      the contract (rrs:policy@1.0.0, world `{world}`), copied from the rrs that wrote this crate
 arena/              the bump allocator the plugin installs (fast fresh instances)
-.cargo/config.toml  the 64 KiB stack
+.cargo/config.toml  the 16 KiB stack
 ```
 
 Needs Rust with the `wasm32-unknown-unknown` target

@@ -120,7 +120,7 @@ fn every_decision_runs_in_an_instance_of_its_own() {
     });
 }
 
-/// The plugins' 64 KiB stack (plugin-build/): running off it traps as an
+/// The plugins' 16 KiB stack (plugin-build/): running off it traps as an
 /// out-of-bounds access instead of writing over the plugin's data.
 #[test]
 fn a_stack_overflow_traps() {
