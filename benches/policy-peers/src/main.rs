@@ -34,7 +34,7 @@ use rrs::policy::{
 };
 
 use cases::{Call, Verdict};
-use measure::{measure, percentile, ratio, report, BATCH, SAMPLES, WARMUP};
+use measure::{batch, measure, percentile, ratio, report, SAMPLES, WARMUP};
 use native::Settings;
 
 /// The service's two decisions for one call, as the execution domain
@@ -120,26 +120,30 @@ struct Goals {
 
 fn bench(peers: &Peers, call: &Call) -> Goals {
     let (registry, settings) = (&peers.registry, &peers.settings);
-    let [a, b, c, d, e] = measure([
-        &mut || {
-            black_box(wasm(registry, black_box(call)));
-        },
-        &mut || {
-            black_box(native_path(registry, settings, black_box(call)));
-        },
-        &mut || {
-            black_box(peers.cedar.decide(black_box(call))).ok();
-        },
-        &mut || {
-            black_box(peers.rego.decide(black_box(call))).ok();
-        },
-        &mut || {
-            black_box(bare(settings, black_box(call)));
-        },
-    ]);
+    let batch = batch();
+    let [a, b, c, d, e] = measure(
+        [
+            &mut || {
+                black_box(wasm(registry, black_box(call)));
+            },
+            &mut || {
+                black_box(native_path(registry, settings, black_box(call)));
+            },
+            &mut || {
+                black_box(peers.cedar.decide(black_box(call))).ok();
+            },
+            &mut || {
+                black_box(peers.rego.decide(black_box(call))).ok();
+            },
+            &mut || {
+                black_box(bare(settings, black_box(call)));
+            },
+        ],
+        batch,
+    );
     println!();
     println!(
-        "{}: {SAMPLES} samples each after {WARMUP} warm-up, interleaved in batches of {BATCH}",
+        "{}: {SAMPLES} samples each after {WARMUP} warm-up, interleaved in batches of {batch}",
         call.name
     );
     println!("{:<58} {:>10} {:>10}", "", "p50", "p99");

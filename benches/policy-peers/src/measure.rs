@@ -9,18 +9,30 @@ pub const WARMUP: usize = 2_000;
 pub const SAMPLES: usize = 20_000;
 pub const BATCH: usize = 100;
 
+/// The batch size: `RRS_PEERS_BATCH`, else [`BATCH`]. A column's first
+/// call in a batch runs with caches the other columns just used, so the
+/// batch size sets how many of its samples are such cold calls (1 in 100
+/// by default: as many as the p99 looks at).
+pub fn batch() -> usize {
+    std::env::var("RRS_PEERS_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|b| (1..=SAMPLES).contains(b))
+        .unwrap_or(BATCH)
+}
+
 /// Samples each of `fs` `SAMPLES` times after `WARMUP` calls, interleaved in
-/// batches of `BATCH`; returns each one's sorted samples.
-pub fn measure<const N: usize>(mut fs: [&mut dyn FnMut(); N]) -> [Vec<Duration>; N] {
+/// batches of `batch`; returns each one's sorted samples.
+pub fn measure<const N: usize>(mut fs: [&mut dyn FnMut(); N], batch: usize) -> [Vec<Duration>; N] {
     for f in fs.iter_mut() {
         for _ in 0..WARMUP {
             f();
         }
     }
     let mut samples: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(SAMPLES));
-    for _ in 0..SAMPLES / BATCH {
+    for _ in 0..SAMPLES / batch {
         for (f, samples) in fs.iter_mut().zip(samples.iter_mut()) {
-            for _ in 0..BATCH {
+            for _ in 0..batch {
                 let started = Instant::now();
                 f();
                 samples.push(started.elapsed());
