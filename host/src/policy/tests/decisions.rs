@@ -235,6 +235,32 @@ fn cli_check_and_eval() {
     commands::assert_all_passed(&report).unwrap();
 }
 
+/// The initial-memory sizes, in 64 KiB pages, of the core modules inside
+/// `component` (its memory sections, nested modules included).
+fn core_memory_pages(component: &[u8]) -> Vec<u64> {
+    let mut pages = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        if let wasmparser::Payload::MemorySection(memories) = payload.unwrap() {
+            pages.extend(memories.into_iter().map(|m| m.unwrap().initial));
+        }
+    }
+    pages
+}
+
+/// Each default plugin's whole memory is one 64 KiB page (16 KiB stack,
+/// data, 24 KiB arena): the pool resets that page in place after every
+/// decision, while memory past it is released and faulted in again by the
+/// next instance (`policy/engine.rs`). A change that outgrows the page
+/// (more data, a bigger stack or arena) fails here instead of quietly
+/// slowing every decision.
+#[test]
+fn each_default_plugin_fits_in_one_wasm_page() {
+    for name in crate::policy::builtin::BUILTIN_PLUGINS {
+        let component = crate::policy::builtin::builtin_plugin(name).unwrap();
+        assert_eq!(core_memory_pages(component), [1], "{name}");
+    }
+}
+
 /// The deadline and memory cap grow with the input: passing 100 000 delete
 /// candidates takes longer than the base 100 ms on its own.
 #[test]
