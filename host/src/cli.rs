@@ -344,6 +344,10 @@ fn run_author(command: PolicyCommand) -> anyhow::Result<()> {
             let built = author::package::build(&dir, target_dir.as_deref())?;
             println!("wrote {}", built.wasm.display());
             println!("sha256 {}", built.digest);
+            println!("memory {} KiB", built.memory_bytes >> 10);
+            if let Some(warning) = built.memory_warning() {
+                eprintln!("warning: {warning}");
+            }
         }
         PolicyCommand::Bench {
             kind,

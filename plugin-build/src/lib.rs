@@ -125,6 +125,23 @@ pub fn encode_component(module: &[u8]) -> BuildResult<Vec<u8>> {
         .map_err(|e| format!("{e:#}").into())
 }
 
+/// The initial linear memory, in bytes, of `wasm` (a core module, or a
+/// component and the modules nested in it): all of it is reset after
+/// every decision, and the host resets only the first 64 KiB in place.
+pub fn initial_memory_bytes(wasm: &[u8]) -> BuildResult<u64> {
+    let mut bytes = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::MemorySection(memories) = payload? {
+            for memory in memories {
+                let memory = memory?;
+                let page = 1u64 << memory.page_size_log2.unwrap_or(16);
+                bytes = bytes.saturating_add(memory.initial.saturating_mul(page));
+            }
+        }
+    }
+    Ok(bytes)
+}
+
 /// Builds the standalone plugin crate in `crate_dir` (`rrs policy build`,
 /// outside any build script) for wasm32 in release, with the same clean
 /// environment, stack size and path remapping as the default plugins, into

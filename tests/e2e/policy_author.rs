@@ -154,6 +154,9 @@ fn new_and_build(home: &Path) -> (PathBuf, String) {
     );
     let digest = line_after(&out, "sha256 ").to_owned();
     assert_eq!(digest.len(), 64, "{out}");
+    // The scaffold's stack and arena keep the plugin in the one page the
+    // service resets in place.
+    assert_eq!(line_after(&out, "memory "), "64 KiB", "{out}");
     let wasm = crate_dir.join("my-gate.wasm");
     assert!(wasm.is_file(), "{out}");
     (wasm, digest)

@@ -15,7 +15,7 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 /// Linear memory reset in place (not released) when an instance is
 /// dropped: one 64 KiB wasm page, the whole initial memory of a plugin
 /// built by `plugin-build` (its 16 KiB stack, its data and its arena).
-const KEEP_RESIDENT_BYTES: usize = 64 << 10;
+pub(crate) const KEEP_RESIDENT_BYTES: usize = 64 << 10;
 
 /// Per-decision limits. A call's memory cap and deadline are a base plus
 /// an allowance per input item (partition, delete candidate, reference

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context};
 use sha2::{Digest, Sha256};
 
+use crate::policy::engine::KEEP_RESIDENT_BYTES;
+
 /// A built plugin.
 #[derive(Debug, Clone)]
 pub struct Built {
@@ -16,6 +18,28 @@ pub struct Built {
     pub wasm: PathBuf,
     /// Lowercase hex sha256 of the component: what a policy file pins.
     pub digest: String,
+    /// The plugin's initial linear memory, which is reset after every
+    /// decision.
+    pub memory_bytes: u64,
+}
+
+impl Built {
+    /// A warning when the plugin's memory is larger than what the host
+    /// resets in place: the rest is released after every decision and
+    /// faulted in again by the next one, microseconds a decision.
+    pub fn memory_warning(&self) -> Option<String> {
+        let in_place = KEEP_RESIDENT_BYTES as u64;
+        (self.memory_bytes > in_place).then(|| {
+            format!(
+                "the plugin's memory is {} KiB; the service resets {} KiB of it in place after \
+                 each decision and releases the rest, which every decision then faults in \
+                 again. Keep the 16 KiB stack (.cargo/config.toml) and shrink ARENA_BYTES \
+                 (arena/src/lib.rs) or the plugin's constant data until it fits.",
+                self.memory_bytes >> 10,
+                in_place >> 10
+            )
+        })
+    }
 }
 
 /// Builds the crate in `dir` into `target_dir` (default `DIR/target`) and
@@ -30,11 +54,14 @@ pub fn build(dir: &Path, target_dir: Option<&Path>) -> anyhow::Result<Built> {
         fs::read(&module_path).with_context(|| format!("reading {}", module_path.display()))?;
     let component = rrs_plugin_build::encode_component(&module)
         .map_err(|e| anyhow!("encoding {name} as a component: {e}"))?;
+    let memory_bytes = rrs_plugin_build::initial_memory_bytes(&component)
+        .map_err(|e| anyhow!("reading {name}'s memory section: {e}"))?;
     let wasm = dir.join(format!("{name}.wasm"));
     fs::write(&wasm, &component).with_context(|| format!("writing {}", wasm.display()))?;
     Ok(Built {
         wasm,
         digest: hex::encode(Sha256::digest(&component)),
+        memory_bytes,
     })
 }
 
@@ -51,4 +78,27 @@ fn package_name(dir: &Path) -> anyhow::Result<String> {
         .and_then(toml::Value::as_str)
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("{} has no package.name", manifest.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built(memory_bytes: u64) -> Built {
+        Built {
+            wasm: PathBuf::from("my-gate.wasm"),
+            digest: String::new(),
+            memory_bytes,
+        }
+    }
+
+    #[test]
+    fn a_plugin_past_the_page_reset_in_place_is_warned_about() {
+        assert_eq!(built(64 << 10).memory_warning(), None);
+        let warning = built(192 << 10).memory_warning().unwrap();
+        assert!(
+            warning.contains("192 KiB") && warning.contains("64 KiB"),
+            "{warning}"
+        );
+    }
 }

@@ -235,18 +235,6 @@ fn cli_check_and_eval() {
     commands::assert_all_passed(&report).unwrap();
 }
 
-/// The initial-memory sizes, in 64 KiB pages, of the core modules inside
-/// `component` (its memory sections, nested modules included).
-fn core_memory_pages(component: &[u8]) -> Vec<u64> {
-    let mut pages = Vec::new();
-    for payload in wasmparser::Parser::new(0).parse_all(component) {
-        if let wasmparser::Payload::MemorySection(memories) = payload.unwrap() {
-            pages.extend(memories.into_iter().map(|m| m.unwrap().initial));
-        }
-    }
-    pages
-}
-
 /// Each default plugin's whole memory is one 64 KiB page (16 KiB stack,
 /// data, 24 KiB arena): the pool resets that page in place after every
 /// decision, while memory past it is released and faulted in again by the
@@ -257,7 +245,8 @@ fn core_memory_pages(component: &[u8]) -> Vec<u64> {
 fn each_default_plugin_fits_in_one_wasm_page() {
     for name in crate::policy::builtin::BUILTIN_PLUGINS {
         let component = crate::policy::builtin::builtin_plugin(name).unwrap();
-        assert_eq!(core_memory_pages(component), [1], "{name}");
+        let bytes = rrs_plugin_build::initial_memory_bytes(component).unwrap();
+        assert_eq!(bytes, 64 << 10, "{name}");
     }
 }
 
