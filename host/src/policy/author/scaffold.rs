@@ -199,7 +199,7 @@ Needs Rust with the `wasm32-unknown-unknown` target
 (`rustup target add wasm32-unknown-unknown`) and the `rrs` binary.
 
 ```sh
-rrs policy build .                        # writes {name}.wasm, prints its sha256
+rrs policy build .                        # writes {name}.wasm, prints its sha256 and memory (64 KiB: keep it so)
 rrs policy test --kind {kind} --plugin {name}.wasm --cases cases.json --min-coverage 100
 rrs policy bench --kind {kind} --plugin {name}.wasm --input one-input.json
 rrs policy keygen --out signing.pem       # once; keep it secret, publish the public key
