@@ -10,12 +10,18 @@
 //!   (`decide_capability_natively` / `decide_media_caps_natively`);
 //! - C: the rules as a Cedar policy set (`cedar-policy`), see `cedar`;
 //! - D: the rules as Rego (`regorus`), see `rego`;
-//! - E: the native rules alone, for scale.
+//! - E: the native rules alone, for scale;
+//! - F: the floor, column A's path with plugins that allow without
+//!   deciding (`plugins/fixtures/floor-*`, built by `build.rs`), making as
+//!   many decisions as A makes for the call: what any plugin of this
+//!   contract costs through the service's path before its rule runs.
 //!
 //! Before timing, every column must reach the expected verdict on every
 //! call in `cases` (A and B value for value); a disagreement exits
-//! non-zero. Then prints p50/p99 per column and call, the ratios, and
-//! "goal met"/"goal NOT met" for A p99 < Cedar p99 and A p99 <= 3x B p99.
+//! non-zero. Then prints p50/p99 per column and call, the ratios,
+//! "goal met"/"goal NOT met" for A p99 < Cedar p99 and A p99 <= 3x B p99,
+//! and whether the floor F itself is within each goal: when it is not, no
+//! rule compiled to a plugin can meet that goal on this machine and build.
 //!
 //! Run (release): `cargo run --release` in `benches/policy-peers`.
 
@@ -30,8 +36,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use rrs::policy::{
-    CapabilityDecision, Decision, MediaCapsOutput, PolicyHostOptions, PolicyKind, PolicyRegistry,
+    CapabilityDecision, Decision, MediaCapsOutput, PolicyConfig, PolicyHostOptions, PolicyKind,
+    PolicyRegistry,
 };
+use sha2::{Digest, Sha256};
 
 use cases::{Call, Verdict};
 use measure::{batch, measure, percentile, ratio, report, SAMPLES, WARMUP};
@@ -49,6 +57,38 @@ fn wasm(registry: &PolicyRegistry, call: &Call) -> Decided {
     let allowed = matches!(capability.result, Ok(CapabilityDecision::Allow));
     let media = allowed.then(|| registry.decide_media_caps(&call.media));
     (capability, media)
+}
+
+/// Column F: as many decisions as the service makes for `call`, through
+/// the same registry path, by plugins that allow without deciding.
+fn floor(registry: &PolicyRegistry, call: &Call) -> Decided {
+    let capability = registry.decide_capability(&call.capability);
+    let media =
+        (call.expected != Verdict::DenyCapability).then(|| registry.decide_media_caps(&call.media));
+    (capability, media)
+}
+
+/// The default policy set with the capability and media caps plugins
+/// replaced by the floor plugins, pinned by their digests.
+fn floor_registry(policies: &Path) -> anyhow::Result<PolicyRegistry> {
+    let mut config = PolicyConfig::from_file(policies)?;
+    let dir = Path::new(env!("OUT_DIR")).join("floor");
+    for (kind, file) in [
+        (PolicyKind::Capability, "capability.wasm"),
+        (PolicyKind::MediaCaps, "media-caps.wasm"),
+    ] {
+        let path = dir.join(file);
+        let bytes = std::fs::read(&path)?;
+        let entry = config.entry_mut(kind);
+        entry.plugin = path.display().to_string();
+        entry.sha256 = hex::encode(Sha256::digest(&bytes));
+        entry.settings = serde_json::json!({});
+        entry.shadow = None;
+    }
+    Ok(PolicyRegistry::from_config(
+        config,
+        PolicyHostOptions::default(),
+    )?)
 }
 
 fn native_path(registry: &PolicyRegistry, settings: &Settings, call: &Call) -> Decided {
@@ -85,6 +125,7 @@ fn outcome(
 
 struct Peers {
     registry: PolicyRegistry,
+    floor: PolicyRegistry,
     settings: Settings,
     cedar: cedar::Cedar,
     rego: rego::Rego,
@@ -98,6 +139,10 @@ fn check(peers: &Peers, calls: &[Call]) -> anyhow::Result<()> {
         let c = peers.cedar.decide(call)?;
         let d = peers.rego.decide(call)?;
         let e = bare(&peers.settings, call);
+        let (capability, media) = floor(&peers.floor, call);
+        let f_allows = matches!(capability.result, Ok(CapabilityDecision::Allow))
+            && media.is_none_or(|m| m.result.is_ok_and(|m| m.decision.is_allowed()));
+        anyhow::ensure!(f_allows, "{}: the floor plugins did not allow", call.name);
         anyhow::ensure!(a == b, "{}: wasm {a:?} but native {b:?}", call.name);
         for (column, verdict) in [("wasm", a.0), ("Cedar", c), ("Rego", d), ("bare native", e)] {
             anyhow::ensure!(
@@ -112,16 +157,55 @@ fn check(peers: &Peers, calls: &[Call]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// p99 of A against Cedar and B, per timed call.
+/// p99 of A (and of the floor F) against Cedar and B, per timed call.
+#[derive(Clone, Copy)]
 struct Goals {
     below_cedar: bool,
     within_3x: bool,
 }
 
-fn bench(peers: &Peers, call: &Call) -> Goals {
+impl Goals {
+    const ALL: Self = Self {
+        below_cedar: true,
+        within_3x: true,
+    };
+
+    fn of(x: &[Duration], b: &[Duration], c: &[Duration]) -> Self {
+        Self {
+            below_cedar: percentile(x, 99) < percentile(c, 99),
+            within_3x: ratio(x, b, 99) <= 3.0,
+        }
+    }
+
+    fn and(self, other: Self) -> Self {
+        Self {
+            below_cedar: self.below_cedar && other.below_cedar,
+            within_3x: self.within_3x && other.within_3x,
+        }
+    }
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "goal met"
+    } else {
+        "goal NOT met"
+    }
+}
+
+fn reach(within: bool) -> &'static str {
+    if within {
+        "within reach"
+    } else {
+        "out of reach for any plugin"
+    }
+}
+
+/// Times `call` in every column; returns the goals for A and for F.
+fn bench(peers: &Peers, call: &Call) -> (Goals, Goals) {
     let (registry, settings) = (&peers.registry, &peers.settings);
     let batch = batch();
-    let [a, b, c, d, e] = measure(
+    let [a, b, c, d, e, f] = measure(
         [
             &mut || {
                 black_box(wasm(registry, black_box(call)));
@@ -138,6 +222,9 @@ fn bench(peers: &Peers, call: &Call) -> Goals {
             &mut || {
                 black_box(bare(settings, black_box(call)));
             },
+            &mut || {
+                black_box(floor(&peers.floor, black_box(call)));
+            },
         ],
         batch,
     );
@@ -152,6 +239,7 @@ fn bench(peers: &Peers, call: &Call) -> Goals {
     report("C Cedar (cedar-policy), request built per decision", &c);
     report("D Rego (regorus), input set per decision", &d);
     report("E native rules alone", &e);
+    report("F floor: A's path, plugins that allow undecided", &f);
     let show = |name: &str, x: &[Duration], y: &[Duration]| {
         println!(
             "ratio {name:<5} p50 {:>6.2}x p99 {:>6.2}x",
@@ -163,11 +251,10 @@ fn bench(peers: &Peers, call: &Call) -> Goals {
     show("A/C", &a, &c);
     show("A/D", &a, &d);
     show("C/B", &c, &b);
-    let goals = Goals {
-        below_cedar: percentile(&a, 99) < percentile(&c, 99),
-        within_3x: ratio(&a, &b, 99) <= 3.0,
-    };
-    let verdict = |met: bool| if met { "goal met" } else { "goal NOT met" };
+    show("F/B", &f, &b);
+    show("F/C", &f, &c);
+    let goals = Goals::of(&a, &b, &c);
+    let floor = Goals::of(&f, &b, &c);
     println!(
         "{}: A p99 < Cedar p99 ({:.2} < {:.2} µs)",
         verdict(goals.below_cedar),
@@ -179,12 +266,20 @@ fn bench(peers: &Peers, call: &Call) -> Goals {
         verdict(goals.within_3x),
         ratio(&a, &b, 99)
     );
-    goals
+    println!(
+        "floor: F p99 < Cedar p99 {} ({:.2} µs), F p99 <= 3x B p99 {} ({:.2}x)",
+        reach(floor.below_cedar),
+        percentile(&f, 99).as_secs_f64() * 1e6,
+        reach(floor.within_3x),
+        ratio(&f, &b, 99)
+    );
+    (goals, floor)
 }
 
 fn main() -> anyhow::Result<()> {
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/default.toml");
     let registry = PolicyRegistry::load(&policies, PolicyHostOptions::default())?;
+    let floor = floor_registry(&policies)?;
     let setting = |kind| {
         registry
             .policy(kind)
@@ -199,25 +294,27 @@ fn main() -> anyhow::Result<()> {
         cedar: cedar::Cedar::new(&settings)?,
         rego: rego::Rego::new(&settings)?,
         registry,
+        floor,
         settings,
     };
     let calls = cases::calls();
     check(&peers, &calls)?;
-    let mut all = Goals {
-        below_cedar: true,
-        within_3x: true,
-    };
+    let (mut all, mut all_floor) = (Goals::ALL, Goals::ALL);
     for call in calls.iter().take(cases::TIMED) {
-        let goals = bench(&peers, call);
-        all.below_cedar &= goals.below_cedar;
-        all.within_3x &= goals.within_3x;
+        let (goals, floor) = bench(&peers, call);
+        all = all.and(goals);
+        all_floor = all_floor.and(floor);
     }
     println!();
-    let verdict = |met: bool| if met { "goal met" } else { "goal NOT met" };
     println!(
         "overall: {} (A p99 < Cedar p99), {} (A p99 <= 3x B p99)",
         verdict(all.below_cedar),
         verdict(all.within_3x)
+    );
+    println!(
+        "floor overall: A p99 < Cedar p99 {}, A p99 <= 3x B p99 {}",
+        reach(all_floor.below_cedar),
+        reach(all_floor.within_3x)
     );
     Ok(())
 }
