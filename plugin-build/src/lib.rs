@@ -126,8 +126,8 @@ pub fn encode_component(module: &[u8]) -> BuildResult<Vec<u8>> {
 }
 
 /// The initial linear memory, in bytes, of `wasm` (a core module, or a
-/// component and the modules nested in it): all of it is reset after
-/// every decision, and the host resets only the first 64 KiB in place.
+/// component and the modules nested in it): every decision allocates,
+/// zeroes and initialises all of it.
 pub fn initial_memory_bytes(wasm: &[u8]) -> BuildResult<u64> {
     let mut bytes = 0u64;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
@@ -241,10 +241,9 @@ fn scrub_env(cmd: &mut Command) {
 
 /// The plugins' stack size (`plugins/.cargo/config.toml` sets the same for
 /// hand builds). rustc's default for wasm32 is 1 MiB, all of it in the
-/// module's initial memory, which the host resets after every decision:
+/// module's initial memory, which every decision allocates and zeroes:
 /// with 16 KiB, the stack, the data (about 12 KiB) and the arena fit in
-/// one 64 KiB wasm page, the most the host resets in place (see
-/// `host/src/policy/engine.rs`). The stack sits below the data
+/// one 64 KiB wasm page (see `host/src/policy/engine.rs`). The stack sits below the data
 /// (`--stack-first`), so an overflow traps (a fail-closed denial) instead
 /// of overwriting the heap.
 const PLUGIN_STACK_BYTES: u32 = 16 * 1024;

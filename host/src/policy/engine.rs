@@ -1,8 +1,8 @@
-//! The one wasmtime `Engine` of the policy host and its limits: the pooling
-//! allocator with a capped memory reservation (the default reserves 4 GiB
-//! of address space per memory), epoch interruption driven by a ticker
-//! thread that holds only a weak handle (so dropping the host stops it), and
-//! no WASI or any other import (plugins import nothing).
+//! The one wasmtime `Engine` of the policy host and its limits: linear
+//! memories allocated on the heap per instance (see [`PolicyEngine::new`]),
+//! epoch interruption driven by a ticker thread that holds only a weak
+//! handle (so dropping the host stops it), and no WASI or any other import
+//! (plugins import nothing).
 
 use std::hash::Hasher;
 use std::path::PathBuf;
@@ -10,12 +10,13 @@ use std::thread;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy};
 
-/// Linear memory reset in place (not released) when an instance is
-/// dropped: one 64 KiB wasm page, the whole initial memory of a plugin
-/// built by `plugin-build` (its 16 KiB stack, its data and its arena).
-pub(crate) const KEEP_RESIDENT_BYTES: usize = 64 << 10;
+/// The initial memory of a plugin built by `plugin-build`: one 64 KiB wasm
+/// page (its 16 KiB stack, its data and its arena). Every decision
+/// allocates, zeroes and initialises a plugin's whole initial memory, so
+/// each byte past it costs every decision.
+pub(crate) const COMPACT_MEMORY_BYTES: usize = 64 << 10;
 
 /// Per-decision limits. A call's memory cap and deadline are a base plus
 /// an allowance per input item (partition, delete candidate, reference
@@ -30,8 +31,7 @@ pub struct PolicyLimits {
     pub memory_bytes: usize,
     /// Memory allowance per input item (default 1 KiB).
     pub memory_bytes_per_item: usize,
-    /// The hard cap whatever the input (and the pool's memory reservation
-    /// per slot; default 256 MiB).
+    /// The hard cap whatever the input (default 256 MiB).
     pub max_memory_bytes: usize,
     /// How long one call may run, plus the per-item allowance (default
     /// 100 ms; a decision takes µs). Past this much wall time a call may
@@ -42,8 +42,6 @@ pub struct PolicyLimits {
     pub timeout_per_item: Duration,
     /// The epoch tick; the deadlines are checked once a tick.
     pub epoch_tick: Duration,
-    /// Instances alive at once (the pool's size; default 256).
-    pub max_instances: u32,
 }
 
 impl Default for PolicyLimits {
@@ -55,7 +53,6 @@ impl Default for PolicyLimits {
             timeout: Duration::from_millis(100),
             timeout_per_item: Duration::from_micros(20),
             epoch_tick: Duration::from_millis(10),
-            max_instances: 256,
         }
     }
 }
@@ -86,37 +83,28 @@ pub(crate) struct PolicyEngine {
 }
 
 impl PolicyEngine {
+    /// The engine. A decision gets a fresh instance whose memory is one
+    /// small heap allocation: no address space reserved, no guard pages,
+    /// so a memory access is bounds-checked by the compiled code rather
+    /// than caught by a signal, and the instance and its memory are
+    /// allocated and freed like any host value (`OnDemand`, which with no
+    /// reservation, guard or copy-on-write image backs a memory with a
+    /// `Vec`). Against the pooling allocator, which hands out
+    /// pre-reserved slots and puts a dropped instance's memory back to
+    /// its image in place, this measured about a tenth less per decision
+    /// in the peer bench (benches/policy-peers/README.md). The memory cap
+    /// is the store's limiter's (`sandbox::new_store`).
     pub(crate) fn new(limits: PolicyLimits) -> Result<Self, String> {
-        let mut pool = PoolingAllocationConfig::default();
-        let n = limits.max_instances.max(1);
-        let max_memory = limits.max_memory_bytes.max(limits.memory_bytes);
-        pool.total_component_instances(n)
-            .total_core_instances(n.saturating_mul(4))
-            .max_core_instances_per_component(4)
-            .total_memories(n)
-            .max_memories_per_component(1)
-            .total_tables(n.saturating_mul(2))
-            .max_tables_per_component(2)
-            .max_memory_size(max_memory)
-            // A fresh instance per decision: when it is dropped, its memory
-            // is put back to the module's image in place (memcpy and
-            // memset) instead of released with madvise, so the next
-            // instance takes no page faults (measured: ~20 µs less per
-            // decision). The whole 64 KiB memory of a default plugin is
-            // reset without asking the kernel which pages were written:
-            // a PAGEMAP_SCAN ioctl cost 1.5-1.9 µs per decision, resetting
-            // 64 KiB costs about 0.8 µs. Memory past 64 KiB (a plugin with
-            // a bigger stack, or one that grew) is released with madvise.
-            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES.min(max_memory))
-            .table_keep_resident(64 << 10)
-            .pagemap_scan(Enabled::No);
         let mut config = Config::new();
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
-            .memory_reservation(max_memory as u64)
+            .allocation_strategy(InstanceAllocationStrategy::OnDemand)
+            .signals_based_traps(false)
+            .memory_reservation(0)
+            .memory_guard_size(0)
             .memory_reservation_for_growth(0)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            .memory_init_cow(false);
         let engine = Engine::new(&config).map_err(|e| format!("wasmtime engine: {e:#}"))?;
         let tick = limits.epoch_tick.max(Duration::from_millis(1));
         spawn_ticker(&engine, tick)?;

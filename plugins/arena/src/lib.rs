@@ -2,13 +2,14 @@
 //!
 //! The host runs every decision in a fresh instance. With Rust's default
 //! allocator the first allocation of each instance calls `memory.grow`,
-//! which costs the host two `mprotect` calls and page faults per decision
-//! (measured: most of a decision's time). This allocator serves
-//! allocations from a static arena in `.bss`, inside the module's initial
-//! memory, so a typical decision never grows memory; the host then resets
-//! only the pages it touched. Memory is never reused (an instance lives for
-//! one call); an allocation that does not fit falls back to the system
-//! allocator, so large inputs still work within the host's memory cap.
+//! so every decision would grow its memory: host work on every call
+//! (measured, when the host's memories were pooled mappings: two
+//! `mprotect` calls and page faults, most of a decision's time). This
+//! allocator serves allocations from a static arena in `.bss`, inside the
+//! module's initial memory, so a typical decision never grows memory.
+//! Memory is never reused (an instance lives for one call); an allocation
+//! that does not fit falls back to the system allocator, so large inputs
+//! still work within the host's memory cap.
 //!
 //! Use it with `rrs_plugin_arena::install!();` at the crate root.
 
@@ -20,8 +21,8 @@ use core::cell::UnsafeCell;
 /// Arena size: a typical decision allocates a few KiB (its input, its
 /// output, its settings), and a plan with about a hundred delete
 /// candidates fits. It is part of the module's initial memory, which the
-/// host resets after every decision: with the 16 KiB stack and the data it
-/// fits in one 64 KiB wasm page, the most the host resets in place.
+/// host allocates and zeroes for every decision: with the 16 KiB stack and
+/// the data it fits in one 64 KiB wasm page.
 pub const ARENA_BYTES: usize = 24 * 1024;
 
 #[repr(C, align(16))]

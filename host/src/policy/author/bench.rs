@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::standalone;
 use crate::policy::PolicyKind;
 
-/// Decisions run before measuring (compiled code and pool slots warm up).
+/// Decisions run before measuring (compiled code and the allocator warm up).
 const WARM_UP: usize = 20;
 
 /// The measured latencies, in microseconds.

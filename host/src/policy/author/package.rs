@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context};
 use sha2::{Digest, Sha256};
 
-use crate::policy::engine::KEEP_RESIDENT_BYTES;
+use crate::policy::engine::COMPACT_MEMORY_BYTES;
 
 /// A built plugin.
 #[derive(Debug, Clone)]
@@ -18,25 +18,25 @@ pub struct Built {
     pub wasm: PathBuf,
     /// Lowercase hex sha256 of the component: what a policy file pins.
     pub digest: String,
-    /// The plugin's initial linear memory, which is reset after every
-    /// decision.
+    /// The plugin's initial linear memory, which every decision allocates,
+    /// zeroes and initialises.
     pub memory_bytes: u64,
 }
 
 impl Built {
-    /// A warning when the plugin's memory is larger than what the host
-    /// resets in place: the rest is released after every decision and
-    /// faulted in again by the next one, microseconds a decision.
+    /// A warning when the plugin's memory is larger than a new crate's one
+    /// wasm page: every decision allocates, zeroes and initialises all of
+    /// it, so each page past the first costs every decision.
     pub fn memory_warning(&self) -> Option<String> {
-        let in_place = KEEP_RESIDENT_BYTES as u64;
-        (self.memory_bytes > in_place).then(|| {
+        let compact = COMPACT_MEMORY_BYTES as u64;
+        (self.memory_bytes > compact).then(|| {
             format!(
-                "the plugin's memory is {} KiB; the service resets {} KiB of it in place after \
-                 each decision and releases the rest, which every decision then faults in \
-                 again. Keep the 16 KiB stack (.cargo/config.toml) and shrink ARENA_BYTES \
-                 (arena/src/lib.rs) or the plugin's constant data until it fits.",
+                "the plugin's memory is {} KiB; every decision allocates, zeroes and \
+                 initialises all of it, and a new crate needs {} KiB. Keep the 16 KiB stack \
+                 (.cargo/config.toml) and shrink ARENA_BYTES (arena/src/lib.rs) or the \
+                 plugin's constant data until it fits.",
                 self.memory_bytes >> 10,
-                in_place >> 10
+                compact >> 10
             )
         })
     }
@@ -93,7 +93,7 @@ mod tests {
     }
 
     #[test]
-    fn a_plugin_past_the_page_reset_in_place_is_warned_about() {
+    fn a_plugin_past_one_wasm_page_is_warned_about() {
         assert_eq!(built(64 << 10).memory_warning(), None);
         let warning = built(192 << 10).memory_warning().unwrap();
         assert!(

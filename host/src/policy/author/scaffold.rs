@@ -137,7 +137,7 @@ fn cargo_toml(name: &str) -> String {
 
 const CARGO_CONFIG: &str = "\
 # A 16 KiB stack instead of rustc's 1 MiB: the whole stack is initial
-# memory the host resets after every decision, and with it the plugin fits
+# memory every decision allocates and zeroes, and with it the plugin fits
 # in one 64 KiB page. `rrs policy build` passes the same flag.
 [target.wasm32-unknown-unknown]
 rustflags = [\"-Clink-arg=-zstack-size=16384\"]

@@ -236,11 +236,10 @@ fn cli_check_and_eval() {
 }
 
 /// Each default plugin's whole memory is one 64 KiB page (16 KiB stack,
-/// data, 24 KiB arena): the pool resets that page in place after every
-/// decision, while memory past it is released and faulted in again by the
-/// next instance (`policy/engine.rs`). A change that outgrows the page
-/// (more data, a bigger stack or arena) fails here instead of quietly
-/// slowing every decision.
+/// data, 24 KiB arena): every decision allocates, zeroes and initialises
+/// all of it (`policy/engine.rs`). A change that outgrows the page (more
+/// data, a bigger stack or arena) fails here instead of quietly slowing
+/// every decision.
 #[test]
 fn each_default_plugin_fits_in_one_wasm_page() {
     for name in crate::policy::builtin::BUILTIN_PLUGINS {

@@ -88,8 +88,7 @@ fn allowed_capability() -> CapabilityInput {
 
 /// `once` traps when an instance decides a second time: every decision
 /// allowing, on one thread and on several at once, means each ran in an
-/// instance of its own, whose memory the pool's in-place reset left as
-/// the module's image.
+/// instance of its own, whose memory started as the module's image.
 #[test]
 fn every_decision_runs_in_an_instance_of_its_own() {
     let dir = policy_dir(Some(Replace {
