@@ -20,7 +20,7 @@
 //! which further decisions are skipped at the cost of a `try_send`. F is
 //! the worst case for a well-behaved candidate: decisions back to back,
 //! so the shadow worker decides as fast as the live path and takes the
-//! second core (and instance slots) beside it; on 2 cores that shows in
+//! second core (and instances) beside it; on 2 cores that shows in
 //! F's column, not in a service whose decisions are milliseconds apart.
 //!
 //! Run: `cargo bench -p rrs --bench policy_decisions` (release), or with
