@@ -243,9 +243,9 @@ fn scrub_env(cmd: &mut Command) {
 /// hand builds). rustc's default for wasm32 is 1 MiB, all of it in the
 /// module's initial memory, which every decision allocates and zeroes:
 /// with 16 KiB, the stack, the data (about 12 KiB) and the arena fit in
-/// one 64 KiB wasm page (see `host/src/policy/engine.rs`). The stack sits below the data
-/// (`--stack-first`), so an overflow traps (a fail-closed denial) instead
-/// of overwriting the heap.
+/// one 64 KiB wasm page (see `host/src/policy/engine.rs`). The stack sits
+/// below the data (`--stack-first`), so an overflow traps (a fail-closed
+/// denial) instead of overwriting the heap.
 const PLUGIN_STACK_BYTES: u32 = 16 * 1024;
 
 /// The plugins' link flags: the stack size, and remapped paths that could

@@ -2,9 +2,10 @@
 //!
 //! The host runs every decision in a fresh instance. With Rust's default
 //! allocator the first allocation of each instance calls `memory.grow`,
-//! so every decision would grow its memory: host work on every call
-//! (measured, when the host's memories were pooled mappings: two
-//! `mprotect` calls and page faults, most of a decision's time). This
+//! so every decision would grow its memory, which is host work in the
+//! middle of every call: the host reallocates, copies and zeroes the
+//! memory (when its memories were pooled mappings, two `mprotect` calls
+//! and page faults, measured as most of a decision's time). This
 //! allocator serves allocations from a static arena in `.bss`, inside the
 //! module's initial memory, so a typical decision never grows memory.
 //! Memory is never reused (an instance lives for one call); an allocation
